@@ -1,0 +1,162 @@
+"""The book's figures: one style, and the few kinds of plot that the chapters need.
+
+Every function draws on an ``ax`` (a new figure if none is given), labels both axes, and returns the axes, so
+a chapter can add to it. Call :func:`use_book_style` once at the top of a chapter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
+
+
+def use_book_style() -> None:
+    """Set the book's matplotlib style: readable sizes, light grid, no top/right spines, crisp PNGs."""
+    mpl.rcParams.update(
+        {
+            "figure.figsize": (6.0, 3.6),
+            "figure.dpi": 110,
+            "savefig.dpi": 110,
+            "figure.autolayout": True,
+            "axes.grid": True,
+            "grid.alpha": 0.3,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "axes.prop_cycle": mpl.cycler(color=PALETTE),
+            "axes.titlesize": 11,
+            "axes.labelsize": 10,
+            "legend.fontsize": 9,
+            "legend.frameon": False,
+            "image.cmap": "viridis",
+        }
+    )
+
+
+def _axes(ax: plt.Axes | None, figsize: tuple[float, float] | None = None) -> plt.Axes:
+    if ax is None:
+        _, ax = plt.subplots(figsize=figsize)
+    return ax
+
+
+def _array(values) -> np.ndarray:
+    if isinstance(values, torch.Tensor):
+        values = values.detach().cpu().float().numpy()
+    return np.asarray(values)
+
+
+def curves(
+    series: Mapping[str, tuple[Sequence[float], Sequence[float]]],
+    xlabel: str,
+    ylabel: str,
+    title: str | None = None,
+    logx: bool = False,
+    logy: bool = False,
+    marker: str | None = "o",
+    ax: plt.Axes | None = None,
+) -> plt.Axes:
+    """Line plot of named ``(x, y)`` series, with a legend when there is more than one."""
+    ax = _axes(ax)
+    for label, (x, y) in series.items():
+        ax.plot(_array(x), _array(y), marker=marker, markersize=3, label=label)
+    ax.set(xlabel=xlabel, ylabel=ylabel)
+    if title:
+        ax.set_title(title)
+    if logx:
+        ax.set_xscale("log")
+    if logy:
+        ax.set_yscale("log")
+    if len(series) > 1:
+        ax.legend()
+    return ax
+
+
+def heatmap(
+    matrix,
+    xlabels: Sequence[str] | None = None,
+    ylabels: Sequence[str] | None = None,
+    xlabel: str = "",
+    ylabel: str = "",
+    title: str | None = None,
+    cmap: str = "viridis",
+    annotate: bool = False,
+    vmin: float | None = None,
+    vmax: float | None = None,
+    colorbar: bool = True,
+    ax: plt.Axes | None = None,
+) -> plt.Axes:
+    """A matrix as an image (attention weights, positional encodings, masks), optionally with values written in."""
+    values = _array(matrix)
+    if values.ndim != 2:
+        raise ValueError(f"matrix must be two-dimensional; got shape {values.shape}")
+    ax = _axes(ax)
+    image = ax.imshow(values, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
+    ax.grid(False)
+    if xlabels is not None:
+        ax.set_xticks(range(len(xlabels)), labels=list(xlabels), rotation=90 if len(xlabels) > 6 else 0)
+    if ylabels is not None:
+        ax.set_yticks(range(len(ylabels)), labels=list(ylabels))
+    ax.set(xlabel=xlabel, ylabel=ylabel)
+    if title:
+        ax.set_title(title)
+    if annotate:
+        mid = (np.nanmax(values) + np.nanmin(values)) / 2
+        for (i, j), v in np.ndenumerate(values):
+            ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=8, color="white" if v < mid else "black")
+    if colorbar:
+        ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+    return ax
+
+
+def scatter_2d(
+    points,
+    labels: Sequence[str] | None = None,
+    xlabel: str = "dimension 1",
+    ylabel: str = "dimension 2",
+    title: str | None = None,
+    ax: plt.Axes | None = None,
+) -> plt.Axes:
+    """Points ``(n, 2)`` (e.g. embeddings after PCA), each with its label written beside it."""
+    values = _array(points)
+    if values.ndim != 2 or values.shape[1] != 2:
+        raise ValueError(f"points must have shape (n, 2); got {values.shape}")
+    ax = _axes(ax)
+    ax.scatter(values[:, 0], values[:, 1], s=14)
+    for (x, y), label in zip(values, labels or (), strict=False):
+        ax.annotate(label, (x, y), xytext=(3, 3), textcoords="offset points", fontsize=8)
+    ax.set(xlabel=xlabel, ylabel=ylabel)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def bars(
+    values: Mapping[str, float],
+    xlabel: str,
+    ylabel: str,
+    title: str | None = None,
+    logy: bool = False,
+    ax: plt.Axes | None = None,
+) -> plt.Axes:
+    """A bar chart of named values."""
+    ax = _axes(ax)
+    ax.bar(list(values), [float(v) for v in values.values()], color=PALETTE[0])
+    ax.set(xlabel=xlabel, ylabel=ylabel)
+    if logy:
+        ax.set_yscale("log")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def pca_2d(vectors) -> np.ndarray:
+    """Project row vectors ``(n, dim)`` onto their first two principal components → ``(n, 2)``."""
+    values = _array(vectors).astype(np.float64)
+    centred = values - values.mean(axis=0)
+    _, _, vt = np.linalg.svd(centred, full_matrices=False)
+    return centred @ vt[:2].T

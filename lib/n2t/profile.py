@@ -1,0 +1,107 @@
+"""Profiles: one object that tells every chapter how big its experiments are.
+
+``N2T_PROFILE=quick`` (CI: tiny slices, seconds per chapter) or ``full`` (the default: the numbers the book
+reports, minutes per chapter on a 2-core CPU). A chapter asks ``current().settings("section")`` and never
+branches on the profile's name in its prose.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+PROFILES = ("quick", "full")
+DEFAULT_PROFILE = "full"
+
+# One section per chapter (or experiment). Both profiles must name the same keys; a test checks it.
+SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
+    "text_as_data": {
+        # wikitext_lines: how many lines of each WikiText-2 split to read (None: all of them).
+        "quick": {"wikitext_lines": 3000, "coverage_points": 8, "batch_size": 4, "seq_len": 8},
+        "full": {"wikitext_lines": None, "coverage_points": 24, "batch_size": 4, "seq_len": 8},
+    },
+    "ngram_models": {
+        # train_lines / valid_lines: how many WikiText-2 lines to fit on and to tune weights on (None: all);
+        # the vocabulary and the test split are always whole. max_order: the largest n in the results table.
+        "quick": {"train_lines": 3000, "valid_lines": 1000, "max_order": 5, "k_grid": (0.001, 0.01, 0.1, 1.0)},
+        "full": {"train_lines": None, "valid_lines": None, "max_order": 5, "k_grid": (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)},
+    },
+    "attention": {
+        # dims: key widths d of the scaling experiments; samples: random (q, k) draws per width.
+        # softmax_samples: queries (each against num_keys keys) for the saturation and gradient experiments.
+        "quick": {"dims": [4, 16, 64, 256, 1024], "samples": 4000, "softmax_samples": 500, "num_keys": 10},
+        "full": {
+            "dims": [2, 4, 8, 16, 32, 64, 128, 256, 512, 1024], "samples": 20000, "softmax_samples": 2000,
+            "num_keys": 10,
+        },
+    },
+    "self_attention": {
+        # toy_*: the reverse-and-shift task that the two heads learn; timing_*: the attention vs LSTM sweep.
+        "quick": {
+            "toy_seq_len": 9, "toy_steps": 250, "toy_batch": 128,
+            "timing_lengths": [16, 64, 256], "timing_repeats": 3, "timing_batch": 8, "timing_width": 128,
+        },
+        "full": {
+            "toy_seq_len": 12, "toy_steps": 1000, "toy_batch": 128,
+            "timing_lengths": [16, 32, 64, 128, 256, 512, 1024, 2048], "timing_repeats": 7,
+            "timing_batch": 8, "timing_width": 128,
+        },
+    },
+}
+
+
+class Settings(Mapping[str, Any]):
+    """Read-only settings of one section: ``cfg.batch_size`` or ``cfg["batch_size"]``."""
+
+    def __init__(self, section: str, profile: str, values: Mapping[str, Any]) -> None:
+        self._section, self._profile, self._values = section, profile, dict(values)
+
+    def __getattr__(self, key: str) -> Any:
+        if key.startswith("_"):
+            raise AttributeError(key)
+        try:
+            return self._values[key]
+        except KeyError:
+            raise AttributeError(
+                f"section {self._section!r} of profile {self._profile!r} has no setting {key!r}; "
+                f"it has {sorted(self._values)}"
+            ) from None
+
+    def __getitem__(self, key: str) -> Any:
+        return self._values[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        return f"Settings({self._section!r}, profile={self._profile!r}, {self._values!r})"
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A named profile (``quick`` or ``full``) and the settings of every section in it."""
+
+    name: str
+
+    def __post_init__(self) -> None:
+        if self.name not in PROFILES:
+            raise ValueError(f"profile must be one of {', '.join(map(repr, PROFILES))}; got {self.name!r}")
+
+    def settings(self, section: str) -> Settings:
+        """The settings of ``section`` in this profile."""
+        if section not in SETTINGS:
+            raise KeyError(f"no profile section {section!r}; known sections: {sorted(SETTINGS)}")
+        return Settings(section, self.name, SETTINGS[section][self.name])
+
+
+def current() -> Profile:
+    """The profile named by ``N2T_PROFILE`` (default ``full``); an unknown name is a clear error."""
+    name = os.environ.get("N2T_PROFILE", DEFAULT_PROFILE).strip() or DEFAULT_PROFILE
+    if name not in PROFILES:
+        raise ValueError(f"N2T_PROFILE must be one of {', '.join(map(repr, PROFILES))}; got {name!r}")
+    return Profile(name)

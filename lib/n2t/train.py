@@ -1,0 +1,267 @@
+"""Training utilities: device choice, seeding, progress bars, the training loop, schedules, checkpoints."""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+# ------------------------------------------------------------------------------------ device, seeding
+
+
+def device(name: str | None = None) -> torch.device:
+    """The device to compute on: ``name``, else ``N2T_DEVICE``, else CUDA → MPS → CPU, whichever is available."""
+    name = name or os.environ.get("N2T_DEVICE") or None
+    if name is not None:
+        try:
+            chosen = torch.device(name)
+        except RuntimeError as err:
+            raise ValueError(f"N2T_DEVICE / name must be a torch device such as 'cpu' or 'cuda'; got {name!r}") from err
+        available = {
+            "cpu": True,
+            "cuda": torch.cuda.is_available(),
+            "mps": torch.backends.mps.is_available(),
+        }
+        if not available.get(chosen.type, False):
+            raise ValueError(f"device {name!r} was asked for but is not available on this machine")
+        return chosen
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed Python, NumPy and torch (all devices); returns a CPU generator seeded the same way."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+# ------------------------------------------------------------------------------------------ progress
+
+
+def progress(iterable: Iterable | None = None, total: int | None = None, desc: str | None = None, **kwargs):
+    """A tqdm progress bar: a widget in JupyterLab, plain text when ``N2T_PROGRESS=text`` (builds, CI).
+
+    ``N2T_PROGRESS=off`` disables bars. Text bars redraw at most every few seconds, so a built page shows one
+    final line per bar instead of hundreds.
+    """
+    mode = os.environ.get("N2T_PROGRESS", "auto")
+    if mode not in ("auto", "text", "off"):
+        raise ValueError(f"N2T_PROGRESS must be 'auto', 'text' or 'off'; got {mode!r}")
+    if mode == "auto":
+        from tqdm.auto import tqdm
+
+        return tqdm(iterable, total=total, desc=desc, **kwargs)
+    from tqdm.std import tqdm
+
+    kwargs.setdefault("mininterval", 5.0)
+    kwargs.setdefault("ascii", True)
+    return tqdm(iterable, total=total, desc=desc, file=sys.stdout, disable=mode == "off", **kwargs)
+
+
+# ----------------------------------------------------------------------------------------- the loop
+
+
+@dataclass
+class History:
+    """What a training run recorded: the loss at every step, metrics after every epoch, wall-clock time."""
+
+    step_loss: list[float] = field(default_factory=list)
+    epoch_metrics: list[dict[str, float]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def steps(self) -> int:
+        """How many optimisation steps were taken."""
+        return len(self.step_loss)
+
+
+def count_parameters(model: nn.Module) -> int:
+    """The number of trainable parameters of ``model``."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def fit(
+    model: nn.Module,
+    batches: Callable[[], Iterable[Any]] | Iterable[Any],
+    loss_fn: Callable[[nn.Module, Any], torch.Tensor],
+    optimizer: torch.optim.Optimizer,
+    epochs: int = 1,
+    evaluate: Callable[[nn.Module], dict[str, float]] | None = None,
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
+    grad_clip: float | None = None,
+    max_steps: int | None = None,
+    desc: str = "train",
+) -> History:
+    """Train ``model`` for ``epochs`` passes over ``batches`` and return its :class:`History`.
+
+    ``batches`` is re-iterated every epoch (or called, if it is a function returning an iterable);
+    ``loss_fn(model, batch)`` returns the scalar loss of one batch; ``evaluate(model)``, if given, runs after
+    every epoch in eval mode and under ``torch.no_grad`` and returns named metrics. The loop stops early after
+    ``max_steps`` steps. A non-finite loss stops training with a clear error instead of corrupting the weights.
+    """
+    if epochs < 1:
+        raise ValueError(f"epochs must be at least 1; got {epochs}")
+    history = History()
+    start = time.perf_counter()
+    for epoch in range(1, epochs + 1):
+        model.train()
+        epoch_batches = batches() if callable(batches) else batches
+        total = len(epoch_batches) if hasattr(epoch_batches, "__len__") else None
+        if max_steps is not None and total is not None:
+            total = min(total, max_steps - history.steps)
+        bar = progress(epoch_batches, total=total, desc=f"{desc} epoch {epoch}/{epochs}", leave=True)
+        for batch in bar:
+            loss = loss_fn(model, batch)
+            if not torch.isfinite(loss):
+                bar.close()
+                raise FloatingPointError(f"loss became {loss.item()} at step {history.steps + 1}; lower the learning rate")
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if grad_clip is not None:
+                nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+            optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
+            history.step_loss.append(loss.item())
+            if history.steps % 10 == 0:
+                bar.set_postfix(loss=f"{history.step_loss[-1]:.3f}", refresh=False)
+            if max_steps is not None and history.steps >= max_steps:
+                break
+        bar.close()
+        if evaluate is not None:
+            model.eval()
+            with torch.no_grad():
+                history.epoch_metrics.append({"epoch": epoch, **evaluate(model)})
+        if max_steps is not None and history.steps >= max_steps:
+            break
+    history.seconds = time.perf_counter() - start
+    return history
+
+
+def mean_over_batches(
+    model: nn.Module, batches: Iterable[Any], total_fn: Callable[[nn.Module, Any], tuple[torch.Tensor, int]]
+) -> float:
+    """Evaluate ``total_fn(model, batch) -> (sum, count)`` over all batches and return sum / count."""
+    was_training = model.training
+    model.eval()
+    total, count = 0.0, 0
+    with torch.no_grad():
+        for batch in batches:
+            batch_total, batch_count = total_fn(model, batch)
+            total += float(batch_total)
+            count += int(batch_count)
+    model.train(was_training)
+    if count == 0:
+        raise ValueError("batches is empty; nothing to evaluate")
+    return total / count
+
+
+# ------------------------------------------------------------------------------------------ schedules
+
+
+def warmup_inverse_sqrt(optimizer: torch.optim.Optimizer, d_model: int, warmup: int) -> torch.optim.lr_scheduler.LambdaLR:
+    """The Transformer paper's schedule: ``lr = d_model**-0.5 · min(step**-0.5, step · warmup**-1.5)``.
+
+    The optimizer's own learning rate multiplies this factor (set it to 1.0 for the paper's values).
+    """
+    if warmup < 1:
+        raise ValueError(f"warmup must be at least 1 step; got {warmup}")
+
+    def factor(step: int) -> float:
+        step = max(step, 1)
+        return d_model**-0.5 * min(step**-0.5, step * warmup**-1.5)
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def warmup_cosine(optimizer: torch.optim.Optimizer, warmup: int, total: int) -> torch.optim.lr_scheduler.LambdaLR:
+    """Linear warm-up for ``warmup`` steps, then cosine decay to zero at step ``total``."""
+    if not 0 <= warmup < total:
+        raise ValueError(f"need 0 <= warmup < total; got warmup={warmup}, total={total}")
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warmup) / (total - warmup))))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+# ---------------------------------------------------------------------------------------- checkpoints
+
+
+def atomic_torch_save(obj: Any, path: str | Path) -> None:
+    """``torch.save`` to a temporary file in the same folder, then rename: a reader never sees half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(obj, f)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_checkpoint(path: str | Path, model: nn.Module, optimizer: torch.optim.Optimizer | None = None, **extra: Any) -> None:
+    """Save the model's (and optionally the optimizer's) state plus plain ``extra`` values, atomically."""
+    state = {"model": model.state_dict(), "extra": extra}
+    if optimizer is not None:
+        state["optimizer"] = optimizer.state_dict()
+    atomic_torch_save(state, path)
+
+
+def load_checkpoint(
+    path: str | Path, model: nn.Module, optimizer: torch.optim.Optimizer | None = None, map_location: Any = "cpu"
+) -> dict[str, Any]:
+    """Load a checkpoint written by :func:`save_checkpoint` (``weights_only=True``); returns its ``extra``."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {path} does not exist")
+    state = torch.load(path, map_location=map_location, weights_only=True)
+    model.load_state_dict(state["model"])
+    if optimizer is not None:
+        if "optimizer" not in state:
+            raise KeyError(f"checkpoint {path} holds no optimizer state")
+        optimizer.load_state_dict(state["optimizer"])
+    return state["extra"]
+
+
+class Timer:
+    """A context manager that measures wall-clock seconds: ``with Timer() as t: ...; t.seconds``."""
+
+    def __enter__(self) -> Timer:
+        self.start = time.perf_counter()
+        self.seconds = 0.0
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.seconds = time.perf_counter() - self.start
+
+
+def batches_forever(batches: Iterable[Any]) -> Iterator[Any]:
+    """Cycle over ``batches`` endlessly (for step-based training)."""
+    while True:
+        yielded = False
+        for batch in batches:
+            yielded = True
+            yield batch
+        if not yielded:
+            raise ValueError("batches is empty; cannot cycle over nothing")

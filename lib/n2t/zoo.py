@@ -1,0 +1,154 @@
+"""The zoo of trained artefacts: train-or-load by name and profile, cached on disk with their metrics.
+
+A chapter never depends on another notebook having run first. It asks ``zoo.get("name")``: the zoo loads the
+artefact from the cache (``N2T_CACHE``, default ``~/.cache/n2t``) or trains it with the registered, seeded
+recipe. The cache key covers the recipe (its source code and settings), the profile and the library version,
+so editing a recipe or switching profile never returns a stale artefact. Writes are atomic (a temporary folder
+renamed into place) and guarded by a file lock, so two notebooks asking for the same artefact at once train
+it once and both read the same result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import inspect
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from filelock import FileLock
+
+import n2t
+from n2t.profile import Profile, Settings, current
+
+# Library modules that register recipes; imported on the first look-up of an unknown name.
+RECIPE_MODULES: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Artefact:
+    """A trained artefact: its tensors and plain values (``state``), its ``metrics``, and where it is cached."""
+
+    name: str
+    profile: str
+    state: dict[str, Any]
+    metrics: dict[str, Any]
+    path: Path
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How to make an artefact: ``train(settings) -> (state, metrics)`` with the settings of ``section``."""
+
+    name: str
+    section: str
+    train: Callable[[Settings], tuple[dict[str, Any], dict[str, Any]]]
+
+
+_REGISTRY: dict[str, Recipe] = {}
+
+
+def register(name: str, section: str) -> Callable:
+    """Decorator: register ``train(settings) -> (state, metrics)`` as the recipe of artefact ``name``.
+
+    ``section`` names the profile section whose settings the recipe receives. ``state`` may hold tensors,
+    numbers, strings, lists and dicts (it is saved with ``torch.save`` and loaded with ``weights_only=True``);
+    ``metrics`` must be JSON-serialisable.
+    """
+
+    def decorator(train: Callable[[Settings], tuple[dict[str, Any], dict[str, Any]]]):
+        if name in _REGISTRY and _REGISTRY[name].train.__qualname__ != train.__qualname__:
+            raise ValueError(f"artefact {name!r} is already registered by {_REGISTRY[name].train.__qualname__}")
+        _REGISTRY[name] = Recipe(name, section, train)
+        return train
+
+    return decorator
+
+
+def cache_dir() -> Path:
+    """The cache folder: ``N2T_CACHE`` or ``~/.cache/n2t``."""
+    return Path(os.environ.get("N2T_CACHE") or Path.home() / ".cache" / "n2t")
+
+
+def _recipe(name: str) -> Recipe:
+    if name not in _REGISTRY:
+        for module in RECIPE_MODULES:
+            importlib.import_module(module)
+    if name not in _REGISTRY:
+        raise KeyError(f"no artefact named {name!r}; known artefacts: {sorted(_REGISTRY)}")
+    return _REGISTRY[name]
+
+
+def cache_key(name: str, profile: Profile | None = None) -> str:
+    """The cache key of artefact ``name``: a hash of the recipe's source and settings, the profile, the version."""
+    recipe = _recipe(name)
+    profile = profile or current()
+    settings = profile.settings(recipe.section)
+    material = {
+        "name": name,
+        "source": inspect.getsource(recipe.train),
+        "settings": dict(settings),
+        "profile": profile.name,
+        "version": n2t.__version__,
+    }
+    return hashlib.sha256(json.dumps(material, sort_keys=True, default=repr).encode()).hexdigest()[:16]
+
+
+def _entry(name: str, profile: Profile) -> Path:
+    return cache_dir() / name / f"{profile.name}-{cache_key(name, profile)}"
+
+
+def _load(entry: Path, name: str, profile: Profile) -> Artefact:
+    state = torch.load(entry / "state.pt", map_location="cpu", weights_only=True)
+    metrics = json.loads((entry / "metrics.json").read_text())
+    return Artefact(name, profile.name, state, metrics, entry)
+
+
+def is_cached(name: str, profile: Profile | None = None) -> bool:
+    """Whether artefact ``name`` is already in the cache for ``profile`` (default: the current one)."""
+    return (_entry(name, profile or current()) / "metrics.json").is_file()
+
+
+def get(name: str, profile: Profile | None = None) -> Artefact:
+    """Load artefact ``name`` from the cache, or train it with its recipe, cache it and return it."""
+    profile = profile or current()
+    recipe = _recipe(name)
+    entry = _entry(name, profile)
+    if (entry / "metrics.json").is_file():
+        return _load(entry, name, profile)
+    entry.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(entry) + ".lock"):
+        if (entry / "metrics.json").is_file():  # another process finished it while we waited
+            return _load(entry, name, profile)
+        start = time.perf_counter()
+        state, metrics = recipe.train(profile.settings(recipe.section))
+        metrics = {**metrics, "train_seconds": round(time.perf_counter() - start, 3)}
+        tmp = Path(tempfile.mkdtemp(dir=entry.parent, prefix=f".{entry.name}.", suffix=".tmp"))
+        try:
+            torch.save(state, tmp / "state.pt")
+            (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True))
+            os.replace(tmp, entry)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+    return _load(entry, name, profile)
+
+
+def metrics(name: str, profile: Profile | None = None) -> dict[str, Any]:
+    """The stored metrics of artefact ``name`` (training it first if it is not cached)."""
+    return get(name, profile).metrics
+
+
+def names() -> list[str]:
+    """The names of every registered artefact."""
+    for module in RECIPE_MODULES:
+        importlib.import_module(module)
+    return sorted(_REGISTRY)

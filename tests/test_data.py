@@ -1,0 +1,224 @@
+"""n2t.data: shipped corpora and checksums, Vocab, tokenizers, batching."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from n2t import data
+
+# ------------------------------------------------------------------------------------------- corpora
+
+
+def test_wikitext2_standard_counts():
+    assert len(data.wikitext2_tokens("train")) == 2_088_628
+    assert len(data.wikitext2_tokens("valid")) == 217_646
+    assert len(data.wikitext2_tokens("test")) == 245_569
+    assert len(set(data.wikitext2_tokens("train"))) == 33_278
+
+
+def test_wikitext2_lines_keep_blank_lines_and_eos_per_line():
+    lines = data.wikitext2_lines("valid", max_lines=5)
+    assert len(lines) == 5 and lines[0] == []  # the file starts with a blank line
+    assert data.wikitext2_tokens("valid", max_lines=5).count(data.EOS) == 5
+
+
+def test_wikitext2_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="split must be one of"):
+        data.wikitext2_lines("dev")
+    with pytest.raises(ValueError, match="max_lines"):
+        data.wikitext2_lines("train", max_lines=0)
+
+
+def test_other_corpora_load_with_documented_sizes():
+    assert len(data.cmn_eng_pairs()) == 28_155
+    assert all("\u200b" not in en + zh for en, zh in data.cmn_eng_pairs())
+    assert sum(len(q) for q in data.analogy_questions().values()) == 19_544
+    assert len(data.analogy_questions()) == 14
+    assert len(data.wordsim353()) == 353
+    assert len(data.men()) == 3_000
+    spam = data.sms_spam()
+    assert len(spam) == 5_574 and {label for label, _ in spam} == {"ham", "spam"}
+    assert len(data.subjectivity()) == 10_000
+    assert data.timemachine().startswith("The Time Machine")
+    assert len(data.tinyshakespeare()) == 1_115_394
+
+
+def test_missing_data_file_is_a_clear_error(data_copy):
+    (data_copy / "men/MEN_dataset_natural_form_full").unlink()
+    with pytest.raises(data.DataFileError, match="men/MEN_dataset_natural_form_full is missing"):
+        data.men()
+
+
+def test_corrupt_data_file_is_a_clear_error(data_copy):
+    path = data_copy / "wordsim353/wordsim353.tsv"
+    path.write_text(path.read_text().replace("love", "hate", 1))
+    with pytest.raises(data.DataFileError, match=r"wordsim353/wordsim353\.tsv is corrupt"):
+        data.wordsim353()
+
+
+def test_intact_copy_verifies(data_copy):
+    assert len(data.wordsim353()) == 353
+
+
+def test_missing_checksum_list_is_a_clear_error(data_copy):
+    (data_copy / "SHA256SUMS").unlink()
+    with pytest.raises(data.DataFileError, match="SHA256SUMS is missing"):
+        data.men()
+
+
+def test_unlisted_file_is_refused():
+    with pytest.raises(data.DataFileError, match="not a shipped data file"):
+        data.data_file("wikitext-2/secret.txt")
+
+
+# -------------------------------------------------------------------------------------------- tokens
+
+
+def test_tokenizers():
+    assert data.whitespace_tokenize(" the  cat\tsat \n") == ["the", "cat", "sat"]
+    assert data.english_tokenize("I'm a student. Don't go!") == ["i'm", "a", "student", ".", "don't", "go", "!"]
+    assert data.english_tokenize("I am a student") == ["i", "am", "a", "student"]
+    assert data.chinese_tokenize("我是 一个\u200b学生") == ["我", "是", "一", "个", "学", "生"]
+    assert data.char_tokenize("ab c") == ["a", "b", " ", "c"]
+
+
+# --------------------------------------------------------------------------------------------- vocab
+
+
+def test_vocab_orders_by_frequency_with_specials_first():
+    vocab = data.Vocab(["b", "a", "b", "c", "b", "a"])
+    assert vocab.itos == [*data.SPECIALS, "b", "a", "c"]
+    assert (vocab.unk_id, vocab.pad_id, vocab.bos_id, vocab.eos_id) == (0, 1, 2, 3)
+    assert vocab["b"] == 4 and vocab["zzz"] == vocab.unk_id
+    assert "a" in vocab and "zzz" not in vocab
+
+
+def test_vocab_ties_are_alphabetical_so_ids_are_reproducible():
+    assert data.Vocab(["y", "x", "z"]).itos[4:] == ["x", "y", "z"]
+
+
+def test_vocab_min_freq_and_max_size():
+    tokens = ["a", "a", "a", "b", "b", "c"]
+    assert data.Vocab(tokens, min_freq=2).itos[4:] == ["a", "b"]
+    assert data.Vocab(tokens, max_size=5).itos[4:] == ["a"]
+    assert data.Vocab(tokens, max_size=5).encode(["b"]) == [0]
+
+
+def test_vocab_encode_decode_round_trip_and_unknowns():
+    vocab = data.Vocab(["the", "cat", "sat"])
+    assert vocab.decode(vocab.encode(["the", "cat"])) == ["the", "cat"]
+    assert vocab.decode(vocab.encode(["dog"])) == [data.UNK]
+    assert vocab.decode(torch.tensor([[4, 5]])) == ["cat", "sat"]
+
+
+def test_vocab_decode_out_of_range_names_the_id():
+    vocab = data.Vocab(["a", "b"])
+    with pytest.raises(IndexError, match="token id 6 is out of range for a vocabulary of size 6"):
+        vocab.decode([4, 6])
+    with pytest.raises(IndexError, match="token id -1"):
+        vocab.decode([-1])
+
+
+def test_vocab_rejects_a_string_and_bad_settings():
+    vocab = data.Vocab(["a", "b"])
+    with pytest.raises(TypeError, match="tokenize the string first"):
+        vocab.encode("a b")
+    with pytest.raises(ValueError, match="min_freq"):
+        data.Vocab(["a"], min_freq=0)
+    with pytest.raises(ValueError, match="max_size"):
+        data.Vocab(["a"], max_size=2)
+    with pytest.raises(ValueError, match="must include '<unk>'"):
+        data.Vocab(["a"], specials=("<pad>",))
+
+
+def test_vocab_of_an_empty_corpus_holds_only_the_specials():
+    vocab = data.Vocab([])
+    assert len(vocab) == len(data.SPECIALS)
+    assert vocab.encode(["anything"]) == [vocab.unk_id]
+
+
+def test_vocab_without_a_special_says_so():
+    vocab = data.Vocab(["a"], specials=(data.UNK,))
+    with pytest.raises(KeyError, match="no <pad> token"):
+        _ = vocab.pad_id
+
+
+def test_vocab_save_load_round_trip(tmp_path):
+    vocab = data.Vocab(["我", "是", "一", "个", "学", "生", "我"])
+    vocab.save(tmp_path / "vocab.json")
+    loaded = data.Vocab.load(tmp_path / "vocab.json")
+    assert loaded.itos == vocab.itos and loaded.freqs == vocab.freqs
+    assert loaded.encode(["我", "猫"]) == vocab.encode(["我", "猫"])
+
+
+# ------------------------------------------------------------------------------------------ batching
+
+
+def test_lm_stream_shapes_and_shift():
+    ids = torch.arange(103)
+    stream = data.LMStream(ids, batch_size=4, seq_len=7)
+    batches = list(stream)
+    assert len(batches) == len(stream) == 4  # rows of 25 ids: 24 predictions in windows of 7
+    inputs, targets = batches[0]
+    assert inputs.shape == targets.shape == (4, 7)
+    assert torch.equal(targets, inputs + 1)
+    assert batches[-1][0].shape == (4, 3)
+    assert torch.equal(batches[1][0][0], torch.arange(7, 14))  # row 0 continues across batches
+
+
+def test_lm_stream_covers_every_prediction_once():
+    stream = data.LMStream(torch.arange(40), batch_size=2, seq_len=6)
+    predicted = torch.cat([targets.reshape(-1) for _, targets in stream])
+    assert sorted(predicted.tolist()) == [*range(1, 20), *range(21, 40)]
+
+
+def test_lm_stream_rejects_bad_input():
+    with pytest.raises(ValueError, match="one-dimensional"):
+        data.LMStream(torch.zeros(2, 3, dtype=torch.long), 1, 2)
+    with pytest.raises(ValueError, match="too short"):
+        data.LMStream(torch.arange(3), batch_size=2, seq_len=2)
+    with pytest.raises(ValueError, match="at least 1"):
+        data.LMStream(torch.arange(30), batch_size=0, seq_len=2)
+
+
+def test_lengths_to_mask_and_padding():
+    padded, lengths = data.pad_sequences([[5, 6, 7], [8]], pad_id=1)
+    assert padded.tolist() == [[5, 6, 7], [8, 1, 1]]
+    assert lengths.tolist() == [3, 1]
+    assert data.lengths_to_mask(lengths).tolist() == [[True, True, True], [True, False, False]]
+    assert data.lengths_to_mask([2], max_len=4).tolist() == [[True, True, False, False]]
+
+
+def test_padding_rejects_bad_input():
+    with pytest.raises(ValueError, match="sequences is empty"):
+        data.pad_sequences([], pad_id=0)
+    with pytest.raises(ValueError, match="shorter than the longest"):
+        data.lengths_to_mask([5], max_len=3)
+    with pytest.raises(ValueError, match="non-negative"):
+        data.lengths_to_mask([-1])
+
+
+def test_pair_batch_adds_bos_eos_and_masks():
+    src_vocab = data.Vocab(["i", "am", "a", "student"])
+    tgt_vocab = data.Vocab(list("我是一个学生"))
+    pairs = [(["i", "am", "a", "student"], list("我是一个学生")), (["i"], ["我"])]
+    batch = data.pair_batch(pairs, src_vocab, tgt_vocab)
+    assert batch.src.shape == (2, 4) and batch.tgt.shape == (2, 8)
+    assert batch.tgt_lengths.tolist() == [8, 3]
+    assert tgt_vocab.decode(batch.tgt[1, :3]) == [data.BOS, "我", data.EOS]
+    assert torch.equal(batch.src_mask, batch.src != src_vocab.pad_id)
+    assert torch.equal(batch.tgt_mask, batch.tgt != tgt_vocab.pad_id)
+
+
+def test_pair_batches_cover_all_pairs_and_shuffle_reproducibly():
+    vocab = data.Vocab(list("abcdefg"))
+    pairs = [([c], [c]) for c in "abcdefg"]
+    sizes = [b.src.shape[0] for b in data.pair_batches(pairs, vocab, vocab, batch_size=3)]
+    assert sizes == [3, 3, 1]
+    first = [b.src.tolist() for b in data.pair_batches(pairs, vocab, vocab, 3, shuffle=True, seed=1)]
+    again = [b.src.tolist() for b in data.pair_batches(pairs, vocab, vocab, 3, shuffle=True, seed=1)]
+    assert first == again
+    with pytest.raises(ValueError, match="batch_size"):
+        next(data.pair_batches(pairs, vocab, vocab, batch_size=0))
+    with pytest.raises(ValueError, match="pairs is empty"):
+        data.pair_batch([], vocab, vocab)

@@ -1,0 +1,77 @@
+"""The offline guard: nothing in the build or the tests reaches beyond loopback."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import jupytext
+import pytest
+from n2t import offline
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parents[1]
+GUARDED_ENV = {"PYTHONPATH": f"{ROOT / 'tests' / 'offline'}", "N2T_OFFLINE": "1"}
+# TEST-NET-3 (RFC 5737): an address that is never routed, so the test never really sends anything out.
+OUTSIDE = ("203.0.113.7", 80)
+
+
+@pytest.fixture
+def guard():
+    offline.install()
+    yield
+    offline.uninstall()
+
+
+@pytest.fixture
+def loopback_server():
+    server = socket.create_server(("127.0.0.1", 0))
+    threading.Thread(target=lambda: server.accept()[0].close(), daemon=True).start()
+    yield server.getsockname()
+    server.close()
+
+
+def test_guard_refuses_outside_connections(guard):
+    with pytest.raises(offline.OfflineError, match=r"refused a network connection to .*203\.0\.113\.7"):
+        socket.create_connection(OUTSIDE, timeout=1)
+
+
+def test_guard_allows_loopback(guard, loopback_server):
+    with socket.create_connection(loopback_server, timeout=5):
+        pass
+
+
+def test_is_loopback():
+    assert offline.is_loopback(("127.0.0.1", 1)) and offline.is_loopback(("::1", 1, 0, 0))
+    assert offline.is_loopback(("localhost", 8888)) and offline.is_loopback("/tmp/kernel.sock")
+    assert not offline.is_loopback(("10.0.0.1", 80)) and not offline.is_loopback(("example.org", 443))
+
+
+def test_every_python_process_of_make_is_guarded():
+    code = "import socket\ntry:\n    socket.create_connection(('203.0.113.7', 80), timeout=1)\nexcept ConnectionRefusedError as e:\n    print(type(e).__name__)"
+    env = {**os.environ, **GUARDED_ENV}
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip() == "OfflineError", result.stderr
+
+
+def test_make_runs_builds_and_tests_under_the_guard():
+    makefile = (ROOT / "Makefile").read_text()
+    assert "N2T_OFFLINE=1" in makefile and "tests/offline" in makefile
+
+
+def test_notebook_kernels_are_guarded(monkeypatch):
+    for key, value in GUARDED_ENV.items():
+        monkeypatch.setenv(key, value)
+    notebook = jupytext.reads(
+        "# %%\nimport socket\ntry:\n    socket.create_connection(('203.0.113.7', 80), timeout=1)\n"
+        "    outcome = 'connected'\nexcept ConnectionRefusedError as error:\n    outcome = type(error).__name__\nprint(outcome)\n",
+        fmt="py:percent",
+    )
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    NotebookClient(notebook, timeout=120, kernel_name="python3").execute()
+    output = notebook.cells[0].outputs[0]
+    assert output["text"].strip() == "OfflineError"

@@ -1,0 +1,131 @@
+"""The project's own consistency: pinned environment, data listing, book structure."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import yaml
+from n2t import data, plot
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _requirements() -> dict[str, str]:
+    pins = {}
+    for line in (ROOT / "requirements.txt").read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if line:
+            name, version = line.split("==")
+            pins[name.lower()] = version
+    return pins
+
+
+def test_requirements_are_exact_pins_with_torch_2_13():
+    lines = [ln for ln in (ROOT / "requirements.txt").read_text().splitlines() if ln.strip() and not ln.startswith("#")]
+    assert all(re.fullmatch(r"[A-Za-z0-9_.\-\[\]]+==[^=<>~]+", ln) for ln in lines), "every requirement is an exact pin"
+    pins = _requirements()
+    assert pins["torch"] == "2.13.0"
+    for needed in ("jupyter-book", "jupytext", "nbval", "pytest-xdist", "sphinx-mathjax-offline", "ruff", "playwright"):
+        assert needed in pins, f"{needed} is not pinned in requirements.txt"
+    assert pins["jupyter-book"].startswith("1."), "the book needs Jupyter Book 1.x"
+
+
+def test_environment_yml_matches_requirements():
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    dependencies = env["dependencies"]
+    assert "python=3.11" in dependencies and "pip" in dependencies
+    pip_section = next(d["pip"] for d in dependencies if isinstance(d, dict))
+    assert pip_section == ["-r requirements.txt", "-e ."], "conda installs exactly what make installs"
+    conda_packages = {d.split("=")[0] for d in dependencies if isinstance(d, str)}
+    assert conda_packages == {"python", "pip"}, "every other package comes from requirements.txt"
+
+
+def test_pyproject_pins_torch_like_requirements():
+    text = (ROOT / "pyproject.toml").read_text()
+    assert '"torch==2.13.0"' in text
+
+
+def test_sha256sums_lists_exactly_the_shipped_data_files():
+    listed = set(data._recorded_checksums(ROOT / "data"))
+    shipped = {
+        str(p.relative_to(ROOT / "data"))
+        for p in (ROOT / "data").rglob("*")
+        if p.is_file() and p.name not in ("SHA256SUMS", "SOURCE.md", "README.md", "readme", "licence.txt")
+    }
+    assert listed == shipped
+    for name in listed:
+        data.data_file(name)  # verifies the checksum
+
+
+def test_every_data_folder_carries_its_source_and_licence():
+    for folder in (ROOT / "data").iterdir():
+        if folder.is_dir():
+            assert (folder / "SOURCE.md").is_file(), f"{folder.name} has no SOURCE.md"
+            assert "licen" in (folder / "SOURCE.md").read_text().lower(), f"{folder.name}: SOURCE.md names no licence"
+
+
+def _toc_files() -> list[str]:
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    return [toc["root"]] + [entry["file"] for part in toc["parts"] for entry in part["chapters"]]
+
+
+def test_every_chapter_is_in_the_toc_and_every_toc_page_exists():
+    chapters = {f"chapters/{p.stem}" for p in (ROOT / "chapters").glob("[0-9][0-9]_*.py")}
+    assert chapters, "no chapters found"
+    toc = _toc_files()
+    assert chapters <= set(toc), f"chapters missing from _toc.yml: {sorted(chapters - set(toc))}"
+    for page in toc:
+        assert (ROOT / f"{page}.md").is_file() or (ROOT / f"{page}.py").is_file(), f"{page} is in the toc but missing"
+
+
+def test_no_notebook_or_build_output_is_committed():
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True).stdout.split()
+    assert not [f for f in tracked if f.endswith(".ipynb")], "chapters are jupytext .py files; no .ipynb is committed"
+    assert not [f for f in tracked if f.startswith(("_build/", ".venv/"))]
+
+
+def test_chapters_use_the_plain_number_glue():
+    for chapter in (ROOT / "chapters").glob("[0-9][0-9]_*.py"):
+        text = chapter.read_text()
+        assert "from myst_nb import glue" not in text, f"{chapter.name}: use n2t.book.glue (NumPy scalars break glue:text)"
+
+
+def test_glossary_has_the_key_terms_in_both_languages():
+    glossary = (ROOT / "book" / "glossary.md").read_text()
+    for english, chinese in [
+        ("self-attention", "自注意力"), ("positional encoding", "位置编码"), ("residual connection", "残差连接"),
+        ("layer normalization", "层归一化"), ("teacher forcing", "教师强制"), ("autoregressive", "自回归"),
+        ("perplexity", "困惑度"), ("smoothing", "平滑"), ("fine-tuning", "微调"), ("freezing", "冻结"),
+    ]:
+        row = next((ln for ln in glossary.splitlines() if ln.startswith(f"| {english}")), "")
+        assert chinese in row, f"glossary row for {english!r} lacks {chinese!r}"
+
+
+def test_site_config_is_strict_and_offline():
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    assert config["execute"]["execute_notebooks"] == "force"
+    assert config["sphinx"]["config"]["nb_execution_raise_on_error"] is True
+    assert "sphinx-mathjax-offline" in config["sphinx"]["extra_extensions"]
+    assert config["only_build_toc_files"] is True
+    makefile = (ROOT / "Makefile").read_text()
+    assert "-W -n --keep-going" in makefile
+    assert "--nbval-lax --nbval-current-env" in makefile and "--dist loadfile" in makefile
+
+
+def test_plot_helpers_label_their_axes():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    ax = plot.curves({"a": ([1, 2], [3, 4])}, xlabel="x label", ylabel="y label")
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("x label", "y label")
+    ax = plot.heatmap([[0, 1], [1, 0]], xlabel="key", ylabel="query")
+    assert ax.get_xlabel() == "key"
+    assert plot.pca_2d([[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 1]]).shape == (4, 2)
+    import pytest
+
+    with pytest.raises(ValueError, match="two-dimensional"):
+        plot.heatmap([1, 2, 3])
+    with pytest.raises(ValueError, match=r"shape \(n, 2\)"):
+        plot.scatter_2d([[1, 2, 3]])

@@ -1,0 +1,176 @@
+"""The browser check: open the built site in headless Chromium and look at what a reader would see.
+
+For the introduction and every chapter page it asserts, from the rendered DOM, that all math was typeset by
+MathJax (no raw ``$$``, ``\\(`` or TeX macros left in the text), that every image loaded, that no cell output
+holds a traceback, that the page asked for nothing outside this machine and that the console shows no error.
+
+The site comes from ``N2T_SITE`` (``make test`` builds it strictly just before); without it, the test builds
+one in the ``quick`` profile. Without Chromium the test skips, unless ``N2T_REQUIRE_BROWSER=1`` (CI).
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.browser
+
+# Chromium's own background traffic is switched off; the machine has no network to reach anyway.
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+]
+
+
+def chromium_path() -> str | None:
+    """The Chromium binary, if one is installed."""
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def toc_pages() -> list[str]:
+    """Every page of the table of contents, as paths without suffix (``book/intro``, ``chapters/01_…``)."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    pages = [toc["root"]]
+    for part in toc.get("parts", []):
+        pages += [entry["file"] for entry in part["chapters"]]
+    return pages
+
+
+@pytest.fixture(scope="module")
+def site() -> Path:
+    """The built HTML site: ``N2T_SITE`` or a fresh strict build in the quick profile."""
+    if os.environ.get("N2T_SITE"):
+        path = Path(os.environ["N2T_SITE"])
+        assert (path / "index.html").is_file(), f"N2T_SITE={path} holds no built site (no index.html)"
+        return path
+    out = ROOT / "_build" / "browser-check"
+    shutil.rmtree(out, ignore_errors=True)
+    env = {**os.environ, "N2T_PROFILE": "quick", "N2T_PROGRESS": "text"}
+    cmd = [Path(sys.executable).parent / "jupyter-book", "build", str(ROOT), "--path-output", str(out), "-W", "-n"]
+    subprocess.run([str(c) for c in cmd], check=True, env=env, cwd=ROOT)
+    return out / "_build" / "html"
+
+
+@pytest.fixture(scope="module")
+def server(site: Path):
+    """Serve the site over HTTP on loopback, as a reader's browser would load it."""
+    handler = functools.partial(QuietHandler, directory=str(site))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:  # keep pytest's output clean
+        pass
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """A headless Chromium driven by Playwright (no browser download: the system's Chromium)."""
+    path = chromium_path()
+    if path is None:
+        message = "no Chromium found (apt-get install chromium); the browser check needs it"
+        if os.environ.get("N2T_REQUIRE_BROWSER") == "1":
+            pytest.fail(message + " and N2T_REQUIRE_BROWSER=1")
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_FLAGS)
+        yield chromium
+        chromium.close()
+
+
+# Evaluated in the page once MathJax has finished: what a reader sees, summarised for the assertions.
+INSPECT_PAGE = """
+async () => {
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) { await MathJax.startup.promise; }
+  const images = [...document.querySelectorAll('main img')].map(img => ({
+    src: img.getAttribute('src'), loaded: img.complete && img.naturalWidth > 0 }));
+  const mathNodes = [...document.querySelectorAll('main .math')];
+  const untypeset = mathNodes.filter(node => !node.querySelector('mjx-container')).map(n => n.textContent.slice(0, 80));
+  const prose = document.querySelector('main').cloneNode(true);
+  prose.querySelectorAll('pre, code, script, style, mjx-container, .cell_input, .highlight').forEach(n => n.remove());
+  const outputs = [...document.querySelectorAll('main .cell_output')].map(n => n.textContent);
+  return {
+    title: document.title,
+    images,
+    mathCount: mathNodes.length,
+    typesetCount: document.querySelectorAll('main mjx-container').length,
+    untypeset,
+    proseText: prose.textContent,
+    tracebackOutputs: document.querySelectorAll('main .output.traceback, main .output.error').length,
+    outputsText: outputs.join('\\n'),
+    outputImages: document.querySelectorAll('main .cell_output img').length,
+  };
+}
+"""
+
+RAW_MATH_MARKERS = ("$$", "\\(", "\\[", "\\frac", "\\mathbf", "\\sum", "\\operatorname")
+
+
+@pytest.mark.parametrize("page", toc_pages())
+def test_page_renders(browser, server, site: Path, page: str) -> None:
+    """One page: math typeset, images loaded, no traceback, no network beyond loopback, no console error."""
+    assert (site / f"{page}.html").is_file(), f"{page}.html was not built"
+    context = browser.new_context()
+    tab = context.new_page()
+    outside, console_errors, failed = [], [], []
+
+    def route(request_route):
+        host = urlparse(request_route.request.url).hostname
+        if request_route.request.url.startswith("data:") or host in ("127.0.0.1", "localhost"):
+            request_route.continue_()
+        else:
+            outside.append(request_route.request.url)
+            request_route.abort()
+
+    tab.route("**/*", route)
+    tab.on("console", lambda msg: console_errors.append(msg.text) if msg.type == "error" else None)
+    tab.on("requestfailed", lambda req: failed.append(req.url))
+    tab.goto(f"{server}/{page}.html", wait_until="networkidle")
+    seen = tab.evaluate(INSPECT_PAGE)
+    screenshots = os.environ.get("N2T_SCREENSHOTS")
+    if screenshots:
+        Path(screenshots).mkdir(parents=True, exist_ok=True)
+        tab.screenshot(path=str(Path(screenshots) / f"{page.replace('/', '__')}.png"), full_page=True)
+    context.close()
+
+    assert not outside, f"{page}: the page asked for resources outside this machine: {outside}"
+    assert not failed, f"{page}: these requests failed: {failed}"
+    assert not console_errors, f"{page}: console errors: {console_errors}"
+    assert not seen["untypeset"], f"{page}: math left untypeset by MathJax: {seen['untypeset']}"
+    assert seen["typesetCount"] >= seen["mathCount"], f"{page}: {seen['mathCount']} math nodes, {seen['typesetCount']} typeset"
+    for marker in RAW_MATH_MARKERS:
+        assert marker not in seen["proseText"], f"{page}: raw TeX {marker!r} is visible in the text"
+    broken = [image["src"] for image in seen["images"] if not image["loaded"]]
+    assert not broken, f"{page}: images that did not load: {broken}"
+    assert seen["tracebackOutputs"] == 0, f"{page}: a cell output shows an error"
+    assert "Traceback (most recent call last)" not in seen["outputsText"], f"{page}: a cell output holds a traceback"
+    if page.startswith("chapters/"):
+        assert seen["mathCount"] > 0, f"{page}: a chapter with no typeset math at all is suspicious"
+        assert seen["outputImages"] > 0, f"{page}: no cell output shows a figure"
+

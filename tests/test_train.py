@@ -1,0 +1,139 @@
+"""n2t.train: device choice, seeding, the training loop, schedules, checkpoints, progress bars."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from n2t import train
+from torch import nn
+
+
+def test_device_default_and_override(monkeypatch):
+    monkeypatch.delenv("N2T_DEVICE", raising=False)
+    assert train.device().type in ("cuda", "mps", "cpu")
+    monkeypatch.setenv("N2T_DEVICE", "cpu")
+    assert train.device() == torch.device("cpu")
+
+
+def test_device_rejects_unknown_or_unavailable(monkeypatch):
+    monkeypatch.setenv("N2T_DEVICE", "tpu-please")
+    with pytest.raises(ValueError, match="must be a torch device"):
+        train.device()
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="not available"):
+            train.device("cuda")
+
+
+def test_seeding_is_reproducible():
+    train.seed_everything(3)
+    first = torch.randn(4)
+    train.seed_everything(3)
+    assert torch.equal(first, torch.randn(4))
+
+
+def _regression_problem():
+    train.seed_everything(0)
+    x = torch.randn(64, 3)
+    y = x @ torch.tensor([1.0, -2.0, 0.5]) + 0.1
+    batches = [(x[i : i + 16], y[i : i + 16]) for i in range(0, 64, 16)]
+    model = nn.Linear(3, 1)
+
+    def loss_fn(m, batch):
+        inputs, targets = batch
+        return nn.functional.mse_loss(m(inputs).squeeze(-1), targets)
+
+    return model, batches, loss_fn
+
+
+def test_fit_lowers_the_loss_and_records_history():
+    model, batches, loss_fn = _regression_problem()
+    history = train.fit(
+        model, batches, loss_fn, torch.optim.SGD(model.parameters(), lr=0.1), epochs=5,
+        evaluate=lambda m: {"loss": sum(loss_fn(m, b).item() for b in batches) / len(batches)},
+    )
+    assert history.steps == 20 and len(history.epoch_metrics) == 5
+    assert history.epoch_metrics[-1]["loss"] < 0.1 * history.step_loss[0]
+    assert history.seconds > 0
+
+
+def test_fit_stops_at_max_steps_and_accepts_a_batch_factory():
+    model, batches, loss_fn = _regression_problem()
+    history = train.fit(model, lambda: iter(batches), loss_fn, torch.optim.SGD(model.parameters(), lr=0.1),
+                        epochs=3, max_steps=6)
+    assert history.steps == 6
+
+
+def test_fit_refuses_a_non_finite_loss():
+    model, batches, _ = _regression_problem()
+    with pytest.raises(FloatingPointError, match="loss became nan at step 1"):
+        train.fit(model, batches, lambda m, b: torch.tensor(float("nan"), requires_grad=True),
+                  torch.optim.SGD(model.parameters(), lr=0.1))
+    with pytest.raises(ValueError, match="epochs"):
+        train.fit(model, batches, lambda m, b: m(b[0]).sum(), torch.optim.SGD(model.parameters(), lr=0.1), epochs=0)
+
+
+def test_mean_over_batches_weights_by_count():
+    model = nn.Identity()
+    batches = [torch.tensor([1.0, 1.0, 1.0]), torch.tensor([5.0])]
+    assert train.mean_over_batches(model, batches, lambda m, b: (m(b).sum(), b.numel())) == 2.0
+    with pytest.raises(ValueError, match="empty"):
+        train.mean_over_batches(model, [], lambda m, b: (b.sum(), 1))
+
+
+def test_checkpoint_round_trip_uses_weights_only(tmp_path):
+    model, batches, loss_fn = _regression_problem()
+    optimizer = torch.optim.Adam(model.parameters())
+    train.fit(model, batches, loss_fn, optimizer)
+    train.save_checkpoint(tmp_path / "ckpt.pt", model, optimizer, epoch=1, note="after one epoch")
+    fresh, fresh_opt = nn.Linear(3, 1), torch.optim.Adam(nn.Linear(3, 1).parameters())
+    fresh_opt = torch.optim.Adam(fresh.parameters())
+    extra = train.load_checkpoint(tmp_path / "ckpt.pt", fresh, fresh_opt)
+    assert extra == {"epoch": 1, "note": "after one epoch"}
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), fresh.state_dict().values(), strict=True))
+    assert not list(tmp_path.glob("*.tmp"))  # the atomic write left no temporary file
+
+
+def test_checkpoint_refuses_pickled_code(tmp_path):
+    torch.save({"model": {}, "extra": {"fn": train.Timer}}, tmp_path / "evil.pt")
+    with pytest.raises(Exception, match=r"[Ww]eights only load failed"):
+        train.load_checkpoint(tmp_path / "evil.pt", nn.Linear(1, 1))
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        train.load_checkpoint(tmp_path / "missing.pt", nn.Linear(1, 1))
+
+
+def test_schedules():
+    optimizer = torch.optim.SGD(nn.Linear(1, 1).parameters(), lr=1.0)
+    noam = train.warmup_inverse_sqrt(optimizer, d_model=512, warmup=4000)
+    lrs = []
+    for _ in range(8000):
+        lrs.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        noam.step()
+    peak = max(range(len(lrs)), key=lrs.__getitem__)
+    assert peak in (3999, 4000)
+    assert lrs[4000] == pytest.approx(512**-0.5 * 4000**-0.5)
+    optimizer = torch.optim.SGD(nn.Linear(1, 1).parameters(), lr=1.0)
+    cosine = train.warmup_cosine(optimizer, warmup=10, total=100)
+    factors = [cosine.lr_lambdas[0](s) for s in (0, 9, 10, 55, 100, 150)]
+    assert factors[1] == 1.0 and factors[2] == 1.0 and factors[3] == pytest.approx(0.5) and factors[4] == 0.0
+    with pytest.raises(ValueError, match="warmup"):
+        train.warmup_cosine(optimizer, warmup=100, total=100)
+
+
+def test_progress_modes(monkeypatch, capsys):
+    monkeypatch.setenv("N2T_PROGRESS", "text")
+    assert list(train.progress(range(3), desc="demo")) == [0, 1, 2]
+    assert "demo" in capsys.readouterr().out
+    monkeypatch.setenv("N2T_PROGRESS", "off")
+    assert list(train.progress(range(3), desc="silent")) == [0, 1, 2]
+    assert "silent" not in capsys.readouterr().out
+    monkeypatch.setenv("N2T_PROGRESS", "loud")
+    with pytest.raises(ValueError, match="N2T_PROGRESS"):
+        train.progress(range(3))
+
+
+def test_count_parameters_and_timer():
+    assert train.count_parameters(nn.Linear(3, 2)) == 8
+    with train.Timer() as timer:
+        sum(range(1000))
+    assert timer.seconds >= 0

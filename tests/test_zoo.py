@@ -1,0 +1,87 @@
+"""n2t.zoo: train-or-load, cache keys, atomic writes, and two processes filling the same entry."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from n2t import zoo
+from n2t.profile import Profile
+
+from tests.helpers import zoo_recipes
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_get_trains_once_then_loads(cache, tmp_path, monkeypatch):
+    log = tmp_path / "calls.log"
+    monkeypatch.setenv("ZOO_TEST_LOG", str(log))
+    first = zoo.get("zoo-test-weights", Profile("quick"))
+    second = zoo.get("zoo-test-weights", Profile("quick"))
+    assert len(log.read_text().split()) == 1
+    assert torch.equal(first.state["weights"], second.state["weights"])
+    assert first.state["note"] == "toy"
+    assert second.metrics["accuracy"] == 0.5 and second.metrics["train_seconds"] >= 0
+    assert zoo.is_cached("zoo-test-weights", Profile("quick"))
+    assert second.path.parent.parent == cache
+
+
+def test_profile_is_part_of_the_key(cache):
+    quick = zoo.get("zoo-test-weights", Profile("quick"))
+    full = zoo.get("zoo-test-weights", Profile("full"))
+    assert quick.state["weights"].numel() == 3 and full.state["weights"].numel() == 5
+    assert quick.path != full.path
+
+
+def test_key_changes_with_settings_and_version(cache, monkeypatch):
+    before = zoo.cache_key("zoo-test-weights", Profile("quick"))
+    monkeypatch.setitem(zoo_recipes.profile.SETTINGS["zoo_test"]["quick"], "size", 4)
+    assert zoo.cache_key("zoo-test-weights", Profile("quick")) != before
+    monkeypatch.undo()
+    monkeypatch.setattr(zoo.n2t, "__version__", "99.0")
+    assert zoo.cache_key("zoo-test-weights", Profile("quick")) != before
+
+
+def test_failed_training_leaves_nothing_behind(cache, monkeypatch):
+    monkeypatch.setenv("ZOO_TEST_FAIL", "1")
+    with pytest.raises(RuntimeError, match="on purpose"):
+        zoo.get("zoo-test-weights", Profile("quick"))
+    assert not zoo.is_cached("zoo-test-weights", Profile("quick"))
+    entries = [p for p in (cache / "zoo-test-weights").iterdir() if not p.name.endswith(".lock")]
+    assert entries == []
+
+
+def test_unknown_artefact_is_a_clear_error(cache):
+    with pytest.raises(KeyError, match="no artefact named 'gpt-17'"):
+        zoo.get("gpt-17")
+
+
+def test_cached_state_loads_with_weights_only(cache):
+    artefact = zoo.get("zoo-test-weights", Profile("quick"))
+    torch.load(artefact.path / "state.pt", weights_only=True)  # raises if anything but data was pickled
+
+
+def test_two_processes_fill_the_same_entry_once(cache, tmp_path):
+    log = tmp_path / "calls.log"
+    env = {
+        **os.environ,
+        "N2T_CACHE": str(cache),
+        "N2T_PROFILE": "quick",
+        "ZOO_TEST_LOG": str(log),
+        "ZOO_TEST_SLEEP": "1.5",
+        "PYTHONPATH": str(ROOT),
+    }
+    outputs = [tmp_path / "out-1.txt", tmp_path / "out-2.txt"]
+    processes = [
+        subprocess.Popen([sys.executable, "-m", "tests.helpers.zoo_recipes"], env={**env, "ZOO_TEST_OUT": str(out)}, cwd=ROOT)
+        for out in outputs
+    ]
+    assert [p.wait(timeout=120) for p in processes] == [0, 0]
+    assert len(log.read_text().split()) == 1, "the artefact was trained more than once"
+    assert outputs[0].read_text() == outputs[1].read_text()
+    leftovers = [p.name for p in (cache / "zoo-test-weights").iterdir() if p.name.endswith(".tmp")]
+    assert leftovers == []
