@@ -25,8 +25,8 @@ SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
     "ngram_models": {
         # train_lines / valid_lines: how many WikiText-2 lines to fit on and to tune weights on (None: all);
         # the vocabulary and the test split are always whole. max_order: the largest n in the results table.
-        "quick": {"train_lines": 3000, "valid_lines": 1000, "max_order": 5, "k_grid": (0.001, 0.01, 0.1, 1.0)},
-        "full": {"train_lines": None, "valid_lines": None, "max_order": 5, "k_grid": (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)},
+        "quick": {"train_lines": 3000, "valid_lines": 1000, "max_order": 5, "k_grid": (1e-4, 1e-3, 1e-2, 0.1, 1.0)},
+        "full": {"train_lines": None, "valid_lines": None, "max_order": 5, "k_grid": (1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0)},
     },
     "attention": {
         # dims: key widths d of the scaling experiments; samples: random (q, k) draws per width.
