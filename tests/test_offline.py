@@ -11,8 +11,9 @@ from pathlib import Path
 
 import jupytext
 import pytest
-from n2t import offline
 from nbclient import NotebookClient
+
+from n2t import offline
 
 ROOT = Path(__file__).resolve().parents[1]
 GUARDED_ENV = {"PYTHONPATH": f"{ROOT / 'tests' / 'offline'}", "N2T_OFFLINE": "1"}

@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 import yaml
+
 from n2t import data, plot
 
 ROOT = Path(__file__).resolve().parents[1]

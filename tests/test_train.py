@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 import torch
-from n2t import train
 from torch import nn
+
+from n2t import train
 
 
 def test_device_default_and_override(monkeypatch):

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 import torch
+
 from n2t import zoo
 from n2t.profile import Profile
-
 from tests.helpers import zoo_recipes
 
 ROOT = Path(__file__).resolve().parents[1]

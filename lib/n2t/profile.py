@@ -41,7 +41,7 @@ SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
         # toy_*: the reverse-and-shift task that the two heads learn; timing_*: the attention vs LSTM sweep.
         "quick": {
             "toy_seq_len": 9, "toy_steps": 250, "toy_batch": 128,
-            "timing_lengths": [16, 64, 256], "timing_repeats": 3, "timing_batch": 8, "timing_width": 128,
+            "timing_lengths": [16, 128, 1024], "timing_repeats": 3, "timing_batch": 8, "timing_width": 128,
         },
         "full": {
             "toy_seq_len": 12, "toy_steps": 1000, "toy_batch": 128,

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import torch
+
 from n2t import profile, zoo
 
 profile.SETTINGS.setdefault(

@@ -1,0 +1,203 @@
+"""Attention: scaled dot-product attention, masks, and multi-head attention (Chapters 8–9).
+
+One mask convention across the library: a boolean mask where ``True`` means "this query may attend to this
+key" and ``False`` means "it may not". (``torch.nn.MultiheadAttention`` uses the opposite convention for its
+``attn_mask`` and ``key_padding_mask``; invert with ``~mask`` when handing a mask to it.)
+
+A query whose mask row is entirely ``False`` may attend to nothing. Its attention weights are all zero and its
+output is the zero vector, in both the forward and the backward pass (no NaN), in every code path.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from n2t.data import lengths_to_mask
+
+
+def causal_mask(size: int, device: torch.device | str | None = None) -> torch.Tensor:
+    """Causal mask ``(size, size)``: query ``i`` may attend to keys ``0..i`` (``True`` = may attend)."""
+    if size < 0:
+        raise ValueError(f"size must be non-negative; got {size}")
+    return torch.ones(size, size, dtype=torch.bool, device=device).tril()
+
+
+def padding_mask(lengths: torch.Tensor | list[int], max_len: int | None = None) -> torch.Tensor:
+    """Key padding mask ``(batch, 1, 1, max_len)`` from lengths ``(batch,)`` (``True`` = may attend).
+
+    The two singleton axes let it broadcast against scores ``(batch, heads, n, max_len)``; combine it with a
+    causal mask by ``padding_mask(lengths) & causal_mask(max_len)``.
+    """
+    return lengths_to_mask(lengths, max_len)[:, None, None, :]
+
+
+def _check_mask(mask: torch.Tensor, target: tuple[int, ...], target_names: str) -> None:
+    if not isinstance(mask, torch.Tensor):
+        raise TypeError(f"mask must be a torch.Tensor of dtype bool (True = may attend); got {type(mask).__name__}")
+    if mask.dtype != torch.bool:
+        raise TypeError(f"mask must have dtype torch.bool (True = may attend); got {mask.dtype}")
+    try:
+        broadcast = torch.broadcast_shapes(tuple(mask.shape), target)
+    except RuntimeError:
+        broadcast = None
+    if mask.dim() > len(target) or broadcast != target:
+        raise ValueError(
+            f"mask of shape {tuple(mask.shape)} does not broadcast to the scores' shape {target} {target_names}"
+        )
+
+
+def _allow_empty_rows(mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return ``(safe_mask, has_key)``: rows with no allowed key are opened up (and zeroed later)."""
+    has_key = mask.any(dim=-1, keepdim=True)  # (..., n, 1)
+    return mask | ~has_key, has_key
+
+
+def scaled_dot_product_attention(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    mask: torch.Tensor | None = None,
+    dropout_p: float = 0.0,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """softmax(q kᵀ / √d_k) v for q ``(..., n, d_k)``, k ``(..., m, d_k)``, v ``(..., m, d_v)``.
+
+    Returns ``(output (..., n, d_v), weights (..., n, m))``. ``mask`` is boolean and broadcasts to
+    ``(..., n, m)``; ``True`` = may attend. A query with no allowed key gets zero weights and a zero output.
+    ``dropout_p`` drops weights (after the softmax); the returned weights are the ones that multiplied ``v``.
+    """
+    if q.dim() < 2 or k.dim() < 2 or v.dim() < 2:
+        raise ValueError(
+            f"q, k, v must have at least two dimensions (..., length, dim); got shapes "
+            f"{tuple(q.shape)}, {tuple(k.shape)}, {tuple(v.shape)}"
+        )
+    if q.shape[-1] != k.shape[-1]:
+        raise ValueError(f"q (..., n, d_k) and k (..., m, d_k) must share d_k; got {tuple(q.shape)} and {tuple(k.shape)}")
+    if k.shape[-2] != v.shape[-2]:
+        raise ValueError(f"k (..., m, d_k) and v (..., m, d_v) must share m; got {tuple(k.shape)} and {tuple(v.shape)}")
+    if not (q.is_floating_point() and q.dtype == k.dtype == v.dtype):
+        raise TypeError(f"q, k, v must share one floating-point dtype; got {q.dtype}, {k.dtype}, {v.dtype}")
+    if not 0.0 <= dropout_p < 1.0:
+        raise ValueError(f"dropout_p must be in [0, 1); got {dropout_p}")
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])  # (..., n, m)
+    has_key = None
+    if mask is not None:
+        _check_mask(mask, tuple(scores.shape), "(..., n, m)")
+        mask, has_key = _allow_empty_rows(mask)
+        scores = scores.masked_fill(~mask, float("-inf"))
+    weights = scores.softmax(dim=-1)
+    if has_key is not None:
+        weights = weights.masked_fill(~has_key, 0.0)
+    if dropout_p > 0.0:
+        weights = F.dropout(weights, p=dropout_p)
+    return weights @ v, weights
+
+
+class MultiHeadAttention(nn.Module):
+    """Multi-head attention, batch-first: project, split into heads, attend per head, concatenate, project.
+
+    ``q_proj``, ``k_proj``, ``v_proj`` map queries (``embed_dim``), keys (``kdim``) and values (``vdim``) to
+    ``embed_dim``; ``out_proj`` mixes the concatenated heads. Masks are boolean, ``True`` = may attend.
+    """
+
+    def __init__(
+        self,
+        embed_dim: int,
+        num_heads: int,
+        dropout: float = 0.0,
+        bias: bool = True,
+        kdim: int | None = None,
+        vdim: int | None = None,
+    ) -> None:
+        super().__init__()
+        if embed_dim <= 0 or num_heads <= 0:
+            raise ValueError(f"embed_dim ({embed_dim}) and num_heads ({num_heads}) must be positive")
+        if embed_dim % num_heads != 0:
+            raise ValueError(
+                f"embed_dim ({embed_dim}) must be divisible by num_heads ({num_heads}): each head gets "
+                f"embed_dim / num_heads dimensions and the heads are concatenated back to embed_dim"
+            )
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1); got {dropout}")
+        self.embed_dim, self.num_heads, self.dropout = embed_dim, num_heads, dropout
+        self.head_dim = embed_dim // num_heads
+        self.kdim = kdim if kdim is not None else embed_dim
+        self.vdim = vdim if vdim is not None else embed_dim
+        self.q_proj = nn.Linear(embed_dim, embed_dim, bias=bias)
+        self.k_proj = nn.Linear(self.kdim, embed_dim, bias=bias)
+        self.v_proj = nn.Linear(self.vdim, embed_dim, bias=bias)
+        self.out_proj = nn.Linear(embed_dim, embed_dim, bias=bias)
+
+    def extra_repr(self) -> str:
+        return f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, dropout={self.dropout}"
+
+    def _check_inputs(self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor) -> None:
+        for name, x, dim in (("query", query, self.embed_dim), ("key", key, self.kdim), ("value", value, self.vdim)):
+            if x.dim() != 3:
+                raise ValueError(f"{name} must have shape (batch, length, {dim}); got {tuple(x.shape)}")
+            if x.shape[-1] != dim:
+                expected = {"query": "embed_dim", "key": "kdim", "value": "vdim"}[name]
+                raise ValueError(f"{name} of shape {tuple(x.shape)} has last size {x.shape[-1]}, but {expected} is {dim}")
+        if not query.shape[0] == key.shape[0] == value.shape[0]:
+            raise ValueError(
+                f"query, key, value must share the batch size; got shapes "
+                f"{tuple(query.shape)}, {tuple(key.shape)}, {tuple(value.shape)}"
+            )
+        if key.shape[1] != value.shape[1]:
+            raise ValueError(f"key {tuple(key.shape)} and value {tuple(value.shape)} must have the same length")
+        weight_dtype = self.q_proj.weight.dtype
+        if not (query.dtype == key.dtype == value.dtype == weight_dtype):
+            raise TypeError(
+                f"query, key, value must have the module's dtype {weight_dtype}; got "
+                f"{query.dtype}, {key.dtype}, {value.dtype}"
+            )
+
+    def _split_heads(self, x: torch.Tensor) -> torch.Tensor:
+        """(batch, length, embed_dim) → (batch, heads, length, head_dim)."""
+        batch, length, _ = x.shape
+        return x.view(batch, length, self.num_heads, self.head_dim).transpose(1, 2)
+
+    def forward(
+        self,
+        query: torch.Tensor,
+        key: torch.Tensor,
+        value: torch.Tensor,
+        mask: torch.Tensor | None = None,
+        is_causal: bool = False,
+        need_weights: bool = False,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Attend from query ``(batch, n, embed_dim)`` to key ``(batch, m, kdim)`` / value ``(batch, m, vdim)``.
+
+        ``mask`` is boolean, broadcastable to ``(batch, heads, n, m)``, ``True`` = may attend; ``is_causal``
+        adds the causal mask (needs n == m). Returns ``(output (batch, n, embed_dim), weights)`` where weights
+        ``(batch, heads, n, m)`` are returned only when ``need_weights`` (otherwise ``None``, and the fused
+        ``F.scaled_dot_product_attention`` does the work).
+        """
+        self._check_inputs(query, key, value)
+        batch, n, m = query.shape[0], query.shape[1], key.shape[1]
+        if is_causal and n != m:
+            raise ValueError(f"is_causal needs as many queries as keys; got query length {n}, key length {m}")
+        if mask is not None:
+            _check_mask(mask, (batch, self.num_heads, n, m), "(batch, heads, n, m)")
+        if is_causal and (mask is not None or need_weights):
+            causal = causal_mask(n, device=query.device)
+            mask = causal if mask is None else mask & causal
+            is_causal = False
+        q = self._split_heads(self.q_proj(query))  # (batch, heads, n, head_dim)
+        k = self._split_heads(self.k_proj(key))  # (batch, heads, m, head_dim)
+        v = self._split_heads(self.v_proj(value))  # (batch, heads, m, head_dim)
+        dropout_p = self.dropout if self.training else 0.0
+        if need_weights:
+            heads, weights = scaled_dot_product_attention(q, k, v, mask=mask, dropout_p=dropout_p)
+        else:
+            weights, has_key = None, None
+            if mask is not None:
+                mask, has_key = _allow_empty_rows(mask)
+            heads = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p, is_causal=is_causal)
+            if has_key is not None:
+                heads = heads.masked_fill(~has_key, 0.0)
+        output = heads.transpose(1, 2).reshape(batch, n, self.embed_dim)  # concatenate the heads
+        return self.out_proj(output), weights

@@ -1,0 +1,513 @@
+"""Counting: n-gram language models — MLE, add-k (Laplace), linear interpolation, interpolated modified Kneser–Ney.
+
+Conventions (those of WikiText-2): a corpus is a list of sentences (one per line), each a list of tokens. The
+model predicts every token of a sentence and one ``<eos>`` after it, so a blank line still predicts ``<eos>``.
+The context at the start of a sentence is padded with ``order - 1`` ``<bos>`` tokens; ``<bos>`` may appear in a
+context but is never predicted. Tokens outside the vocabulary are read as ``<unk>``.
+
+Counting is vectorised. Contexts are numbered through a trie: the node of a context of length ``k`` is the
+rank (``np.unique``) of the pair (node of its ``k - 1`` most recent tokens, the token ``k`` steps back), packed
+in one int64 key; an n-gram is the int64 key ``context node · |V| + word``. Lookups are ``np.searchsorted``
+over the sorted keys, so fitting and scoring never loop over tokens in Python, and any order works.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from itertools import chain, repeat
+
+import numpy as np
+
+from n2t.data import BOS, EOS, PAD, UNK, Vocab
+from n2t.metrics import perplexity as _perplexity
+
+SMOOTHINGS = ("mle", "add_k", "interpolation", "kneser_ney")
+
+
+# ------------------------------------------------------------------------------------------- helpers
+
+
+def vocabulary(sentences: Sequence[Sequence[str]]) -> Vocab:
+    """The predicted types of a corpus: its tokens plus ``<unk>`` and ``<eos>`` (never ``<bos>``), most frequent first."""
+    _check_sentences(sentences, "sentences")
+    counts = Counter(chain.from_iterable(sentences))
+    counts.pop(BOS, None)
+    counts.pop(PAD, None)
+    return Vocab(counts, specials=(UNK, EOS))
+
+
+def _check_sentences(sentences: object, name: str) -> None:
+    if isinstance(sentences, str) or not isinstance(sentences, Sequence):
+        raise TypeError(f"{name} must be a list of sentences, each a list of tokens; got {type(sentences).__name__}")
+    for i, sentence in enumerate(sentences):
+        if isinstance(sentence, str) or not isinstance(sentence, Sequence):
+            raise TypeError(
+                f"{name}[{i}] must be a list of tokens (split the text first); got {type(sentence).__name__}"
+            )
+
+
+def _types(vocab: Vocab | Iterable[str]) -> list[str]:
+    """The predicted types of a given vocabulary, in its order, without ``<bos>``/``<pad>``, with ``<unk>``/``<eos>``."""
+    itos = list(vocab.itos) if isinstance(vocab, Vocab) else list(vocab)
+    if any(not isinstance(t, str) for t in itos):
+        raise TypeError("vocab must be a Vocab or an iterable of token strings")
+    types = [t for t in itos if t not in (BOS, PAD)]
+    if len(set(types)) != len(types):
+        raise ValueError("vocab must not contain a token twice")
+    for special in (EOS, UNK):
+        if special not in types:
+            types.insert(0, special)
+    return types
+
+
+def _check_order(order: object) -> int:
+    """``order`` as a Python int, or a ValueError naming it."""
+    if isinstance(order, bool) or not isinstance(order, numbers.Integral) or order < 1:
+        raise ValueError(f"order must be an integer >= 1; got {order!r}")
+    return int(order)
+
+
+def _find(sorted_keys: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of ``keys`` in ``sorted_keys`` and whether each was found (``np.searchsorted``)."""
+    if len(sorted_keys) == 0:
+        return np.zeros(np.shape(keys), dtype=np.int64), np.zeros(np.shape(keys), dtype=bool)
+    idx = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
+    return idx, sorted_keys[idx] == keys
+
+
+def _discounts(counts: np.ndarray) -> tuple[float, float, float]:
+    """Chen & Goodman's modified Kneser–Ney discounts ``D1, D2, D3+`` from the count-of-counts ``n1 … n4``.
+
+    ``Y = n1 / (n1 + 2 n2)``, ``D1 = 1 − 2Y n2/n1``, ``D2 = 2 − 3Y n3/n2``, ``D3+ = 3 − 4Y n4/n3``. A ratio with a
+    zero denominator (only in tiny corpora) counts as 0, and ``Dj`` is clipped to ``[0, j]``.
+    """
+    n1, n2, n3, n4 = (int(np.count_nonzero(counts == j)) for j in (1, 2, 3, 4))
+
+    def ratio(a: float, b: float) -> float:
+        return a / b if b > 0 else 0.0
+
+    y = ratio(n1, n1 + 2 * n2)
+    d1 = 1 - 2 * y * ratio(n2, n1) if n1 > 0 else 0.0
+    d2 = 2 - 3 * y * ratio(n3, n2)
+    d3 = 3 - 4 * y * ratio(n4, n3)
+    return float(np.clip(d1, 0, 1)), float(np.clip(d2, 0, 2)), float(np.clip(d3, 0, 3))
+
+
+@dataclass
+class _Encoded:
+    """Sentences as one padded id array ``seq`` and the positions ``pos`` of the predicted tokens in it."""
+
+    seq: np.ndarray
+    pos: np.ndarray
+
+    def token_at(self, k: int) -> np.ndarray:
+        """The context token ``k`` steps before every predicted position (``k = 0``: the predicted token)."""
+        return self.seq[self.pos - k]
+
+
+def _encode(sentences: Sequence[Sequence[str]], stoi: dict[str, int], pad: int, name: str) -> _Encoded:
+    """Encode sentences: each becomes ``pad`` × ``<bos>``, its token ids, ``<eos>``; unknown tokens → ``<unk>``."""
+    _check_sentences(sentences, name)
+    if len(sentences) == 0:
+        raise ValueError(f"{name} is empty; need at least one sentence")
+    unk, eos, bos = stoi[UNK], stoi[EOS], len(stoi)
+    lens = np.fromiter(map(len, sentences), dtype=np.int64, count=len(sentences))
+    n_words = int(lens.sum())
+    words = np.fromiter(map(stoi.get, chain.from_iterable(sentences), repeat(unk)), dtype=np.int64, count=n_words)
+    span = lens + pad + 1
+    starts = np.concatenate([[0], np.cumsum(span)[:-1]])
+    first_word = np.concatenate([[0], np.cumsum(lens)[:-1]])
+    seq = np.full(int(span.sum()), bos, dtype=np.int64)
+    seq[np.repeat(starts + pad - first_word, lens) + np.arange(n_words)] = words
+    seq[starts + pad + lens] = eos
+    return _Encoded(seq, np.flatnonzero(seq != bos))
+
+
+# -------------------------------------------------------------------------------------------- counts
+
+
+class NGramCounts:
+    """The counts of every n-gram of orders ``1 … order`` in a corpus, kept as sorted int64 keys (see the module).
+
+    The counts of one corpus serve every model of order up to ``order`` and every smoothing method.
+    """
+
+    def __init__(self, sentences: Sequence[Sequence[str]], order: int, vocab: Vocab | Iterable[str] | None = None):
+        order = _check_order(order)
+        _check_sentences(sentences, "sentences")
+        if len(sentences) == 0:
+            raise ValueError("sentences is empty: cannot count n-grams in an empty corpus")
+        self.order = order
+        self.itos: list[str] = _types(vocabulary(sentences) if vocab is None else vocab)
+        self.stoi: dict[str, int] = {t: i for i, t in enumerate(self.itos)}
+        self.bos_id = len(self.itos)
+        enc = _encode(sentences, self.stoi, order - 1, "sentences")
+        V, R = len(self.itos), len(self.itos) + 1
+        self.tokens = len(enc.pos)
+        self.sentences = len(sentences)
+        words = enc.token_at(0)
+        nodes = np.zeros(self.tokens, dtype=np.int64)
+        self.ctx_keys: list[np.ndarray] = [np.zeros(1, dtype=np.int64)]  # depth 0: the empty context, node 0
+        self.gram_keys: list[np.ndarray] = []
+        self.gram_counts: list[np.ndarray] = []
+        for m in range(1, order + 1):
+            if m > 1:  # the context of an m-gram: its (m-2)-token context extended by the token m-1 steps back
+                keys, nodes = np.unique(nodes * R + enc.token_at(m - 1), return_inverse=True)
+                nodes = nodes.reshape(-1)
+                self.ctx_keys.append(keys)
+            keys, counts = np.unique(nodes * V + words, return_counts=True)
+            self.gram_keys.append(keys)
+            self.gram_counts.append(counts.astype(np.int64))
+
+    @property
+    def vocab_size(self) -> int:
+        """|V|: the number of predicted types (``<bos>`` excluded)."""
+        return len(self.itos)
+
+    def types(self, n: int) -> int:
+        """How many distinct n-grams of order ``n`` the corpus holds."""
+        self._check_n(n)
+        return len(self.gram_keys[n - 1])
+
+    def _check_n(self, n: int) -> None:
+        if not 1 <= n <= self.order:
+            raise ValueError(f"n must be between 1 and the counted order {self.order}; got {n}")
+
+    def _ids(self, tokens: Sequence[str], allow_bos: bool = True) -> list[int]:
+        ids = []
+        for t in tokens:
+            if t == BOS and allow_bos:
+                ids.append(self.bos_id)
+            else:
+                ids.append(self.stoi.get(t, self.stoi[UNK]))
+        return ids
+
+    def _nodes(self, token_at: Callable[[int], np.ndarray], depth: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Trie nodes (index, found) of the contexts of depth ``0 … depth`` read through ``token_at(k)``."""
+        R = self.vocab_size + 1
+        node = np.zeros(np.shape(token_at(1)) if depth else 1, dtype=np.int64)
+        found = np.ones(node.shape, dtype=bool)
+        out = [(node, found)]
+        for k in range(1, depth + 1):
+            idx, hit = _find(self.ctx_keys[k], node * R + token_at(k))
+            found = found & hit
+            node = np.where(found, idx, 0)
+            out.append((node, found))
+        return out
+
+    def count(self, ngram: Sequence[str]) -> int:
+        """C(w_1 … w_n): how often the last token of ``ngram`` was predicted after the tokens before it."""
+        if isinstance(ngram, str):
+            raise TypeError("ngram must be a sequence of tokens such as ('cat', 'sits'), not a string")
+        self._check_n(len(ngram))
+        *context, word = self._ids(ngram)
+        if word == self.bos_id:
+            return 0
+        n = len(context)
+        ctx = np.array(context[::-1], dtype=np.int64)  # ctx[k-1]: the token k steps back
+        (node, found) = self._nodes(lambda k: ctx[k - 1 : k], n)[-1]
+        idx, hit = _find(self.gram_keys[n], node * self.vocab_size + word)
+        return int(self.gram_counts[n][idx[0]]) if found[0] and hit[0] else 0
+
+    def preceding_types(self) -> np.ndarray:
+        """N1+(• w) for every type w, ``(|V|,)``: how many distinct tokens (``<bos>`` included) come right before w."""
+        if self.order < 2:
+            raise ValueError("preceding_types needs bigram counts; count with order >= 2")
+        return np.bincount(self.gram_keys[1] % self.vocab_size, minlength=self.vocab_size)
+
+    def unseen_rate(self, sentences: Sequence[Sequence[str]]) -> np.ndarray:
+        """For n = 1 … order, the fraction of predicted tokens of ``sentences`` whose n-gram never occurs here."""
+        enc = _encode(sentences, self.stoi, self.order - 1, "sentences")
+        words = enc.token_at(0)
+        rates = []
+        for m, (node, found) in enumerate(self._nodes(enc.token_at, self.order - 1), start=1):
+            _, hit = _find(self.gram_keys[m - 1], node * self.vocab_size + words)
+            rates.append(1.0 - float(np.mean(found & hit)))
+        return np.array(rates)
+
+    def __repr__(self) -> str:
+        return f"NGramCounts(order={self.order}, tokens={self.tokens}, vocab_size={self.vocab_size})"
+
+
+# --------------------------------------------------------------------------------------------- model
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """The score of a model on a corpus: summed negative log-likelihood (nats), predicted tokens, perplexity."""
+
+    nll: float
+    tokens: int
+
+    @property
+    def perplexity(self) -> float:
+        """exp(nll / tokens); infinite when some token got probability 0."""
+        return _perplexity(self.nll, self.tokens)
+
+    @property
+    def cross_entropy(self) -> float:
+        """Bits per token: log2 of the perplexity."""
+        return self.nll / self.tokens / math.log(2)
+
+
+@dataclass
+class _Level:
+    """One order m of a fitted model: p_m(w | h) = a(h, w) + gamma(h) · p_{m-1}(w | h') for a seen context h."""
+
+    keys: np.ndarray  # sorted n-gram keys: context node · |V| + word
+    a: np.ndarray  # the discounted (or plain) relative frequency of each n-gram
+    gamma: np.ndarray  # per context node: the weight of the lower order
+
+
+class NGramLM:
+    """An n-gram language model of ``order`` with one smoothing method.
+
+    - ``"mle"``: relative frequencies C(h w) / C(h); an unseen context uses its longest seen suffix, and an
+      unseen n-gram after a seen context gets probability 0.
+    - ``"add_k"``: (C(h w) + k) / (C(h) + k|V|); ``k = 1`` is add-one (Laplace) smoothing.
+    - ``"interpolation"``: λ_0/|V| + Σ_m λ_m p_mle,m(w | h), the weights tuned by EM on held-out sentences.
+    - ``"kneser_ney"``: interpolated modified Kneser–Ney (Chen & Goodman 1998): three discounts per order from the
+      count-of-counts, continuation counts at the lower orders, the uniform distribution below the unigrams.
+    """
+
+    def __init__(
+        self, order: int, smoothing: str = "kneser_ney", k: float = 1.0, lambdas: Sequence[float] | None = None
+    ) -> None:
+        order = _check_order(order)
+        if smoothing not in SMOOTHINGS:
+            raise ValueError(f"smoothing must be one of {', '.join(map(repr, SMOOTHINGS))}; got {smoothing!r}")
+        if smoothing == "add_k" and not (isinstance(k, int | float) and k > 0 and math.isfinite(k)):
+            raise ValueError(f"k must be a positive number for add-k smoothing; got {k!r}")
+        if lambdas is not None:
+            lam = np.asarray(lambdas, dtype=np.float64)
+            if lam.shape != (order + 1,) or (lam < 0).any() or not math.isclose(lam.sum(), 1.0, abs_tol=1e-9):
+                raise ValueError(
+                    f"lambdas must be {order + 1} non-negative weights (uniform, unigram, …, {order}-gram) "
+                    f"summing to 1; got {list(lambdas)}"
+                )
+            lambdas = lam
+        self.order, self.smoothing, self.k = order, smoothing, float(k)
+        self.lambdas: np.ndarray | None = lambdas
+        self.discounts: dict[int, tuple[float, float, float]] = {}
+        self.counts: NGramCounts | None = None
+        self._levels: list[_Level | None] = []
+
+    def __repr__(self) -> str:
+        state = f"vocab_size={self.vocab_size}" if self.counts is not None else "unfitted"
+        return f"NGramLM(order={self.order}, smoothing={self.smoothing!r}, {state})"
+
+    # ------------------------------------------------------------------------------------------ fitting
+
+    def fit(
+        self,
+        sentences: Sequence[Sequence[str]] | NGramCounts,
+        vocab: Vocab | Iterable[str] | None = None,
+        heldout: Sequence[Sequence[str]] | None = None,
+    ) -> NGramLM:
+        """Count the n-grams of ``sentences`` (or reuse :class:`NGramCounts` of order ≥ ``order``) and estimate.
+
+        ``vocab`` gives the predicted types (default: the training tokens, ``<unk>`` and ``<eos>``).
+        Interpolation weights are tuned by EM on ``heldout`` unless ``lambdas`` were given.
+        """
+        if isinstance(sentences, NGramCounts):
+            if sentences.order < self.order:
+                raise ValueError(f"counts of order {sentences.order} cannot fit a model of order {self.order}")
+            if vocab is not None:
+                raise ValueError("vocab is fixed by the counts; pass vocab=None with NGramCounts")
+            counts = sentences
+        else:
+            counts = NGramCounts(sentences, self.order, vocab)
+        if self.smoothing == "interpolation" and self.lambdas is None and heldout is None:
+            raise ValueError("interpolation needs heldout sentences to tune its weights (or lambdas=...)")
+        self.counts = counts
+        self._levels = [None] * self.order
+        builder = {
+            "mle": self._fit_mle,
+            "interpolation": self._fit_mle,
+            "add_k": self._fit_add_k,
+            "kneser_ney": self._fit_kneser_ney,
+        }
+        builder[self.smoothing]()
+        if self.smoothing == "interpolation" and heldout is not None:
+            self.lambdas = self._tune_lambdas(heldout)
+        return self
+
+    def _context_of(self, m: int) -> tuple[np.ndarray, int]:
+        """The context node of every n-gram of order ``m`` and the number of context nodes of depth m - 1."""
+        counts = self.counts
+        return counts.gram_keys[m - 1] // counts.vocab_size, len(counts.ctx_keys[m - 1])
+
+    def _fit_mle(self) -> None:
+        for m in range(1, self.order + 1):
+            ctx, n_nodes = self._context_of(m)
+            c = self.counts.gram_counts[m - 1].astype(np.float64)
+            total = np.bincount(ctx, weights=c, minlength=n_nodes)
+            self._levels[m - 1] = _Level(self.counts.gram_keys[m - 1], c / total[ctx], np.zeros(n_nodes))
+
+    def _fit_add_k(self) -> None:
+        m, V = self.order, self.vocab_size
+        ctx, n_nodes = self._context_of(m)
+        c = self.counts.gram_counts[m - 1].astype(np.float64)
+        denominator = np.bincount(ctx, weights=c, minlength=n_nodes) + self.k * V
+        self._levels[m - 1] = _Level(self.counts.gram_keys[m - 1], c / denominator[ctx], self.k * V / denominator)
+
+    def continuation_counts(self, m: int) -> np.ndarray:
+        """N1+(• h w) for every n-gram of order ``m`` < order: how many distinct tokens precede it."""
+        counts, V, R = self.counts, self.vocab_size, self.vocab_size + 1
+        higher = counts.gram_keys[m]  # the (m+1)-grams: node of depth m, word
+        parent = counts.ctx_keys[m][higher // V] // R  # drop the oldest context token: node of depth m-1
+        suffix = np.searchsorted(counts.gram_keys[m - 1], parent * V + higher % V)
+        return np.bincount(suffix, minlength=len(counts.gram_keys[m - 1]))
+
+    def _fit_kneser_ney(self) -> None:
+        self.discounts = {}
+        for m in range(1, self.order + 1):
+            ctx, n_nodes = self._context_of(m)
+            c = self.counts.gram_counts[m - 1] if m == self.order else self.continuation_counts(m)
+            d1, d2, d3 = self.discounts[m] = _discounts(c)
+            discount = np.where(c == 1, d1, np.where(c == 2, d2, d3))
+            total = np.bincount(ctx, weights=c.astype(np.float64), minlength=n_nodes)
+            mass = np.bincount(ctx, weights=discount, minlength=n_nodes)  # D1·N1(h•) + D2·N2(h•) + D3+·N3+(h•)
+            a = (c - discount) / total[ctx]
+            self._levels[m - 1] = _Level(self.counts.gram_keys[m - 1], a, mass / total)
+
+    def _tune_lambdas(self, heldout: Sequence[Sequence[str]], max_iter: int = 500, tol: float = 1e-9) -> np.ndarray:
+        """EM for the mixture weights of (uniform, p_mle,1, …, p_mle,N) on the held-out tokens."""
+        enc = _encode(heldout, self.counts.stoi, self.order - 1, "heldout")
+        q = self._probabilities(enc.token_at, enc.token_at(0), stack=True)  # (tokens, order + 1)
+        lam = np.full(self.order + 1, 1.0 / (self.order + 1))
+        previous = -np.inf
+        for _ in range(max_iter):
+            mix = q @ lam
+            loglik = float(np.mean(np.log(mix)))
+            lam = (q * lam).T @ (1.0 / mix) / len(mix)
+            if loglik - previous < tol:
+                break
+            previous = loglik
+        return lam / lam.sum()
+
+    # ----------------------------------------------------------------------------------------- scoring
+
+    @property
+    def vocab(self) -> list[str]:
+        """The predicted types, in id order."""
+        return self._fitted().itos
+
+    @property
+    def vocab_size(self) -> int:
+        """|V|: the number of predicted types (``<bos>`` excluded)."""
+        return self._fitted().vocab_size
+
+    def _fitted(self) -> NGramCounts:
+        if self.counts is None:
+            raise RuntimeError("this NGramLM is not fitted yet; call .fit(sentences) first")
+        return self.counts
+
+    def _probabilities(
+        self, token_at: Callable[[int], np.ndarray], words: np.ndarray, stack: bool = False
+    ) -> np.ndarray:
+        """p(word | context) for contexts read through ``token_at(k)`` (k steps back) — shape of ``words``.
+
+        With ``stack=True``: the columns (uniform, p_1, …, p_N) of the per-order probabilities, last axis.
+        """
+        counts, V = self.counts, self.vocab_size
+        nodes = counts._nodes(token_at, self.order - 1)
+        p = np.full(np.broadcast_shapes(np.shape(words), nodes[-1][0].shape), 1.0 / V)
+        columns = [p]
+        for m, level in enumerate(self._levels, start=1):
+            if level is None:
+                continue
+            node, found = nodes[m - 1]
+            idx, hit = _find(level.keys, node * V + words)
+            a = np.where(found & hit, level.a[idx], 0.0)
+            p = np.where(found, a + level.gamma[node] * p, p)
+            columns.append(p)
+        if stack:
+            return np.stack(columns, axis=-1)
+        if self.smoothing == "interpolation":
+            return np.stack(columns, axis=-1) @ self.lambdas
+        return p
+
+    def _context_ids(self, context: Sequence[str]) -> np.ndarray:
+        if isinstance(context, str):
+            raise TypeError("context must be a sequence of tokens such as ['I', 'like'], not a string")
+        if len(context) > self.order - 1:
+            raise ValueError(
+                f"context has {len(context)} tokens but a model of order {self.order} uses at most "
+                f"{self.order - 1}; pass context[-{self.order - 1}:]"
+                if self.order > 1
+                else f"context has {len(context)} tokens but a unigram model uses none; pass []"
+            )
+        ids = self.counts._ids(context)
+        ids = [self.counts.bos_id] * (self.order - 1 - len(ids)) + ids
+        return np.array(ids[::-1], dtype=np.int64)  # [k-1]: the token k steps back
+
+    def next_token_distribution(self, context: Sequence[str] = ()) -> np.ndarray:
+        """p(· | context) over the vocabulary, float64 ``(|V|,)``; a short context starts a sentence (``<bos>``)."""
+        self._fitted()
+        ctx = self._context_ids(context)
+        return self._probabilities(lambda k: ctx[k - 1 : k], np.arange(self.vocab_size))
+
+    def logprob(self, word: str, context: Sequence[str] = ()) -> float:
+        """ln p(word | context); a context shorter than order − 1 is the start of a sentence (padded with ``<bos>``)."""
+        counts = self._fitted()
+        if word == BOS:
+            raise ValueError(f"{BOS} is never predicted; it only pads the context at the start of a sentence")
+        if not isinstance(word, str):
+            raise TypeError(f"word must be a token string; got {type(word).__name__}")
+        ctx = self._context_ids(context)
+        w = np.array([counts.stoi.get(word, counts.stoi[UNK])])
+        with np.errstate(divide="ignore"):
+            return float(np.log(self._probabilities(lambda k: ctx[k - 1 : k], w)[0]))
+
+    def token_logprobs(self, sentences: Sequence[Sequence[str]]) -> np.ndarray:
+        """ln p of every predicted token (every word and one ``<eos>`` per sentence), float64 ``(tokens,)``."""
+        counts = self._fitted()
+        enc = _encode(sentences, counts.stoi, self.order - 1, "sentences")
+        with np.errstate(divide="ignore"):
+            return np.log(self._probabilities(enc.token_at, enc.token_at(0)))
+
+    def evaluate(self, sentences: Sequence[Sequence[str]]) -> Evaluation:
+        """Summed negative log-likelihood, number of predicted tokens and perplexity on ``sentences``."""
+        logp = self.token_logprobs(sentences)
+        return Evaluation(nll=float(-logp.sum()), tokens=len(logp))
+
+    def perplexity(self, sentences: Sequence[Sequence[str]]) -> Evaluation:
+        """The :class:`Evaluation` of ``sentences`` (``.perplexity``, ``.nll``, ``.tokens``); alias of :meth:`evaluate`."""
+        return self.evaluate(sentences)
+
+    def generate(
+        self,
+        max_words: int = 40,
+        temperature: float = 1.0,
+        seed: int = 0,
+        context: Sequence[str] = (),
+    ) -> list[str]:
+        """Sample up to ``max_words`` tokens after ``context`` (start of a sentence), stopping at ``<eos>``.
+
+        The distribution is sharpened (temperature < 1) or flattened (> 1) as p^(1/temperature), renormalised.
+        """
+        counts = self._fitted()
+        if max_words < 1:
+            raise ValueError(f"max_words must be at least 1; got {max_words}")
+        if not temperature > 0:
+            raise ValueError(f"temperature must be positive; got {temperature}")
+        rng = np.random.default_rng(seed)
+        history = list(context)
+        out: list[str] = []
+        for _ in range(max_words):
+            window = history[len(history) - (self.order - 1) :] if self.order > 1 else []
+            p = self.next_token_distribution(window)
+            with np.errstate(divide="ignore"):
+                logits = np.log(p) / temperature
+            p = np.exp(logits - logits.max())
+            word = counts.itos[int(rng.choice(len(p), p=p / p.sum()))]
+            if word == EOS:
+                break
+            out.append(word)
+            history.append(word)
+        return out

@@ -1,0 +1,303 @@
+"""Tests of n2t.attention: parity with torch, the causal property, the masked-row policy, bad input."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from n2t.attention import MultiHeadAttention, causal_mask, padding_mask, scaled_dot_product_attention
+
+ATOL, RTOL = 1e-5, 1e-4
+
+
+def copy_from_torch(ours: MultiHeadAttention, theirs: nn.MultiheadAttention) -> None:
+    """Copy torch's weights (packed in_proj, or separate q/k/v weights when kdim/vdim differ) into ours."""
+    with torch.no_grad():
+        if theirs._qkv_same_embed_dim:
+            weights = theirs.in_proj_weight.chunk(3)
+        else:
+            weights = (theirs.q_proj_weight, theirs.k_proj_weight, theirs.v_proj_weight)
+        biases = theirs.in_proj_bias.chunk(3) if theirs.in_proj_bias is not None else (None, None, None)
+        for proj, w, b in zip((ours.q_proj, ours.k_proj, ours.v_proj), weights, biases, strict=True):
+            proj.weight.copy_(w)
+            if b is not None:
+                proj.bias.copy_(b)
+        ours.out_proj.weight.copy_(theirs.out_proj.weight)
+        if theirs.out_proj.bias is not None:
+            ours.out_proj.bias.copy_(theirs.out_proj.bias)
+
+
+def pair(embed_dim=16, num_heads=4, bias=True, kdim=None, vdim=None, seed=0):
+    torch.manual_seed(seed)
+    theirs = nn.MultiheadAttention(embed_dim, num_heads, bias=bias, kdim=kdim, vdim=vdim, batch_first=True)
+    if bias:  # torch initialises biases to zero; make them count
+        with torch.no_grad():
+            theirs.in_proj_bias.normal_()
+            theirs.out_proj.bias.normal_()
+    ours = MultiHeadAttention(embed_dim, num_heads, bias=bias, kdim=kdim, vdim=vdim)
+    copy_from_torch(ours, theirs)
+    return ours, theirs
+
+
+# ------------------------------------------------------------------------------------------ masks
+
+
+def test_causal_mask_is_lower_triangular():
+    mask = causal_mask(4)
+    assert mask.dtype == torch.bool and mask.shape == (4, 4)
+    assert torch.equal(mask, torch.tensor([[1, 0, 0, 0], [1, 1, 0, 0], [1, 1, 1, 0], [1, 1, 1, 1]], dtype=torch.bool))
+
+
+def test_padding_mask_shape_and_values():
+    mask = padding_mask([3, 1], max_len=4)
+    assert mask.shape == (2, 1, 1, 4) and mask.dtype == torch.bool
+    assert mask[:, 0, 0].tolist() == [[True, True, True, False], [True, False, False, False]]
+    assert padding_mask(torch.tensor([2, 3])).shape == (2, 1, 1, 3)
+
+
+# ------------------------------------------------------------------------- scaled dot-product attention
+
+
+@pytest.mark.parametrize("masked", [False, True])
+def test_sdpa_matches_torch(masked):
+    torch.manual_seed(0)
+    q, k, v = torch.randn(2, 3, 5, 8), torch.randn(2, 3, 7, 8), torch.randn(2, 3, 7, 6)
+    mask = torch.rand(2, 1, 5, 7) > 0.3 if masked else None
+    if mask is not None:
+        mask[..., 0] = True  # no fully masked rows: torch's own policy for those differs between backends
+    ours, weights = scaled_dot_product_attention(q, k, v, mask=mask)
+    expected = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+    torch.testing.assert_close(ours, expected, atol=ATOL, rtol=RTOL)
+    torch.testing.assert_close(weights.sum(-1), torch.ones(2, 3, 5))
+    if mask is not None:
+        assert (weights.masked_select(~mask.expand_as(weights)) == 0).all()
+
+
+def test_sdpa_unbatched_shapes():
+    out, weights = scaled_dot_product_attention(torch.randn(4, 8), torch.randn(6, 8), torch.randn(6, 3))
+    assert out.shape == (4, 3) and weights.shape == (4, 6)
+
+
+def test_sdpa_worked_example():
+    q = torch.ones(1, 64)
+    k = torch.stack([torch.full((64,), 1.75), torch.full((64,), 1.5)])  # q·k = 112 and 96
+    _, weights = scaled_dot_product_attention(q, k, torch.eye(2))
+    torch.testing.assert_close(weights, torch.tensor([[0.8808, 0.1192]]), atol=1e-4, rtol=0)
+
+
+def test_fully_masked_row_gives_zeros_without_nan():
+    torch.manual_seed(0)
+    q = torch.randn(1, 3, 4, requires_grad=True)
+    k = torch.randn(1, 5, 4, requires_grad=True)
+    v = torch.randn(1, 5, 2, requires_grad=True)
+    mask = torch.ones(1, 3, 5, dtype=torch.bool)
+    mask[0, 1] = False  # query 1 may attend to nothing
+    out, weights = scaled_dot_product_attention(q, k, v, mask=mask)
+    assert torch.equal(weights[0, 1], torch.zeros(5)) and torch.equal(out[0, 1], torch.zeros(2))
+    (out.sum() + weights.sum()).backward()
+    for t in (q, k, v):
+        assert torch.isfinite(t.grad).all()
+    assert torch.equal(q.grad[0, 1], torch.zeros(4))
+
+
+def test_sdpa_dropout_zero_is_deterministic_and_dropout_drops():
+    torch.manual_seed(0)
+    q, k, v = torch.randn(2, 6, 8), torch.randn(2, 6, 8), torch.randn(2, 6, 8)
+    a, _ = scaled_dot_product_attention(q, k, v, dropout_p=0.0)
+    b, _ = scaled_dot_product_attention(q, k, v, dropout_p=0.0)
+    assert torch.equal(a, b)
+    out, weights = scaled_dot_product_attention(q, k, v, dropout_p=0.5)
+    assert (weights == 0).any()
+    torch.testing.assert_close(out, weights @ v)
+
+
+# ------------------------------------------------------------------------------- MultiHeadAttention
+
+
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("need_weights", [True, False])
+def test_mha_matches_torch_without_mask(bias, need_weights):
+    ours, theirs = pair(bias=bias)
+    torch.manual_seed(1)
+    q, kv = torch.randn(3, 5, 16), torch.randn(3, 7, 16)
+    out, weights = ours(q, kv, kv, need_weights=need_weights)
+    expected, expected_weights = theirs(q, kv, kv, need_weights=True, average_attn_weights=False)
+    torch.testing.assert_close(out, expected, atol=ATOL, rtol=RTOL)
+    if need_weights:
+        torch.testing.assert_close(weights, expected_weights, atol=ATOL, rtol=RTOL)
+    else:
+        assert weights is None
+
+
+@pytest.mark.parametrize("need_weights", [True, False])
+def test_mha_matches_torch_with_causal_and_padding_masks(need_weights):
+    ours, theirs = pair()
+    torch.manual_seed(2)
+    x = torch.randn(3, 6, 16)
+    lengths = torch.tensor([6, 4, 2])
+    keep = padding_mask(lengths, 6)  # (batch, 1, 1, 6), True = may attend
+    out, weights = ours(x, x, x, mask=keep, is_causal=True, need_weights=need_weights)
+    # torch's masks mean the opposite: True = may NOT attend.
+    expected, expected_weights = theirs(
+        x, x, x, key_padding_mask=~keep[:, 0, 0], attn_mask=~causal_mask(6), average_attn_weights=False
+    )
+    torch.testing.assert_close(out, expected, atol=ATOL, rtol=RTOL)
+    if need_weights:
+        torch.testing.assert_close(weights, expected_weights, atol=ATOL, rtol=RTOL)
+
+
+def test_mha_matches_torch_with_per_head_mask():
+    ours, theirs = pair()
+    torch.manual_seed(3)
+    q, kv = torch.randn(2, 4, 16), torch.randn(2, 5, 16)
+    mask = torch.rand(2, 4, 4, 5) > 0.4
+    mask[..., 2] = True  # keep every row non-empty (torch gives NaN for empty rows)
+    out, _ = ours(q, kv, kv, mask=mask)
+    expected, _ = theirs(q, kv, kv, attn_mask=~mask.reshape(8, 4, 5), need_weights=False)
+    torch.testing.assert_close(out, expected, atol=ATOL, rtol=RTOL)
+
+
+def test_mha_matches_torch_with_kdim_vdim():
+    ours, theirs = pair(embed_dim=12, num_heads=3, kdim=5, vdim=7)
+    torch.manual_seed(4)
+    q, k, v = torch.randn(2, 3, 12), torch.randn(2, 4, 5), torch.randn(2, 4, 7)
+    out, _ = ours(q, k, v)
+    expected, _ = theirs(q, k, v)
+    torch.testing.assert_close(out, expected, atol=ATOL, rtol=RTOL)
+
+
+@pytest.mark.parametrize("is_causal", [False, True])
+def test_mha_both_paths_agree_with_gradients(is_causal):
+    torch.manual_seed(5)
+    model = MultiHeadAttention(16, 4)
+    x = torch.randn(2, 6, 16, requires_grad=True)
+    mask = padding_mask([6, 3], 6)
+    grads = []
+    outputs = []
+    for need_weights in (True, False):
+        x.grad = None
+        model.zero_grad()
+        out, _ = model(x, x, x, mask=mask, is_causal=is_causal, need_weights=need_weights)
+        out.pow(2).sum().backward()
+        outputs.append(out.detach())
+        grads.append([x.grad.clone()] + [p.grad.clone() for p in model.parameters()])
+    torch.testing.assert_close(outputs[0], outputs[1], atol=ATOL, rtol=RTOL)
+    for a, b in zip(*grads, strict=True):
+        torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-3)
+    for g in grads[1]:
+        assert torch.isfinite(g).all() and g.abs().sum() > 0
+
+
+@pytest.mark.parametrize("need_weights", [True, False])
+def test_mha_fully_masked_rows_are_zero_in_both_paths(need_weights):
+    torch.manual_seed(6)
+    model = MultiHeadAttention(8, 2, bias=False)
+    x = torch.randn(2, 4, 8, requires_grad=True)
+    mask = torch.ones(2, 1, 4, 4, dtype=torch.bool)
+    mask[0, 0, 2] = False  # in sequence 0, query 2 may attend to nothing
+    out, weights = model(x, x, x, mask=mask, need_weights=need_weights)
+    assert torch.equal(out[0, 2], torch.zeros(8))  # no bias: zero heads project to zero
+    out.sum().backward()
+    assert torch.isfinite(x.grad).all()
+    if need_weights:
+        assert torch.equal(weights[0, :, 2], torch.zeros(2, 4))
+
+
+@pytest.mark.parametrize("need_weights", [True, False])
+def test_causal_model_earlier_outputs_never_change_when_a_later_token_changes(need_weights):
+    torch.manual_seed(7)
+    model = MultiHeadAttention(16, 4).eval()
+    x = torch.randn(1, 10, 16)
+    base, _ = model(x, x, x, is_causal=True, need_weights=need_weights)
+    for t in range(10):
+        changed = x.clone()
+        changed[0, t] = torch.randn(16) * 10
+        out, _ = model(changed, changed, changed, is_causal=True, need_weights=need_weights)
+        torch.testing.assert_close(out[0, :t], base[0, :t], atol=1e-6, rtol=0)
+        assert not torch.allclose(out[0, t:], base[0, t:])
+
+
+def test_permuting_tokens_permutes_outputs():
+    torch.manual_seed(8)
+    model = MultiHeadAttention(16, 4).eval()
+    x = torch.randn(1, 6, 16)
+    perm = torch.randperm(6)
+    out, _ = model(x, x, x)
+    out_perm, _ = model(x[:, perm], x[:, perm], x[:, perm])
+    torch.testing.assert_close(out_perm, out[:, perm], atol=ATOL, rtol=RTOL)
+
+
+def test_mha_dropout_only_in_training():
+    torch.manual_seed(9)
+    model = MultiHeadAttention(16, 4, dropout=0.5)
+    x = torch.randn(2, 5, 16)
+    model.eval()
+    a, _ = model(x, x, x)
+    b, _ = model(x, x, x)
+    assert torch.equal(a, b)
+    model.train()
+    c, _ = model(x, x, x)
+    assert not torch.allclose(a, c)
+
+
+def test_mha_submodules_are_linear():
+    model = MultiHeadAttention(16, 4, kdim=3, vdim=5)
+    assert all(isinstance(getattr(model, n), nn.Linear) for n in ("q_proj", "k_proj", "v_proj", "out_proj"))
+    assert model.k_proj.in_features == 3 and model.v_proj.in_features == 5 and model.head_dim == 4
+
+
+# ---------------------------------------------------------------------------------------- bad input
+
+
+def test_embed_dim_not_divisible_by_heads():
+    with pytest.raises(ValueError, match=r"embed_dim \(10\) must be divisible by num_heads \(3\)"):
+        MultiHeadAttention(10, 3)
+
+
+def test_mismatched_embedding_sizes_name_the_shapes():
+    model = MultiHeadAttention(16, 4)
+    with pytest.raises(ValueError, match=r"query of shape \(2, 3, 12\).*embed_dim is 16"):
+        model(torch.randn(2, 3, 12), torch.randn(2, 3, 16), torch.randn(2, 3, 16))
+    with pytest.raises(ValueError, match=r"key of shape \(2, 3, 8\).*kdim is 16"):
+        model(torch.randn(2, 3, 16), torch.randn(2, 3, 8), torch.randn(2, 3, 16))
+    with pytest.raises(ValueError, match=r"same length"):
+        model(torch.randn(2, 3, 16), torch.randn(2, 4, 16), torch.randn(2, 5, 16))
+    with pytest.raises(ValueError, match=r"batch size"):
+        model(torch.randn(2, 3, 16), torch.randn(3, 4, 16), torch.randn(3, 4, 16))
+    with pytest.raises(ValueError, match=r"\(batch, length, 16\); got \(3, 16\)"):
+        model(torch.randn(3, 16), torch.randn(3, 16), torch.randn(3, 16))
+    with pytest.raises(ValueError, match=r"d_k"):
+        scaled_dot_product_attention(torch.randn(3, 4), torch.randn(3, 5), torch.randn(3, 5))
+    with pytest.raises(ValueError, match=r"share m"):
+        scaled_dot_product_attention(torch.randn(3, 4), torch.randn(3, 4), torch.randn(2, 4))
+
+
+def test_mask_that_does_not_broadcast_names_the_shapes():
+    model = MultiHeadAttention(16, 4)
+    x = torch.randn(2, 5, 16)
+    with pytest.raises(ValueError, match=r"mask of shape \(2, 5\) does not broadcast to .*\(2, 4, 5, 5\)"):
+        model(x, x, x, mask=torch.ones(2, 5, dtype=torch.bool))
+    with pytest.raises(ValueError, match=r"mask of shape \(3, 1, 1, 5\)"):
+        model(x, x, x, mask=torch.ones(3, 1, 1, 5, dtype=torch.bool))
+    with pytest.raises(ValueError, match=r"mask of shape \(1, 1, 2, 4, 5, 5\)"):
+        model(x, x, x, mask=torch.ones(1, 1, 2, 4, 5, 5, dtype=torch.bool))
+    with pytest.raises(ValueError, match=r"mask of shape \(4, 4\) does not broadcast"):
+        scaled_dot_product_attention(torch.randn(3, 8), torch.randn(4, 8), torch.randn(4, 8), mask=causal_mask(4))
+    with pytest.raises(ValueError, match=r"is_causal needs"):
+        model(x, torch.randn(2, 6, 16), torch.randn(2, 6, 16), is_causal=True)
+
+
+def test_wrong_dtypes_are_clear_errors():
+    model = MultiHeadAttention(16, 4)
+    x = torch.randn(2, 5, 16)
+    with pytest.raises(TypeError, match=r"mask must have dtype torch.bool \(True = may attend\); got torch.float32"):
+        model(x, x, x, mask=torch.ones(5, 5))
+    with pytest.raises(TypeError, match=r"module's dtype torch.float32; got torch.float64"):
+        model(x.double(), x.double(), x.double())
+    with pytest.raises(TypeError, match=r"floating-point"):
+        scaled_dot_product_attention(torch.ones(2, 4, dtype=torch.long), torch.ones(2, 4, dtype=torch.long),
+                                     torch.ones(2, 4, dtype=torch.long))
+    with pytest.raises(TypeError, match=r"mask must be a torch.Tensor"):
+        scaled_dot_product_attention(torch.randn(2, 4), torch.randn(2, 4), torch.randn(2, 4), mask=[[True, True]] * 2)
