@@ -31,8 +31,10 @@ def guard():
 @pytest.fixture
 def loopback_server():
     server = socket.create_server(("127.0.0.1", 0))
-    threading.Thread(target=lambda: server.accept()[0].close(), daemon=True).start()
+    acceptor = threading.Thread(target=lambda: server.accept()[0].close(), daemon=True)
+    acceptor.start()
     yield server.getsockname()
+    acceptor.join(timeout=10)  # the test's connection has been accepted before the socket is closed
     server.close()
 
 
