@@ -23,7 +23,7 @@ $(STAMP): requirements.txt
 	@touch $@
 
 book: $(STAMP)  ## execute every chapter in the full profile and build the website into _build/html
-	$(RUN) N2T_PROFILE=$${N2T_PROFILE:-full} $(BIN)/jupyter-book build . -W -n --keep-going
+	$(RUN) N2T_PROFILE=$${N2T_PROFILE:-full} $(BIN)/jupyter-book build . --all -W -n --keep-going
 	@echo "The book is at file://$(CURDIR)/_build/html/index.html"
 
 test: $(STAMP)  ## lint, unit tests, nbval (quick), strict site build (quick), browser check

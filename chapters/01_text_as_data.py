@@ -83,8 +83,8 @@ if cfg.wikitext_lines is None:  # the whole split: the standard counts
 #
 # Averages hide how unequal the counts are. Sort the types by frequency and plot frequency against rank on
 # log–log axes: the points fall close to a straight line, $f(r) \propto r^{-\alpha}$ with $\alpha$ near 1
-# {cite:p}`zipf1949`. A handful of types (*the*, the comma, the full stop, *of*) make up a large share of the text, while
-# most types are rare.
+# {cite:p}`zipf1949`. A handful of types (*the*, the comma, the full stop, *of*) make up a large share of the
+# text, while most types are rare.
 
 # %%
 frequencies = np.array(sorted(train_counts.values(), reverse=True), dtype=np.float64)
@@ -103,11 +103,10 @@ plt.show()
 
 # %% tags=["remove-cell"]
 top10_share = frequencies[:10].sum() / num_tokens
-singletons = int((frequencies == 1).sum())
 glue("zipf_alpha", zipf_alpha, display=False)
 glue("top10_share", 100 * top10_share, display=False)
-glue("singletons", singletons, display=False)
-glue("singleton_share", 100 * singletons / num_types, display=False)
+glue("median_count", int(np.median(frequencies)), display=False)
+glue("rare_share", 100 * (frequencies < 10).mean(), display=False)
 
 # %%
 Markdown(
@@ -117,9 +116,9 @@ Markdown(
 
 # %% [markdown]
 # The fitted exponent is $\alpha \approx$ {glue:text}`zipf_alpha:.2f`. The ten most frequent types cover
-# {glue:text}`top10_share:.1f`% of all tokens, while {glue:text}`singletons:,` types
-# ({glue:text}`singleton_share:.1f`% of the vocabulary) occur exactly once. This long tail is the root of
-# *sparsity*, the problem that drives Chapter 2 (smoothing) and Chapter 3 (embeddings).
+# {glue:text}`top10_share:.1f`% of all tokens, while half of all types occur at most
+# {glue:text}`median_count:,` times and {glue:text}`rare_share:.0f`% occur fewer than ten times. This long tail
+# is the root of *sparsity*, the problem that drives Chapter 2 (smoothing) and Chapter 3 (embeddings).
 
 # %% [markdown]
 # ## A vocabulary: from tokens to ids
@@ -172,9 +171,10 @@ glue("test_unk_share", 100 * unk_share, display=False)
 
 # %% [markdown]
 # With a thousand types about {glue:text}`coverage_1000:.0f`% of the test tokens are covered; the whole
-# training vocabulary covers {glue:text}`coverage_full:.1f`%. The remainder are words that never occur in
-# training. WikiText-2 already replaced rare words by `<unk>`: {glue:text}`test_unk_share:.1f`% of the test
-# tokens are literally `<unk>`. Every model in this book predicts `<unk>` like any other type, so their
+# training vocabulary covers {glue:text}`coverage_full:.1f`%; any test token it misses is a word that never
+# occurs in the training text. WikiText-2 was built with a closed vocabulary — every word seen fewer than three
+# times in the whole corpus was replaced by `<unk>` — so {glue:text}`test_unk_share:.1f`% of the test tokens are
+# literally `<unk>`. Every model in this book predicts `<unk>` like any other type, so their
 # perplexities stay comparable.
 
 # %% [markdown]
