@@ -213,20 +213,21 @@ assert "embed_dim (10) must be divisible by num_heads (3)" in message
 # ## The same answer as PyTorch's `nn.MultiheadAttention`
 #
 # PyTorch ships a multi-head attention layer. It keeps the three input projections in one packed matrix
-# `in_proj_weight` of shape $(3d, d)$; we split it into our three layers, copy the output projection, and feed
-# both the same batch. Remember the mask conventions: ours is `True` = *may* attend; PyTorch's `attn_mask`
-# and `key_padding_mask` are `True` = *may not*, so we pass `~mask`.
+# `in_proj_weight` of shape $(3d, d)$; `load_torch_weights` splits it into our three layers and copies the
+# output projection, and then we feed both the same batch.
+#
+# ```{literalinclude} ../lib/n2t/attention.py
+# :pyobject: MultiHeadAttention.load_torch_weights
+# ```
+#
+# Remember the mask conventions: ours is `True` = *may* attend; PyTorch's `attn_mask` and `key_padding_mask`
+# are `True` = *may not*, so we pass `~mask`.
 
 # %%
 torch_mha = nn.MultiheadAttention(d, num_heads, batch_first=True)
 with torch.no_grad():
     torch_mha.in_proj_bias.normal_()  # PyTorch starts biases at zero; make them count in the check
-    ours = MultiHeadAttention(d, num_heads)
-    for proj, weight, bias in zip((ours.q_proj, ours.k_proj, ours.v_proj), torch_mha.in_proj_weight.chunk(3),
-                                  torch_mha.in_proj_bias.chunk(3), strict=True):
-        proj.weight.copy_(weight)
-        proj.bias.copy_(bias)
-    ours.out_proj.load_state_dict(torch_mha.out_proj.state_dict())
+ours = MultiHeadAttention(d, num_heads).load_torch_weights(torch_mha)
 
 batch = torch.randn(3, 7, d)
 lengths = torch.tensor([7, 5, 2])

@@ -12,23 +12,6 @@ from n2t.attention import MultiHeadAttention, causal_mask, padding_mask, scaled_
 ATOL, RTOL = 1e-5, 1e-4
 
 
-def copy_from_torch(ours: MultiHeadAttention, theirs: nn.MultiheadAttention) -> None:
-    """Copy torch's weights (packed in_proj, or separate q/k/v weights when kdim/vdim differ) into ours."""
-    with torch.no_grad():
-        if theirs._qkv_same_embed_dim:
-            weights = theirs.in_proj_weight.chunk(3)
-        else:
-            weights = (theirs.q_proj_weight, theirs.k_proj_weight, theirs.v_proj_weight)
-        biases = theirs.in_proj_bias.chunk(3) if theirs.in_proj_bias is not None else (None, None, None)
-        for proj, w, b in zip((ours.q_proj, ours.k_proj, ours.v_proj), weights, biases, strict=True):
-            proj.weight.copy_(w)
-            if b is not None:
-                proj.bias.copy_(b)
-        ours.out_proj.weight.copy_(theirs.out_proj.weight)
-        if theirs.out_proj.bias is not None:
-            ours.out_proj.bias.copy_(theirs.out_proj.bias)
-
-
 def pair(embed_dim=16, num_heads=4, bias=True, kdim=None, vdim=None, seed=0):
     torch.manual_seed(seed)
     theirs = nn.MultiheadAttention(embed_dim, num_heads, bias=bias, kdim=kdim, vdim=vdim, batch_first=True)
@@ -37,7 +20,7 @@ def pair(embed_dim=16, num_heads=4, bias=True, kdim=None, vdim=None, seed=0):
             theirs.in_proj_bias.normal_()
             theirs.out_proj.bias.normal_()
     ours = MultiHeadAttention(embed_dim, num_heads, bias=bias, kdim=kdim, vdim=vdim)
-    copy_from_torch(ours, theirs)
+    ours.load_torch_weights(theirs)
     return ours, theirs
 
 
@@ -301,3 +284,11 @@ def test_wrong_dtypes_are_clear_errors():
                                      torch.ones(2, 4, dtype=torch.long))
     with pytest.raises(TypeError, match=r"mask must be a torch.Tensor"):
         scaled_dot_product_attention(torch.randn(2, 4), torch.randn(2, 4), torch.randn(2, 4), mask=[[True, True]] * 2)
+
+
+def test_load_torch_weights_refuses_a_differently_shaped_layer():
+    theirs = nn.MultiheadAttention(16, 4, batch_first=True)
+    with pytest.raises(ValueError, match=r"cannot copy weights: .* is \(16, 4, 16, 16, True\) for torch's layer but \(16, 2, 16, 16, True\)"):
+        MultiHeadAttention(16, 2).load_torch_weights(theirs)
+    with pytest.raises(ValueError, match="cannot copy weights"):
+        MultiHeadAttention(16, 4, bias=False).load_torch_weights(theirs)

@@ -131,6 +131,32 @@ class MultiHeadAttention(nn.Module):
         self.v_proj = nn.Linear(self.vdim, embed_dim, bias=bias)
         self.out_proj = nn.Linear(embed_dim, embed_dim, bias=bias)
 
+    @torch.no_grad()
+    def load_torch_weights(self, theirs: nn.MultiheadAttention) -> MultiHeadAttention:
+        """Copy the weights of a ``torch.nn.MultiheadAttention`` of the same shape into this layer; returns self.
+
+        torch packs the three input projections into one ``in_proj_weight`` ``(3·embed_dim, embed_dim)`` (or
+        keeps separate ``q/k/v_proj_weight`` when ``kdim``/``vdim`` differ); they are split into ours.
+        """
+        ours_shape = (self.embed_dim, self.num_heads, self.kdim, self.vdim, self.q_proj.bias is not None)
+        theirs_shape = (theirs.embed_dim, theirs.num_heads, theirs.kdim, theirs.vdim, theirs.in_proj_bias is not None)
+        if ours_shape != theirs_shape:
+            raise ValueError(
+                f"cannot copy weights: (embed_dim, num_heads, kdim, vdim, bias) is {theirs_shape} for torch's "
+                f"layer but {ours_shape} for this one"
+            )
+        if theirs._qkv_same_embed_dim:
+            weights = theirs.in_proj_weight.chunk(3)
+        else:
+            weights = (theirs.q_proj_weight, theirs.k_proj_weight, theirs.v_proj_weight)
+        biases = theirs.in_proj_bias.chunk(3) if theirs.in_proj_bias is not None else (None, None, None)
+        for proj, weight, bias in zip((self.q_proj, self.k_proj, self.v_proj), weights, biases, strict=True):
+            proj.weight.copy_(weight)
+            if bias is not None:
+                proj.bias.copy_(bias)
+        self.out_proj.load_state_dict(theirs.out_proj.state_dict())
+        return self
+
     def extra_repr(self) -> str:
         return f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, dropout={self.dropout}"
 

@@ -21,21 +21,6 @@ BATCH, LENGTH, EMBED, HEADS = 32, 128, 256, 8
 LIMIT = 1.1
 
 
-def copy_weights(ours: MultiHeadAttention, theirs: nn.MultiheadAttention) -> None:
-    """Give ``ours`` the weights of ``theirs`` (its packed in_proj split into q, k, v)."""
-    with torch.no_grad():
-        for proj, w, b in zip(
-            (ours.q_proj, ours.k_proj, ours.v_proj),
-            theirs.in_proj_weight.chunk(3),
-            theirs.in_proj_bias.chunk(3),
-            strict=True,
-        ):
-            proj.weight.copy_(w)
-            proj.bias.copy_(b)
-        ours.out_proj.weight.copy_(theirs.out_proj.weight)
-        ours.out_proj.bias.copy_(theirs.out_proj.bias)
-
-
 def step_ours(model: MultiHeadAttention, x: torch.Tensor, grad: torch.Tensor) -> None:
     out, _ = model(x, x, x, is_causal=True)
     out.backward(grad)
@@ -64,7 +49,7 @@ def main() -> int:
 
     theirs = nn.MultiheadAttention(EMBED, HEADS, batch_first=True)
     ours = MultiHeadAttention(EMBED, HEADS)
-    copy_weights(ours, theirs)
+    ours.load_torch_weights(theirs)
     x = torch.randn(BATCH, LENGTH, EMBED, requires_grad=True)
     grad = torch.randn(BATCH, LENGTH, EMBED)
     torch_mask = ~causal_mask(LENGTH)  # torch's attn_mask: True = may NOT attend
