@@ -130,3 +130,46 @@ def test_plot_helpers_label_their_axes():
         plot.heatmap([1, 2, 3])
     with pytest.raises(ValueError, match=r"shape \(n, 2\)"):
         plot.scatter_2d([[1, 2, 3]])
+
+
+# ------------------------------------------------------------------ what the pages show of the library
+
+MAX_EXCERPT_LINES = 30  # a page shows the core lines of a function, not its input validation
+PAGE_WIDTH = 88  # characters of code that the page shows without a scroll bar (chapters/ruff.toml)
+_INCLUDE = re.compile(r"^# ```\{literalinclude\} (?P<path>\S+)\n(?P<options>(?:# :[^\n]*\n)*)", re.MULTILINE)
+
+
+def literal_includes() -> list[tuple[str, str, dict[str, str]]]:
+    """Every ``{literalinclude}`` of the chapters: (chapter, included path, options)."""
+    found = []
+    for chapter in sorted((ROOT / "chapters").glob("[0-9][0-9]_*.py")):
+        for match in _INCLUDE.finditer(chapter.read_text()):
+            options = {}
+            for line in match["options"].splitlines():
+                key, _, value = line[3:].partition(":")
+                options[key.strip()] = value.strip()
+            found.append((chapter.name, match["path"], options))
+    return found
+
+
+def test_library_excerpts_fit_the_page():
+    from types import SimpleNamespace
+
+    from sphinx.directives.code import LiteralIncludeReader
+
+    includes = literal_includes()
+    assert includes, "the chapters show no library code at all"
+    config = SimpleNamespace(source_encoding="utf-8-sig")
+    for chapter, path, options in includes:
+        source = (ROOT / "chapters" / path).resolve()
+        where = f"{chapter}: literalinclude {path} {options}"
+        assert source.is_file(), f"{where}: no such file"
+        text, _ = LiteralIncludeReader(str(source), dict(options), config).read()
+        lines = text.rstrip("\n").splitlines()
+        too_wide = [line for line in lines if len(line) > PAGE_WIDTH]
+        assert not too_wide, f"{where}: {len(too_wide)} lines wider than {PAGE_WIDTH}: {too_wide[:3]}"
+        assert len(lines) <= MAX_EXCERPT_LINES, (
+            f"{where}: {len(lines)} lines; show the core lines (:start-after:/:end-before: or :lines:)"
+        )
+        if path.startswith("../lib/"):
+            assert Path(path).name in options.get("caption", ""), f"{where}: its :caption: must name the file"
