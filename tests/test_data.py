@@ -79,6 +79,17 @@ def test_tokenizers():
     assert data.whitespace_tokenize(" the  cat\tsat \n") == ["the", "cat", "sat"]
     assert data.english_tokenize("I'm a student. Don't go!") == ["i'm", "a", "student", ".", "don't", "go", "!"]
     assert data.english_tokenize("I am a student") == ["i", "am", "a", "student"]
+
+
+def test_english_tokenize_keeps_non_ascii_words_whole():
+    assert data.english_tokenize("Beyoncé sang.") == ["beyoncé", "sang", "."]
+    assert data.english_tokenize("A naïve café owner") == ["a", "naïve", "café", "owner"]
+    decomposed = "nai\u0308ve"  # "naïve" with a combining diaeresis
+    assert data.english_tokenize(decomposed) == ["naïve"]
+    assert data.english_tokenize("Zürich’s 2017 São-Paulo") == ["zürich's", "2017", "são", "-", "paulo"]
+    assert data.english_tokenize("$5, 50% off_") == ["$", "5", ",", "50", "%", "off", "_"]
+    with pytest.raises(TypeError, match="text must be a string"):
+        data.english_tokenize(None)
     assert data.chinese_tokenize("我是 一个\u200b学生") == ["我", "是", "一", "个", "学", "生"]
     assert data.char_tokenize("ab c") == ["a", "b", " ", "c"]
 

@@ -21,8 +21,48 @@ def test_device_rejects_unknown_or_unavailable(monkeypatch):
     with pytest.raises(ValueError, match="must be a torch device"):
         train.device()
     if not torch.cuda.is_available():
-        with pytest.raises(ValueError, match="not available"):
+        with pytest.raises(ValueError, match=r"the device argument asks for .cuda., but this machine has no CUDA"):
             train.device("cuda")
+
+
+def test_fit_trains_on_the_chosen_device(monkeypatch):
+    monkeypatch.setenv("N2T_DEVICE", "cpu")
+    model, batches, loss_fn = _regression_problem()
+    seen = []
+
+    def recording_loss(m, batch):
+        seen.append(batch[0].device)
+        return loss_fn(m, batch)
+
+    train.fit(model, batches, recording_loss, torch.optim.SGD(model.parameters(), lr=0.1))
+    assert {p.device for p in model.parameters()} == {torch.device("cpu")}
+    assert set(seen) == {torch.device("cpu")}
+    assert train.model_device(model) == torch.device("cpu")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_fit_without_cuda_is_a_clear_error(monkeypatch):
+    monkeypatch.setenv("N2T_DEVICE", "cuda")
+    model, batches, loss_fn = _regression_problem()
+    with pytest.raises(ValueError, match=r"N2T_DEVICE asks for 'cuda', but this machine has no CUDA device"):
+        train.fit(model, batches, loss_fn, torch.optim.SGD(model.parameters(), lr=0.1))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_fit_moves_model_and_batches_to_cuda(monkeypatch):
+    monkeypatch.setenv("N2T_DEVICE", "cuda")
+    model, batches, loss_fn = _regression_problem()
+    train.fit(model, batches, loss_fn, torch.optim.SGD(model.parameters(), lr=0.1))
+    assert train.model_device(model).type == "cuda"
+    assert train.mean_over_batches(model, batches, lambda m, b: (loss_fn(m, b), 1)) >= 0
+
+
+def test_to_device_walks_containers():
+    from n2t.data import PairBatch
+
+    tensors = [torch.zeros(2) for _ in range(6)]
+    moved = train.to_device({"pair": PairBatch(*tensors), "list": [tensors[0], 3], "tuple": (tensors[1],)}, "cpu")
+    assert isinstance(moved["pair"], PairBatch) and moved["list"][1] == 3 and isinstance(moved["tuple"], tuple)
 
 
 def test_seeding_is_reproducible():
@@ -124,7 +164,18 @@ def test_schedules():
 def test_progress_modes(monkeypatch, capsys):
     monkeypatch.setenv("N2T_PROGRESS", "text")
     assert list(train.progress(range(3), desc="demo")) == [0, 1, 2]
-    assert "demo" in capsys.readouterr().out
+    assert capsys.readouterr().out == "demo: 3/3\n"  # one line, no rate or time: a page shows the same line
+    bar = train.progress(total=5, desc="steps")
+    for _ in range(5):
+        bar.update()
+        bar.set_postfix(loss="0.125", refresh=False)
+    bar.close()
+    bar.close()
+    assert capsys.readouterr().out == "steps: 5/5 [loss=0.125]\n"
+    model, batches, loss_fn = _regression_problem()
+    train.fit(model, batches, loss_fn, torch.optim.SGD(model.parameters(), lr=0.1), epochs=2, desc="toy")
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(" [")[0] for line in lines] == ["toy epoch 1/2: 4/4", "toy epoch 2/2: 4/4"]
     monkeypatch.setenv("N2T_PROGRESS", "off")
     assert list(train.progress(range(3), desc="silent")) == [0, 1, 2]
     assert "silent" not in capsys.readouterr().out

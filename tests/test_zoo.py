@@ -46,6 +46,25 @@ def test_key_changes_with_settings_and_version(cache, monkeypatch):
     assert zoo.cache_key("zoo-test-weights", Profile("quick")) != before
 
 
+def test_key_changes_when_any_library_module_changes(cache, tmp_path, monkeypatch):
+    library = tmp_path / "n2t"
+    library.mkdir()
+    for module in zoo.LIBRARY_DIR.glob("*.py"):
+        (library / module.name).write_bytes(module.read_bytes())
+    monkeypatch.setattr(zoo, "LIBRARY_DIR", library)
+    before = zoo.cache_key("zoo-test-weights", Profile("quick"))
+    assert zoo.cache_key("zoo-test-weights", Profile("quick")) == before  # the key is stable
+    for name in ("train.py", "attention.py", "data.py"):  # not the recipe's own module
+        edited = library / name
+        original = edited.read_text()
+        edited.write_text(original + "\n# a fix\n")
+        assert zoo.cache_key("zoo-test-weights", Profile("quick")) != before, f"editing {name} kept the key"
+        edited.write_text(original)
+    assert zoo.cache_key("zoo-test-weights", Profile("quick")) == before
+    (library / "new_module.py").write_text("x = 1\n")
+    assert zoo.cache_key("zoo-test-weights", Profile("quick")) != before
+
+
 def test_failed_training_leaves_nothing_behind(cache, monkeypatch):
     monkeypatch.setenv("ZOO_TEST_FAIL", "1")
     with pytest.raises(RuntimeError, match="on purpose"):

@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from functools import cache
@@ -200,7 +201,9 @@ def tinyshakespeare() -> str:
 
 # ---------------------------------------------------------------------------------------- tokenizers
 
-_ENGLISH_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[^\sa-z0-9]")
+# A word is a run of Unicode letters or digits ("beyoncé", "naïve", "2017"), optionally with one apostrophe
+# part ("i'm", "don't"); every other non-space character (punctuation, symbols) is a token of its own.
+_ENGLISH_TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)?|[^\w\s]|_")
 
 
 def whitespace_tokenize(text: str) -> list[str]:
@@ -209,8 +212,15 @@ def whitespace_tokenize(text: str) -> list[str]:
 
 
 def english_tokenize(text: str) -> list[str]:
-    """Lower-case English words, keeping contractions whole and punctuation as tokens: "I'm here." → i'm here ."""
-    return _ENGLISH_TOKEN.findall(text.lower().replace("’", "'"))
+    """Lower-case English words, keeping contractions whole and punctuation as tokens: "I'm here." → i'm here .
+
+    Letters are Unicode letters, so "Beyoncé" and "naïve" stay one word each (the text is NFC-normalised first,
+    so a letter written with a combining accent counts as one letter).
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a string; got {type(text).__name__}")
+    text = unicodedata.normalize("NFC", text).lower().replace("’", "'")
+    return _ENGLISH_TOKEN.findall(text)
 
 
 def chinese_tokenize(text: str) -> list[str]:

@@ -34,13 +34,35 @@ def device(name: str | None = None) -> torch.device:
             "mps": torch.backends.mps.is_available(),
         }
         if not available.get(chosen.type, False):
-            raise ValueError(f"device {name!r} was asked for but is not available on this machine")
+            source = "N2T_DEVICE" if name == os.environ.get("N2T_DEVICE") else "the device argument"
+            raise ValueError(
+                f"{source} asks for {name!r}, but this machine has no {chosen.type.upper()} device that torch can use; "
+                f"unset N2T_DEVICE to choose automatically, or set N2T_DEVICE=cpu"
+            )
         return chosen
     if torch.cuda.is_available():
         return torch.device("cuda")
     if torch.backends.mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")
+
+
+def to_device(obj: Any, dev: torch.device | str) -> Any:
+    """``obj`` with every tensor in it moved to ``dev``: a tensor, or tuples, lists, dicts and NamedTuples of them."""
+    if isinstance(obj, torch.Tensor):
+        return obj.to(dev, non_blocking=True)
+    if isinstance(obj, tuple) and hasattr(obj, "_fields"):  # a NamedTuple such as PairBatch
+        return type(obj)(*(to_device(x, dev) for x in obj))
+    if isinstance(obj, list | tuple):
+        return type(obj)(to_device(x, dev) for x in obj)
+    if isinstance(obj, dict):
+        return {key: to_device(value, dev) for key, value in obj.items()}
+    return obj
+
+
+def model_device(model: nn.Module) -> torch.device:
+    """The device that holds ``model``'s parameters (the CPU for a model without any)."""
+    return next(model.parameters(), torch.empty(0)).device
 
 
 def seed_everything(seed: int) -> torch.Generator:
@@ -54,11 +76,66 @@ def seed_everything(seed: int) -> torch.Generator:
 # ------------------------------------------------------------------------------------------ progress
 
 
-def progress(iterable: Iterable | None = None, total: int | None = None, desc: str | None = None, **kwargs):
-    """A tqdm progress bar: a widget in JupyterLab, plain text when ``N2T_PROGRESS=text`` (builds, CI).
+class _OneLineBar:
+    """A progress bar for built pages and CI logs: silent while it runs, one line when it closes.
 
-    ``N2T_PROGRESS=off`` disables bars. Text bars redraw at most every few seconds, so a built page shows one
-    final line per bar instead of hundreds.
+    It keeps tqdm's interface (iteration, ``update``, ``set_postfix``, ``close``) and prints
+    ``desc: n/total [postfix]`` once, with no rate or time, so a page shows the same line on every build.
+    """
+
+    def __init__(self, iterable: Iterable | None = None, total: int | None = None, desc: str | None = None,
+                 disable: bool = False, **_ignored: Any) -> None:
+        self.iterable, self.desc, self.disable = iterable, desc, disable
+        if total is None and iterable is not None and hasattr(iterable, "__len__"):
+            total = len(iterable)
+        self.total, self.n, self.postfix, self.closed = total, 0, "", False
+
+    def __iter__(self) -> Iterator[Any]:
+        try:
+            for item in self.iterable:
+                yield item
+                self.n += 1
+        finally:
+            self.close()
+
+    def __enter__(self) -> _OneLineBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def update(self, n: int = 1) -> None:
+        """Count ``n`` more steps."""
+        self.n += n
+
+    def set_postfix(self, ordered_dict: dict | None = None, refresh: bool = True, **kwargs: Any) -> None:
+        """Remember values (e.g. the loss) to print on the closing line."""
+        values = {**(ordered_dict or {}), **kwargs}
+        self.postfix = ", ".join(f"{key}={value}" for key, value in values.items())
+
+    def set_description(self, desc: str | None = None, refresh: bool = True) -> None:
+        """Change the label of the closing line."""
+        self.desc = desc
+
+    def refresh(self) -> None:
+        """Nothing to redraw: the bar prints only when it closes."""
+
+    def close(self) -> None:
+        """Print the one closing line (once)."""
+        if self.closed or self.disable:
+            self.closed = True
+            return
+        self.closed = True
+        done = f"{self.n}/{self.total}" if self.total is not None else f"{self.n}"
+        label = f"{self.desc}: " if self.desc else ""
+        print(f"{label}{done}" + (f" [{self.postfix}]" if self.postfix else ""), file=sys.stdout, flush=True)
+
+
+def progress(iterable: Iterable | None = None, total: int | None = None, desc: str | None = None, **kwargs):
+    """A progress bar: a live tqdm widget in JupyterLab; one closing line when ``N2T_PROGRESS=text``.
+
+    ``make book`` and ``make test`` set ``N2T_PROGRESS=text``, so a built page shows at most one tidy line per
+    loop (``desc: n/total [loss=…]``, no rates or times); ``N2T_PROGRESS=off`` prints nothing.
     """
     mode = os.environ.get("N2T_PROGRESS", "auto")
     if mode not in ("auto", "text", "off"):
@@ -67,11 +144,7 @@ def progress(iterable: Iterable | None = None, total: int | None = None, desc: s
         from tqdm.auto import tqdm
 
         return tqdm(iterable, total=total, desc=desc, **kwargs)
-    from tqdm.std import tqdm
-
-    kwargs.setdefault("mininterval", 5.0)
-    kwargs.setdefault("ascii", True)
-    return tqdm(iterable, total=total, desc=desc, file=sys.stdout, disable=mode == "off", **kwargs)
+    return _OneLineBar(iterable, total=total, desc=desc, disable=mode == "off", **kwargs)
 
 
 # ----------------------------------------------------------------------------------------- the loop
@@ -107,16 +180,21 @@ def fit(
     grad_clip: float | None = None,
     max_steps: int | None = None,
     desc: str = "train",
+    dev: torch.device | str | None = None,
 ) -> History:
     """Train ``model`` for ``epochs`` passes over ``batches`` and return its :class:`History`.
 
-    ``batches`` is re-iterated every epoch (or called, if it is a function returning an iterable);
-    ``loss_fn(model, batch)`` returns the scalar loss of one batch; ``evaluate(model)``, if given, runs after
-    every epoch in eval mode and under ``torch.no_grad`` and returns named metrics. The loop stops early after
-    ``max_steps`` steps. A non-finite loss stops training with a clear error instead of corrupting the weights.
+    The model and every batch go to ``dev`` (default :func:`device`: CUDA → MPS → CPU, or ``N2T_DEVICE``);
+    the model stays there afterwards. ``batches`` is re-iterated every epoch (or called, if it is a function
+    returning an iterable); ``loss_fn(model, batch)`` returns the scalar loss of one batch; ``evaluate(model)``,
+    if given, runs after every epoch in eval mode and under ``torch.no_grad`` and returns named metrics. The
+    loop stops early after ``max_steps`` steps. A non-finite loss stops training with a clear error instead of
+    corrupting the weights.
     """
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1; got {epochs}")
+    dev = device(dev) if dev is None or isinstance(dev, str) else dev
+    model.to(dev)  # before the optimizer steps: its state is created lazily, on the parameters' device
     history = History()
     start = time.perf_counter()
     for epoch in range(1, epochs + 1):
@@ -127,7 +205,7 @@ def fit(
             total = min(total, max_steps - history.steps)
         bar = progress(epoch_batches, total=total, desc=f"{desc} epoch {epoch}/{epochs}", leave=True)
         for batch in bar:
-            loss = loss_fn(model, batch)
+            loss = loss_fn(model, to_device(batch, dev))
             if not torch.isfinite(loss):
                 bar.close()
                 raise FloatingPointError(f"loss became {loss.item()} at step {history.steps + 1}; lower the learning rate")
@@ -157,13 +235,17 @@ def fit(
 def mean_over_batches(
     model: nn.Module, batches: Iterable[Any], total_fn: Callable[[nn.Module, Any], tuple[torch.Tensor, int]]
 ) -> float:
-    """Evaluate ``total_fn(model, batch) -> (sum, count)`` over all batches and return sum / count."""
+    """Evaluate ``total_fn(model, batch) -> (sum, count)`` over all batches and return sum / count.
+
+    Every batch goes to the device that holds the model.
+    """
     was_training = model.training
     model.eval()
+    dev = model_device(model)
     total, count = 0.0, 0
     with torch.no_grad():
         for batch in batches:
-            batch_total, batch_count = total_fn(model, batch)
+            batch_total, batch_count = total_fn(model, to_device(batch, dev))
             total += float(batch_total)
             count += int(batch_count)
     model.train(was_training)

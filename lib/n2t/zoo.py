@@ -2,8 +2,9 @@
 
 A chapter never depends on another notebook having run first. It asks ``zoo.get("name")``: the zoo loads the
 artefact from the cache (``N2T_CACHE``, default ``~/.cache/n2t``) or trains it with the registered, seeded
-recipe. The cache key covers the recipe (its source code and settings), the profile and the library version,
-so editing a recipe or switching profile never returns a stale artefact. Writes are atomic (a temporary folder
+recipe. The cache key covers the recipe (its source code and settings), the profile, the library version and the
+source of every module of ``n2t``, so editing a recipe, fixing the library or switching profile never returns
+a stale artefact. Writes are atomic (a temporary folder
 renamed into place) and guarded by a file lock, so two notebooks asking for the same artefact at once train
 it once and both read the same result.
 """
@@ -87,8 +88,25 @@ def _recipe(name: str) -> Recipe:
     return _REGISTRY[name]
 
 
+# The folder whose modules every artefact depends on (a test points it at a copy to edit).
+LIBRARY_DIR = Path(n2t.__file__).resolve().parent
+
+
+def library_digest(folder: Path | None = None) -> str:
+    """A sha256 of the source of every module of ``n2t`` (``lib/n2t/*.py``): any library edit changes it.
+
+    An artefact depends on more than its recipe — the model classes, the training loop, the data loaders — so
+    the simplest honest rule is to key it on the whole library.
+    """
+    folder = Path(folder or LIBRARY_DIR)
+    digest = hashlib.sha256()
+    for path in sorted(folder.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 def cache_key(name: str, profile: Profile | None = None) -> str:
-    """The cache key of artefact ``name``: a hash of the recipe's source and settings, the profile, the version."""
+    """The cache key of artefact ``name``: a hash of the recipe and its settings, the profile, the library."""
     recipe = _recipe(name)
     profile = profile or current()
     settings = profile.settings(recipe.section)
@@ -98,6 +116,7 @@ def cache_key(name: str, profile: Profile | None = None) -> str:
         "settings": dict(settings),
         "profile": profile.name,
         "version": n2t.__version__,
+        "library": library_digest(),
     }
     return hashlib.sha256(json.dumps(material, sort_keys=True, default=repr).encode()).hexdigest()[:16]
 
