@@ -42,6 +42,13 @@ n2t.plot.use_book_style()
 cfg = current().settings("text_as_data")
 
 # %% [markdown]
+# Every experiment in the book is sized by a *profile*: `full` for the numbers the book
+# reports, `quick` for tests. This chapter's settings:
+
+# %%
+cfg
+
+# %% [markdown]
 # ## Tokens and types
 #
 # Our language-modelling corpus is WikiText-2 {cite:p}`merity2016`: Wikipedia's good and featured articles,
@@ -72,7 +79,7 @@ glue("tokens_per_type", num_tokens / num_types, display=False)
 # average each type occurs {glue:text}`tokens_per_type:.0f` times. When the whole split is read these are the
 # published figures (2,088,628 tokens and a vocabulary of 33,278 types), which the next cell checks.
 
-# %%
+# %% tags=["hide-input"]
 if cfg.wikitext_lines is None:  # the whole split: the standard counts
     assert num_tokens == 2_088_628 and num_types == 33_278
     assert len(data.wikitext2_tokens("valid")) == 217_646
@@ -94,10 +101,12 @@ slope, intercept = np.polyfit(np.log(ranks[fit_range]), np.log(frequencies[fit_r
 zipf_alpha = -float(slope)
 round(zipf_alpha, 3)
 
-# %% mystnb={"figure": {"caption": "Zipf's law on WikiText-2: the frequency of a type against its rank, on log–log axes, with the fitted power law.", "name": "fig-zipf"}}
+# %% mystnb={"figure": {"caption": "Zipf's law on WikiText-2: the frequency of a type against its rank, on log–log axes, with the fitted power law.", "name": "fig-zipf"}, "image": {"alt": "Log-log plot of type frequency against frequency rank for WikiText-2: the points fall close to a straight fitted line of slope about minus one, from tens of thousands of tokens at rank 1 down to a few at rank 30,000."}}
+fitted = np.exp(intercept) * ranks**slope
 ax = n2t.plot.curves(
-    {"WikiText-2 train": (ranks, frequencies), "fitted power law": (ranks, np.exp(intercept) * ranks**slope)},
-    xlabel="rank of the type", ylabel="frequency (tokens)", logx=True, logy=True, marker=None,
+    {"WikiText-2 train": (ranks, frequencies), "fitted power law": (ranks, fitted)},
+    xlabel="rank of the type", ylabel="frequency (tokens)",
+    logx=True, logy=True, marker=None,
 )
 plt.show()
 
@@ -109,26 +118,30 @@ glue("median_count", int(np.median(frequencies)), display=False)
 glue("rare_share", 100 * (frequencies < 10).mean(), display=False)
 
 # %%
+top10 = enumerate(train_counts.most_common(10), start=1)
 Markdown(
     "| rank | type | count |\n|---:|:---|---:|\n"
-    + "\n".join(f"| {r} | `{t}` | {c:,} |" for r, (t, c) in enumerate(train_counts.most_common(10), start=1))
+    + "\n".join(f"| {rank} | `{token}` | {count:,} |" for rank, (token, count) in top10)
 )
 
 # %% [markdown]
 # The fitted exponent is $\alpha \approx$ {glue:text}`zipf_alpha:.2f`. The ten most frequent types cover
 # {glue:text}`top10_share:.1f`% of all tokens, while half of all types occur at most
 # {glue:text}`median_count:,` times and {glue:text}`rare_share:.0f`% occur fewer than ten times. This long tail
-# is the root of *sparsity*, the problem that drives Chapter 2 (smoothing) and Chapter 3 (embeddings).
+# is the root of *sparsity*, the problem that drives {doc}`02_ngram_models` (smoothing) and
+# a later chapter (embeddings).
 
 # %% [markdown]
 # ## A vocabulary: from tokens to ids
 #
 # A model needs a fixed set of types, each with an integer id. `n2t.data.Vocab` reserves four special tokens
 # — `<unk>` for unknown words, `<pad>` for padding, `<bos>`/`<eos>` for the beginning and end of a sequence —
-# and then orders the types by frequency, so that id 4 is the most frequent word:
+# and then orders the types by frequency, so that id 4 is the most frequent word. Encoding
+# is a dictionary look-up with `<unk>` as the fallback:
 #
 # ```{literalinclude} ../lib/n2t/data.py
 # :pyobject: Vocab.encode
+# :caption: lib/n2t/data.py
 # ```
 
 # %%
@@ -140,26 +153,32 @@ ids, vocab.decode(ids)
 # A word the vocabulary has never seen, like *zyzzyva*, becomes `<unk>` — its identity is lost. Round trips of
 # known words are exact:
 
-# %%
+# %% tags=["hide-input"]
 sentence = ["the", "history", "of", "the", "city"]
 assert vocab.decode(vocab.encode(sentence)) == sentence
 assert vocab.decode(vocab.encode(["zyzzyva"])) == [data.UNK]
 assert len(vocab) == num_types + 2  # <unk> and <eos> are in the corpus already; <pad> and <bos> are added
 
 # %% [markdown]
-# How large must the vocabulary be? Keep only the $N$ most frequent training types and count how many *test*
-# tokens are still covered (not mapped to `<unk>`). Because of Zipf's law, a small vocabulary covers most
+# How large must the vocabulary be? Keep only the $N$ most frequent training types and count
+# how many *test* tokens are still covered — known to the vocabulary as a word of their
+# own. A token that is `<unk>` in the corpus is never covered: `<unk>` is a type of the
+# vocabulary, but it names no word. Because of Zipf's law, a small vocabulary covers most
 # tokens, and each further type helps less and less.
 
 # %%
-rank_of = {t: r for r, (t, _) in enumerate(train_counts.most_common())}
-test_ranks = np.array([rank_of.get(t, len(rank_of)) for t in test_tokens])
-sizes = np.unique(np.geomspace(10, num_types, cfg.coverage_points).astype(int))
+word_types = [token for token, _ in train_counts.most_common() if token != data.UNK]
+rank_of = {token: rank for rank, token in enumerate(word_types)}
+not_covered = len(word_types)  # the rank of <unk> and of any word never seen in training
+test_ranks = np.array([rank_of.get(token, not_covered) for token in test_tokens])
+sizes = np.unique(np.geomspace(10, len(word_types), cfg.coverage_points).astype(int))
 coverage = np.array([(test_ranks < size).mean() for size in sizes])
 
-# %% mystnb={"figure": {"caption": "Coverage of the WikiText-2 test tokens by the N most frequent training types.", "name": "fig-coverage"}}
-ax = n2t.plot.curves({"test coverage": (sizes, 100 * coverage)}, xlabel="vocabulary size N (types)",
-                     ylabel="test tokens covered (%)", logx=True)
+# %% mystnb={"figure": {"caption": "Coverage of the WikiText-2 test tokens by the N most frequent training word types (`<unk>` excluded). The curve flattens below 100%: the remaining test tokens are `<unk>` in the corpus itself.", "name": "fig-coverage"}, "image": {"alt": "Line plot, logarithmic x axis: the percentage of test tokens covered rises steeply with the first hundreds of types, then flattens, ending a few percent below 100 at the full vocabulary."}}
+ax = n2t.plot.curves(
+    {"test coverage": (sizes, 100 * coverage)},
+    xlabel="vocabulary size N (types)", ylabel="test tokens covered (%)", logx=True,
+)
 plt.show()
 
 # %% tags=["remove-cell"]
@@ -168,14 +187,23 @@ unk_share = test_tokens.count(data.UNK) / len(test_tokens)
 glue("coverage_1000", 100 * float(np.interp(np.log(1000), np.log(sizes), coverage)), display=False)
 glue("coverage_full", 100 * coverage[-1], display=False)
 glue("test_unk_share", 100 * unk_share, display=False)
+unseen_test_tokens = sum(token not in train_counts for token in test_tokens)
+glue("unseen_test_tokens", unseen_test_tokens, display=False)
+
+# %% tags=["remove-cell"]
+if cfg.wikitext_lines is None:  # the whole corpus: a closed vocabulary
+    assert unseen_test_tokens == 0
+    assert abs(coverage[-1] - (1 - unk_share)) < 1e-12
 
 # %% [markdown]
-# With a thousand types about {glue:text}`coverage_1000:.0f`% of the test tokens are covered; the whole
-# training vocabulary covers {glue:text}`coverage_full:.1f`%; any test token it misses is a word that never
-# occurs in the training text. WikiText-2 was built with a closed vocabulary — every word seen fewer than three
-# times in the whole corpus was replaced by `<unk>` — so {glue:text}`test_unk_share:.1f`% of the test tokens are
-# literally `<unk>`. Every model in this book predicts `<unk>` like any other type, so their
-# perplexities stay comparable.
+# With a thousand types about {glue:text}`coverage_1000:.0f`% of the test tokens are
+# covered, and the whole training vocabulary covers {glue:text}`coverage_full:.1f`%.
+# WikiText-2 was built with a closed vocabulary — every word seen fewer than three times in
+# the whole corpus was replaced by `<unk>` — so the test text holds
+# {glue:text}`unseen_test_tokens:,` words that the training text lacks, and the
+# {glue:text}`test_unk_share:.1f`% of test tokens that are literally `<unk>` are exactly
+# what no vocabulary can cover. Every model in this book predicts `<unk>` like any other
+# type, so their perplexities stay comparable.
 
 # %% [markdown]
 # ## Chinese by characters, English by words
@@ -195,7 +223,7 @@ chinese = data.chinese_tokenize("我是一个学生")
 english = data.english_tokenize("I am a student")
 chinese, chinese_vocab.encode(chinese), english, english_vocab.encode(english)
 
-# %%
+# %% tags=["hide-input"]
 assert chinese == ["我", "是", "一", "个", "学", "生"]
 assert english == ["i", "am", "a", "student"]
 assert chinese_vocab.decode(chinese_vocab.encode(chinese)) == chinese
@@ -218,7 +246,8 @@ glue("en_types", len(english_vocab) - len(data.SPECIALS), display=False)
 
 # %%
 words = ["cat", "dog", "car"]
-one_hot = torch.nn.functional.one_hot(torch.tensor(vocab.encode(words)), num_classes=len(vocab)).float()
+word_ids = torch.tensor(vocab.encode(words))
+one_hot = torch.nn.functional.one_hot(word_ids, num_classes=len(vocab)).float()
 one_hot.shape
 
 # %% [markdown]
@@ -227,10 +256,13 @@ one_hot.shape
 # and their Euclidean distance is $\sqrt{2}$, whether the words are *cat* and *dog* or *cat* and *car*.
 
 # %%
-cosine = torch.nn.functional.cosine_similarity(one_hot[:, None, :], one_hot[None, :, :], dim=-1)
+cosine = torch.nn.functional.cosine_similarity(
+    one_hot[:, None, :], one_hot[None, :, :], dim=-1
+)
 distance = torch.cdist(one_hot, one_hot)
+off_diagonal = ~torch.eye(3, dtype=torch.bool)
 assert torch.equal(cosine, torch.eye(3))
-assert torch.allclose(distance[~torch.eye(3, dtype=torch.bool)], torch.tensor(math.sqrt(2)))
+assert torch.allclose(distance[off_diagonal], torch.tensor(math.sqrt(2)))
 cosine
 
 # %% [markdown]
@@ -253,10 +285,11 @@ glue("one_hot_ratio", one_hot_bytes / dense_bytes, display=False)
 glue("vocab_size", len(vocab), display=False)
 
 # %% [markdown]
-# {glue:text}`one_hot_mib:.0f` MiB for one batch of shape $(B, T, |V|)$ with $|V| =$
-# {glue:text}`vocab_size:,` — against {glue:text}`dense_kib:.0f` KiB for dense 200-dimensional vectors of
-# shape $(B, T, D)$, {glue:text}`one_hot_ratio:.0f` times less. Chapter 3 replaces one-hot vectors with
-# learned **embeddings**: short dense vectors in which similar words end up close together.
+# {glue:text}`one_hot_mib:.0f` MiB for one batch of shape $(B, T, |V|)$ with
+# $|V| =$ {glue:text}`vocab_size:,` — against {glue:text}`dense_kib:.0f` KiB for dense
+# 200-dimensional vectors of shape $(B, T, D)$, {glue:text}`one_hot_ratio:.0f` times less.
+# A later chapter replaces one-hot vectors with learned **embeddings**: short dense vectors
+# in which similar words end up close together.
 
 # %% [markdown]
 # ## Batches for language models: $(B, T)$
@@ -267,6 +300,7 @@ glue("vocab_size", len(vocab), display=False)
 #
 # ```{literalinclude} ../lib/n2t/data.py
 # :pyobject: LMStream.__iter__
+# :caption: lib/n2t/data.py
 # ```
 
 # %%
@@ -277,12 +311,19 @@ inputs.shape, targets.shape
 
 # %%
 assert inputs.shape == (cfg.batch_size, cfg.seq_len)
-assert torch.equal(inputs[:, 1:], targets[:, :-1])  # the target is the input shifted by one step
+assert torch.equal(inputs[:, 1:], targets[:, :-1])  # the target is the input shifted
+
+
+def as_code(ids: torch.Tensor) -> str:
+    """Tokens as inline code, so that `<eos>` shows on the page instead of vanishing."""
+    return " ".join(f"`{token}`" for token in vocab.decode(ids))
+
+
 Markdown(
     "| row | input (first tokens) | target (first tokens) |\n|---|---|---|\n"
     + "\n".join(
-        f"| {b} | {' '.join(vocab.decode(inputs[b, :6]))} | {' '.join(vocab.decode(targets[b, :6]))} |"
-        for b in range(cfg.batch_size)
+        f"| {row} | {as_code(inputs[row, :6])} | {as_code(targets[row, :6])} |"
+        for row in range(cfg.batch_size)
     )
 )
 
@@ -296,32 +337,43 @@ Markdown(
 # shapes $(B, L_\text{src})$ and $(B, L_\text{tgt})$; after an embedding layer each becomes $(B, L, D)$.
 
 # %%
-some_pairs = [(data.english_tokenize(en), data.chinese_tokenize(zh)) for en, zh in pairs[1000:1004]]
+lengths_wanted = (3, 5, 7, 9)  # English sentences of different lengths, to see the padding
+some_pairs = [
+    next((data.english_tokenize(en), data.chinese_tokenize(zh)) for en, zh in pairs
+         if len(data.english_tokenize(en)) == length)
+    for length in lengths_wanted
+]
 batch = data.pair_batch(some_pairs, english_vocab, chinese_vocab)
 batch.src.shape, batch.src_lengths, batch.tgt.shape
 
-# %%
+# %% tags=["hide-input"]
+assert batch.src_lengths.tolist() == list(lengths_wanted)
 assert torch.equal(batch.src_mask, batch.src != english_vocab.pad_id)
 assert batch.src_mask.sum().item() == sum(len(s) for s, _ in some_pairs)
 assert (batch.tgt[:, 0] == chinese_vocab.bos_id).all()
 
-# %% mystnb={"figure": {"caption": "A padded batch of English sentences: each row is a sentence, each column a position; padding positions are masked out (False).", "name": "fig-padding-mask"}}
-fig, ax = plt.subplots(figsize=(6.0, 2.4))
-n2t.plot.heatmap(batch.src_mask.int(), xlabel="position in the sentence", ylabel="sentence in the batch",
-                 colorbar=False, cmap="Blues", ax=ax)
+# %% mystnb={"figure": {"caption": "A padded batch of four English sentences of 3, 5, 7 and 9 tokens: each row is a sentence, each column a position. Real tokens (mask True) are dark; the `<pad>` positions (mask False) are white.", "name": "fig-padding-mask"}, "image": {"alt": "A four-by-nine grid. Each row holds the words of one sentence in dark blue cells; rows of 3, 5 and 7 words end in white cells marked pad, and the longest row has no padding."}}
+fig, ax = plt.subplots(figsize=(6.4, 2.4))
+n2t.plot.heatmap(
+    batch.src_mask.int(), xlabel="position in the sentence", ylabel="sentence in the batch",
+    colorbar=False, cmap="Blues", vmin=-0.4, vmax=1.2, ax=ax,
+)
 for (row, col), token_id in np.ndenumerate(batch.src.numpy()):
-    ax.text(col, row, english_vocab.decode([token_id])[0], ha="center", va="center", fontsize=7)
-ax.set_title("src_mask: True (dark) = real token, False = <pad>")
+    token = english_vocab.decode([token_id])[0]
+    ax.text(col, row, token, ha="center", va="center", fontsize=7,
+            color="white" if batch.src_mask[row, col] else "black")
+ax.set_title("src_mask: True (dark) = real token, False (white) = <pad>")
 plt.show()
 
 # %% [markdown]
 # ## What one-hot text still cannot do
 #
 # We can now turn any text in the book into tensors: token streams as $(B, T)$ ids for language models and
-# padded $(B, L)$ ids with masks for sentence pairs. But an id is only a name. The next chapter counts how
-# often ids follow each other — the n-gram language model — and runs straight into the long tail that Zipf's
-# law predicts: most word sequences are never seen. Chapter 3 then gives each id a learned vector, so that
-# what the model learns about one word can help with similar ones.
+# padded $(B, L)$ ids with masks for sentence pairs. But an id is only a name.
+# {doc}`02_ngram_models` counts how often ids follow each other — the n-gram language model
+# — and runs straight into the long tail that Zipf's law predicts: most word sequences are
+# never seen. A later chapter then gives each id a learned vector, so that what the model
+# learns about one word can help with similar ones.
 #
 # ## Exercises
 #
