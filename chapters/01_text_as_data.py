@@ -14,14 +14,16 @@
 # %% [markdown]
 # # Text as data
 #
-# A language model assigns probabilities to text, and every model in this book — from counting n-grams to a
-# Transformer — does its arithmetic on numbers, not on words. So before any model there is a question:
-# **how do we turn raw text into tensors, and what do we lose on the way?**
+# A language model assigns probabilities to text, and every model in this book — from
+# counting n-grams to a Transformer — does its arithmetic on numbers, not on words. So
+# before any model there is a question: **how do we turn raw text into tensors, and what
+# do we lose on the way?**
 #
-# This chapter answers it on the book's own corpora. We cut text into *tokens*, count them and meet Zipf's
-# law; we build a *vocabulary* that maps tokens to integer ids and see why a rare word must become `<unk>`;
-# we tokenize Chinese by characters and English by words; we try the most obvious numeric representation,
-# the one-hot vector, and measure why it fails; and we pack token streams and sentence pairs into the batched
+# This chapter answers it on the book's own corpora. We cut text into *tokens*, count
+# them and meet Zipf's law; we build a *vocabulary* that maps tokens to integer ids and
+# see why a rare word must become `<unk>`; we tokenize Chinese by characters and English
+# by words; we try the most obvious numeric representation, the one-hot vector, and
+# measure why it fails; and we pack token streams and sentence pairs into the batched
 # tensors that later chapters train on.
 
 # %% tags=["remove-cell"]
@@ -51,9 +53,10 @@ cfg
 # %% [markdown]
 # ## Tokens and types
 #
-# Our language-modelling corpus is WikiText-2 {cite:p}`merity2016`: Wikipedia's good and featured articles,
-# already tokenized, with rare words replaced by `<unk>`. Each line is a paragraph or a heading. Following the
-# standard convention we split each line on whitespace and end it with an end-of-sentence token `<eos>`.
+# Our language-modelling corpus is WikiText-2 {cite:p}`merity2016`: Wikipedia's good and
+# featured articles, already tokenized, with rare words replaced by `<unk>`. Each line
+# is a paragraph or a heading. Following the standard convention we split each line on
+# whitespace and end it with an end-of-sentence token `<eos>`.
 
 # %%
 train_tokens = data.wikitext2_tokens("train", max_lines=cfg.wikitext_lines)
@@ -61,8 +64,8 @@ test_tokens = data.wikitext2_tokens("test", max_lines=cfg.wikitext_lines)
 " ".join(train_tokens[:40])
 
 # %% [markdown]
-# A **token** is one occurrence of a word in the running text; a **type** is a distinct word. "the cat saw the
-# dog" has five tokens and four types.
+# A **token** is one occurrence of a word in the running text; a **type** is a distinct
+# word. "the cat saw the dog" has five tokens and four types.
 
 # %%
 train_counts = Counter(train_tokens)
@@ -75,9 +78,11 @@ glue("train_types", num_types, display=False)
 glue("tokens_per_type", num_tokens / num_types, display=False)
 
 # %% [markdown]
-# The training text has {glue:text}`train_tokens:,` tokens but only {glue:text}`train_types:,` types: on
-# average each type occurs {glue:text}`tokens_per_type:.0f` times. When the whole split is read these are the
-# published figures (2,088,628 tokens and a vocabulary of 33,278 types), which the next cell checks.
+# The training text has {glue:text}`train_tokens:,` tokens but only
+# {glue:text}`train_types:,` types: on average each type occurs
+# {glue:text}`tokens_per_type:.0f` times. When the whole split is read these are the
+# published figures (2,088,628 tokens and a vocabulary of 33,278 types), which the next
+# cell checks.
 
 # %% tags=["hide-input"]
 if cfg.wikitext_lines is None:  # the whole split: the standard counts
@@ -88,16 +93,19 @@ if cfg.wikitext_lines is None:  # the whole split: the standard counts
 # %% [markdown]
 # ## Zipf's law
 #
-# Averages hide how unequal the counts are. Sort the types by frequency and plot frequency against rank on
-# log–log axes: the points fall close to a straight line, $f(r) \propto r^{-\alpha}$ with $\alpha$ near 1
-# {cite:p}`zipf1949`. A handful of types (*the*, the comma, the full stop, *of*) make up a large share of the
-# text, while most types are rare.
+# Averages hide how unequal the counts are. Sort the types by frequency and plot
+# frequency against rank on log–log axes: the points fall close to a straight line,
+# $f(r) \propto r^{-\alpha}$ with $\alpha$ near 1 {cite:p}`zipf1949`. A handful of types
+# (*the*, the comma, the full stop, *of*) make up a large share of the text, while most
+# types are rare.
 
 # %%
 frequencies = np.array(sorted(train_counts.values(), reverse=True), dtype=np.float64)
 ranks = np.arange(1, len(frequencies) + 1)
-fit_range = slice(9, min(10_000, len(ranks)))  # ranks 10 … 10,000: past the function words, before the tail
-slope, intercept = np.polyfit(np.log(ranks[fit_range]), np.log(frequencies[fit_range]), deg=1)
+# Fit ranks 10 … 10,000: past the function words, before the tail.
+fit_range = slice(9, min(10_000, len(ranks)))
+log_ranks, log_freqs = np.log(ranks[fit_range]), np.log(frequencies[fit_range])
+slope, intercept = np.polyfit(log_ranks, log_freqs, deg=1)
 zipf_alpha = -float(slope)
 round(zipf_alpha, 3)
 
@@ -125,19 +133,20 @@ Markdown(
 )
 
 # %% [markdown]
-# The fitted exponent is $\alpha \approx$ {glue:text}`zipf_alpha:.2f`. The ten most frequent types cover
-# {glue:text}`top10_share:.1f`% of all tokens, while half of all types occur at most
-# {glue:text}`median_count:,` times and {glue:text}`rare_share:.0f`% occur fewer than ten times. This long tail
-# is the root of *sparsity*, the problem that drives {doc}`02_ngram_models` (smoothing) and
-# a later chapter (embeddings).
+# The fitted exponent is $\alpha \approx$ {glue:text}`zipf_alpha:.2f`. The ten most
+# frequent types cover {glue:text}`top10_share:.1f`% of all tokens, while half of all
+# types occur at most {glue:text}`median_count:,` times and {glue:text}`rare_share:.0f`%
+# occur fewer than ten times. This long tail is the root of *sparsity*, the problem that
+# drives {doc}`02_ngram_models` (smoothing) and a later chapter (embeddings).
 
 # %% [markdown]
 # ## A vocabulary: from tokens to ids
 #
-# A model needs a fixed set of types, each with an integer id. `n2t.data.Vocab` reserves four special tokens
-# — `<unk>` for unknown words, `<pad>` for padding, `<bos>`/`<eos>` for the beginning and end of a sequence —
-# and then orders the types by frequency, so that id 4 is the most frequent word. Encoding
-# is a dictionary look-up with `<unk>` as the fallback:
+# A model needs a fixed set of types, each with an integer id. `n2t.data.Vocab` reserves
+# four special tokens — `<unk>` for unknown words, `<pad>` for padding, `<bos>`/`<eos>`
+# for the beginning and end of a sequence — and then orders the types by frequency, so
+# that id 4 is the most frequent word. Encoding is a dictionary look-up with `<unk>` as
+# the fallback:
 #
 # ```{literalinclude} ../lib/n2t/data.py
 # :pyobject: Vocab.encode
@@ -150,26 +159,27 @@ ids = vocab.encode(["the", "history", "of", "zyzzyva"])
 ids, vocab.decode(ids)
 
 # %% [markdown]
-# A word the vocabulary has never seen, like *zyzzyva*, becomes `<unk>` — its identity is lost. Round trips of
-# known words are exact:
+# A word the vocabulary has never seen, like *zyzzyva*, becomes `<unk>` — its identity
+# is lost. Round trips of known words are exact:
 
 # %% tags=["hide-input"]
 sentence = ["the", "history", "of", "the", "city"]
 assert vocab.decode(vocab.encode(sentence)) == sentence
 assert vocab.decode(vocab.encode(["zyzzyva"])) == [data.UNK]
-assert len(vocab) == num_types + 2  # <unk> and <eos> are in the corpus already; <pad> and <bos> are added
+# <unk> and <eos> are in the corpus already; <pad> and <bos> are added
+assert len(vocab) == num_types + 2
 
 # %% [markdown]
-# How large must the vocabulary be? Keep only the $N$ most frequent training types and count
-# how many *test* tokens are still covered — known to the vocabulary as a word of their
-# own. A token that is `<unk>` in the corpus is never covered: `<unk>` is a type of the
-# vocabulary, but it names no word. Because of Zipf's law, a small vocabulary covers most
-# tokens, and each further type helps less and less.
+# How large must the vocabulary be? Keep only the $N$ most frequent training types and
+# count how many *test* tokens are still covered — known to the vocabulary as a word of
+# their own. A token that is `<unk>` in the corpus is never covered: `<unk>` is a type
+# of the vocabulary, but it names no word. Because of Zipf's law, a small vocabulary
+# covers most tokens, and each further type helps less and less.
 
 # %%
 word_types = [token for token, _ in train_counts.most_common() if token != data.UNK]
 rank_of = {token: rank for rank, token in enumerate(word_types)}
-not_covered = len(word_types)  # the rank of <unk> and of any word never seen in training
+not_covered = len(word_types)  # the rank of <unk> and of any word unseen in training
 test_ranks = np.array([rank_of.get(token, not_covered) for token in test_tokens])
 sizes = np.unique(np.geomspace(10, len(word_types), cfg.coverage_points).astype(int))
 coverage = np.array([(test_ranks < size).mean() for size in sizes])
@@ -184,7 +194,8 @@ plt.show()
 # %% tags=["remove-cell"]
 size_90 = int(sizes[np.argmax(coverage >= 0.9)]) if (coverage >= 0.9).any() else None
 unk_share = test_tokens.count(data.UNK) / len(test_tokens)
-glue("coverage_1000", 100 * float(np.interp(np.log(1000), np.log(sizes), coverage)), display=False)
+coverage_1000 = float(np.interp(np.log(1000), np.log(sizes), coverage))
+glue("coverage_1000", 100 * coverage_1000, display=False)
 glue("coverage_full", 100 * coverage[-1], display=False)
 glue("test_unk_share", 100 * unk_share, display=False)
 unseen_test_tokens = sum(token not in train_counts for token in test_tokens)
@@ -198,8 +209,8 @@ if cfg.wikitext_lines is None:  # the whole corpus: a closed vocabulary
 # %% [markdown]
 # With a thousand types about {glue:text}`coverage_1000:.0f`% of the test tokens are
 # covered, and the whole training vocabulary covers {glue:text}`coverage_full:.1f`%.
-# WikiText-2 was built with a closed vocabulary — every word seen fewer than three times in
-# the whole corpus was replaced by `<unk>` — so the test text holds
+# WikiText-2 was built with a closed vocabulary — every word seen fewer than three times
+# in the whole corpus was replaced by `<unk>` — so the test text holds
 # {glue:text}`unseen_test_tokens:,` words that the training text lacks, and the
 # {glue:text}`test_unk_share:.1f`% of test tokens that are literally `<unk>` are exactly
 # what no vocabulary can cover. Every model in this book predicts `<unk>` like any other
@@ -208,9 +219,10 @@ if cfg.wikitext_lines is None:  # the whole corpus: a closed vocabulary
 # %% [markdown]
 # ## Chinese by characters, English by words
 #
-# Chinese is written without spaces between words, and segmenting it into words is itself a hard problem.
-# The simplest tokenizer — used by the translation chapters — treats **every character as a token**. Our
-# translation corpus is the Tatoeba Chinese–English sentence pairs.
+# Chinese is written without spaces between words, and segmenting it into words is
+# itself a hard problem. The simplest tokenizer — used by the translation chapters —
+# treats **every character as a token**. Our translation corpus is the Tatoeba
+# Chinese–English sentence pairs.
 
 # %%
 pairs = data.cmn_eng_pairs()
@@ -234,15 +246,17 @@ glue("zh_types", len(chinese_vocab) - len(data.SPECIALS), display=False)
 glue("en_types", len(english_vocab) - len(data.SPECIALS), display=False)
 
 # %% [markdown]
-# The {glue:text}`num_pairs:,` pairs use {glue:text}`zh_types:,` distinct Chinese characters and
-# {glue:text}`en_types:,` distinct English words: a character vocabulary stays small and has few unknowns,
-# at the price of longer sequences — 我是一个学生 is six tokens where the English is four.
+# The {glue:text}`num_pairs:,` pairs use {glue:text}`zh_types:,` distinct Chinese
+# characters and {glue:text}`en_types:,` distinct English words: a character vocabulary
+# stays small and has few unknowns, at the price of longer sequences — 我是一个学生 is
+# six tokens where the English is four.
 
 # %% [markdown]
 # ## One-hot vectors, and why they fail
 #
-# The most direct way to turn an id into a vector is the **one-hot** encoding: a vector of length $|V|$ with a
-# 1 at the word's id and 0 elsewhere, $\mathbf{e}_i \in \{0,1\}^{|V|}$.
+# The most direct way to turn an id into a vector is the **one-hot** encoding: a vector
+# of length $|V|$ with a 1 at the word's id and 0 elsewhere, $\mathbf{e}_i \in
+# \{0,1\}^{|V|}$.
 
 # %%
 words = ["cat", "dog", "car"]
@@ -251,9 +265,10 @@ one_hot = torch.nn.functional.one_hot(word_ids, num_classes=len(vocab)).float()
 one_hot.shape
 
 # %% [markdown]
-# Every pair of distinct words is equally far apart: the cosine similarity of $\mathbf{e}_i$ and
-# $\mathbf{e}_j$ is $\mathbf{e}_i^\top \mathbf{e}_j / (\lVert\mathbf{e}_i\rVert\,\lVert\mathbf{e}_j\rVert) = 0$
-# and their Euclidean distance is $\sqrt{2}$, whether the words are *cat* and *dog* or *cat* and *car*.
+# Every pair of distinct words is equally far apart: the cosine similarity of
+# $\mathbf{e}_i$ and $\mathbf{e}_j$ is $\mathbf{e}_i^\top \mathbf{e}_j /
+# (\lVert\mathbf{e}_i\rVert\,\lVert\mathbf{e}_j\rVert) = 0$ and their Euclidean distance
+# is $\sqrt{2}$, whether the words are *cat* and *dog* or *cat* and *car*.
 
 # %%
 cosine = torch.nn.functional.cosine_similarity(
@@ -266,10 +281,10 @@ assert torch.allclose(distance[off_diagonal], torch.tensor(math.sqrt(2)))
 cosine
 
 # %% [markdown]
-# The representation carries no notion of similarity, so nothing learned about *cat* transfers to *dog*. It
-# is also wasteful: the dimension grows with the vocabulary, and almost every entry is zero. A typical
-# language-model batch of 32 sequences of 35 tokens, one-hot encoded over the WikiText-2 vocabulary in
-# 32-bit floats, needs:
+# The representation carries no notion of similarity, so nothing learned about *cat*
+# transfers to *dog*. It is also wasteful: the dimension grows with the vocabulary, and
+# almost every entry is zero. A typical language-model batch of 32 sequences of 35
+# tokens, one-hot encoded over the WikiText-2 vocabulary in 32-bit floats, needs:
 
 # %%
 batch, time_steps, embed_dim = 32, 35, 200
@@ -285,18 +300,19 @@ glue("one_hot_ratio", one_hot_bytes / dense_bytes, display=False)
 glue("vocab_size", len(vocab), display=False)
 
 # %% [markdown]
-# {glue:text}`one_hot_mib:.0f` MiB for one batch of shape $(B, T, |V|)$ with
-# $|V| =$ {glue:text}`vocab_size:,` — against {glue:text}`dense_kib:.0f` KiB for dense
-# 200-dimensional vectors of shape $(B, T, D)$, {glue:text}`one_hot_ratio:.0f` times less.
-# A later chapter replaces one-hot vectors with learned **embeddings**: short dense vectors
-# in which similar words end up close together.
+# {glue:text}`one_hot_mib:.0f` MiB for one batch of shape $(B, T, |V|)$ with $|V| =$
+# {glue:text}`vocab_size:,` — against {glue:text}`dense_kib:.0f` KiB for dense
+# 200-dimensional vectors of shape $(B, T, D)$, {glue:text}`one_hot_ratio:.0f` times
+# less. A later chapter replaces one-hot vectors with learned **embeddings**: short
+# dense vectors in which similar words end up close together.
 
 # %% [markdown]
 # ## Batches for language models: $(B, T)$
 #
-# A language model reads a long stream of ids and predicts each next token. For efficient training we cut
-# the stream into $B$ parallel rows and read them $T$ steps at a time: the input is a $(B, T)$ block of ids
-# and the target is the same block shifted one step to the left.
+# A language model reads a long stream of ids and predicts each next token. For
+# efficient training we cut the stream into $B$ parallel rows and read them $T$ steps at
+# a time: the input is a $(B, T)$ block of ids and the target is the same block shifted
+# one step to the left.
 #
 # ```{literalinclude} ../lib/n2t/data.py
 # :pyobject: LMStream.__iter__
@@ -330,14 +346,16 @@ Markdown(
 # %% [markdown]
 # ## Batches of sentence pairs: padding and masks
 #
-# Translation data comes as pairs of sentences of different lengths. To stack them into one tensor we pad
-# every sentence to the longest in the batch with `<pad>`, and we keep a **mask** saying which positions are
-# real tokens. Throughout the library a mask is `True` where a position holds a real token (and so may be
-# attended to) and `False` at padding. The target side gets `<bos>` and `<eos>` around it. The batch has
-# shapes $(B, L_\text{src})$ and $(B, L_\text{tgt})$; after an embedding layer each becomes $(B, L, D)$.
+# Translation data comes as pairs of sentences of different lengths. To stack them into
+# one tensor we pad every sentence to the longest in the batch with `<pad>`, and we keep
+# a **mask** saying which positions are real tokens. Throughout the library a mask is
+# `True` where a position holds a real token (and so may be attended to) and `False` at
+# padding. The target side gets `<bos>` and `<eos>` around it. The batch has shapes $(B,
+# L_\text{src})$ and $(B, L_\text{tgt})$; after an embedding layer each becomes $(B, L,
+# D)$.
 
 # %%
-lengths_wanted = (3, 5, 7, 9)  # English sentences of different lengths, to see the padding
+lengths_wanted = (3, 5, 7, 9)  # sentences of different lengths, to see the padding
 some_pairs = [
     next((data.english_tokenize(en), data.chinese_tokenize(zh)) for en, zh in pairs
          if len(data.english_tokenize(en)) == length)
@@ -355,8 +373,9 @@ assert (batch.tgt[:, 0] == chinese_vocab.bos_id).all()
 # %% mystnb={"figure": {"caption": "A padded batch of four English sentences of 3, 5, 7 and 9 tokens: each row is a sentence, each column a position. Real tokens (mask True) are dark; the `<pad>` positions (mask False) are white.", "name": "fig-padding-mask"}, "image": {"alt": "A four-by-nine grid. Each row holds the words of one sentence in dark blue cells; rows of 3, 5 and 7 words end in white cells marked pad, and the longest row has no padding."}}
 fig, ax = plt.subplots(figsize=(6.4, 2.4))
 n2t.plot.heatmap(
-    batch.src_mask.int(), xlabel="position in the sentence", ylabel="sentence in the batch",
-    colorbar=False, cmap="Blues", vmin=-0.4, vmax=1.2, ax=ax,
+    batch.src_mask.int(), xlabel="position in the sentence",
+    ylabel="sentence in the batch", colorbar=False, cmap="Blues", vmin=0, vmax=1.3,
+    ax=ax,
 )
 for (row, col), token_id in np.ndenumerate(batch.src.numpy()):
     token = english_vocab.decode([token_id])[0]
@@ -368,23 +387,25 @@ plt.show()
 # %% [markdown]
 # ## What one-hot text still cannot do
 #
-# We can now turn any text in the book into tensors: token streams as $(B, T)$ ids for language models and
-# padded $(B, L)$ ids with masks for sentence pairs. But an id is only a name.
-# {doc}`02_ngram_models` counts how often ids follow each other — the n-gram language model
-# — and runs straight into the long tail that Zipf's law predicts: most word sequences are
-# never seen. A later chapter then gives each id a learned vector, so that what the model
-# learns about one word can help with similar ones.
+# We can now turn any text in the book into tensors: token streams as $(B, T)$ ids for
+# language models and padded $(B, L)$ ids with masks for sentence pairs. But an id is
+# only a name. {doc}`02_ngram_models` counts how often ids follow each other — the
+# n-gram language model — and runs straight into the long tail that Zipf's law predicts:
+# most word sequences are never seen. A later chapter then gives each id a learned
+# vector, so that what the model learns about one word can help with similar ones.
 #
 # ## Exercises
 #
-# 1. Fit Zipf's exponent on WikiText-2 *validation* and on *The Time Machine* (`n2t.data.timemachine()`). Is
-#    $\alpha$ the same? What changes when you fit ranks 1–100 only?
-# 2. Build a vocabulary with `min_freq=3`. How many types remain, and what fraction of test tokens becomes
-#    `<unk>`?
-# 3. Heaps' law says the number of types grows like $N^\beta$ with the number of tokens $N$
-#    {cite:p}`heaps1978`. Plot types against tokens for growing prefixes of the training text and estimate
-#    $\beta$.
-# 4. Tokenize the Chinese side of the translation pairs by characters and compute the average sentence length
-#    in tokens for Chinese and for English. Which side will need longer sequences?
-# 5. How much memory would one-hot inputs need for a batch of 64 sequences of 512 tokens over a 50,000-type
-#    vocabulary? Compare with 768-dimensional embeddings.
+# 1. Fit Zipf's exponent on WikiText-2 *validation* and on *The Time Machine*
+#    (`n2t.data.timemachine()`). Is $\alpha$ the same? What changes when you fit ranks
+#    1–100 only?
+# 2. Build a vocabulary with `min_freq=3`. How many types remain, and what fraction of
+#    test tokens becomes `<unk>`?
+# 3. Heaps' law says the number of types grows like $N^\beta$ with the number of tokens
+#    $N$ {cite:p}`heaps1978`. Plot types against tokens for growing prefixes of the
+#    training text and estimate $\beta$.
+# 4. Tokenize the Chinese side of the translation pairs by characters and compute the
+#    average sentence length in tokens for Chinese and for English. Which side will need
+#    longer sequences?
+# 5. How much memory would one-hot inputs need for a batch of 64 sequences of 512 tokens
+#    over a 50,000-type vocabulary? Compare with 768-dimensional embeddings.

@@ -109,7 +109,8 @@ INSPECT_PAGE = """
 async () => {
   if (window.MathJax && MathJax.startup && MathJax.startup.promise) { await MathJax.startup.promise; }
   const images = [...document.querySelectorAll('main img')].map(img => ({
-    src: img.getAttribute('src'), loaded: img.complete && img.naturalWidth > 0 }));
+    src: img.getAttribute('src'), alt: img.getAttribute('alt') || '',
+    loaded: img.complete && img.naturalWidth > 0 }));
   const mathNodes = [...document.querySelectorAll('main .math')];
   const untypeset = mathNodes.filter(node => !node.querySelector('mjx-container')).map(n => n.textContent.slice(0, 80));
   const prose = document.querySelector('main').cloneNode(true);
@@ -125,6 +126,9 @@ async () => {
     tracebackOutputs: document.querySelectorAll('main .output.traceback, main .output.error').length,
     outputsText: outputs.join('\\n'),
     outputImages: document.querySelectorAll('main .cell_output img').length,
+    // A token such as <eos> written raw into Markdown becomes an unknown HTML element and vanishes.
+    strayTokens: [...document.querySelectorAll('main eos, main unk, main bos, main pad')].map(n => n.tagName),
+    figureNumbers: [...document.querySelectorAll('main figure .caption-number')].map(n => n.textContent.trim()),
   };
 }
 """
@@ -170,7 +174,15 @@ def test_page_renders(browser, server, site: Path, page: str) -> None:
     assert not broken, f"{page}: images that did not load: {broken}"
     assert seen["tracebackOutputs"] == 0, f"{page}: a cell output shows an error"
     assert "Traceback (most recent call last)" not in seen["outputsText"], f"{page}: a cell output holds a traceback"
+    assert not seen["strayTokens"], f"{page}: tokens written as raw HTML vanished from the page: {seen['strayTokens']}"
     if page.startswith("chapters/"):
         assert seen["mathCount"] > 0, f"{page}: a chapter with no typeset math at all is suspicious"
         assert seen["outputImages"] > 0, f"{page}: no cell output shows a figure"
+        chapter = int(Path(page).name.split("_")[0])
+        expected = [f"Fig. {chapter}.{i}" for i in range(1, len(seen["figureNumbers"]) + 1)]
+        assert [n.rstrip(" .") for n in seen["figureNumbers"]] == expected, f"{page}: figures are numbered per chapter"
+        bad_alt = [image["src"] for image in seen["images"]
+                   if not image["alt"] or image["alt"] == image["src"] or image["alt"].endswith((".png", ".svg"))
+                   or image["alt"].startswith("No description has been provided")]
+        assert not bad_alt, f"{page}: images without real alt text: {bad_alt}"
 
