@@ -189,7 +189,7 @@ def test_chapter_opens_runs_and_saves_as_a_notebook(browser, lab) -> None:
             timeout=60_000
         )
         panel = tab.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
-        tab.locator(".jp-NotebookPanel .jp-Cell, .jp-FileEditor").first.wait_for(timeout=30_000)
+        tab.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell, .jp-FileEditor").first.wait_for(timeout=30_000)
         assert tab.locator(".jp-FileEditor").count() == 0, f"{CHAPTER} opened in a text editor, not as a notebook"
         tab.wait_for_function(KERNEL_IDLE, arg=CHAPTER, timeout=60_000)
         opened_s = time.monotonic() - started
