@@ -1,7 +1,7 @@
-"""The JupyterLab that `make lab` starts (and tests/test_lab.py tests): chapters open as notebooks, no phone-home.
+"""The JupyterLab of `make lab` (and of tests/test_lab.py): chapters open as notebooks, nothing phones home.
 
-Loaded through ``JUPYTER_CONFIG_PATH=.jupyter`` (see the Makefile's ``lab`` target), so nothing is written to
-the user's home. The lab settings defaults are in ``lab/settings/overrides.json`` next to this file.
+Loaded through ``JUPYTER_CONFIG_PATH=.jupyter`` (the Makefile's ``lab`` target), so the learner's own Jupyter
+configuration is neither needed nor changed. The lab settings' defaults are in lab/settings/overrides.json.
 """
 
 import os
