@@ -26,7 +26,7 @@ book: $(STAMP)  ## execute every chapter in the full profile and build the websi
 	$(RUN) N2T_PROFILE=$${N2T_PROFILE:-full} $(BIN)/jupyter-book build . --all -W -n --keep-going
 	@echo "The book is at file://$(CURDIR)/_build/html/index.html"
 
-test: $(STAMP)  ## lint, unit tests, nbval (quick), strict site build (quick), browser check
+test: $(STAMP)  ## lint, unit tests, nbval (quick), strict site build (quick), browser checks (site, lab)
 	$(BIN)/ruff check .
 	$(RUN) $(BIN)/python -m pytest tests -n 2 -m "not browser"
 	$(RUN) N2T_PROFILE=quick $(BIN)/python -m pytest chapters --nbval-lax --nbval-current-env \
@@ -35,8 +35,13 @@ test: $(STAMP)  ## lint, unit tests, nbval (quick), strict site build (quick), b
 	$(RUN) N2T_PROFILE=quick $(BIN)/jupyter-book build . --path-output $(QUICK_SITE) -W -n --keep-going
 	$(RUN) N2T_SITE=$(CURDIR)/$(QUICK_SITE)/_build/html $(BIN)/python -m pytest tests -m browser
 
-lab: $(STAMP)  ## open JupyterLab; chapters/*.py open as notebooks (jupytext)
-	$(BIN)/jupyter lab chapters
+# JupyterLab with the project's configuration in .jupyter/ (tests/test_lab.py starts it the same way): a
+# double-click opens a chapter as a notebook, nothing is fetched from the network, root is allowed only as root.
+LAB := JUPYTER_CONFIG_PATH=$(CURDIR)/.jupyter$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH} $(BIN)/jupyter lab
+
+lab: $(STAMP)  ## open JupyterLab on the chapters; double-click one to open it as a notebook
+	@echo "== Starting JupyterLab: open the http://localhost:...?token=... address printed below; Ctrl-C stops it."
+	$(LAB) chapters
 
 bench: $(STAMP)  ## the benchmarks under tests/benchmarks (not part of make test)
 	@for script in tests/benchmarks/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
