@@ -414,7 +414,8 @@ accuracy_mirror, accuracy_previous
 # %% mystnb={"figure": {"caption": "Attention weights of the two heads of the trained model on one input. One head looks along the anti-diagonal (the mirror position n-1-i), the other just below the diagonal (the previous position): the heads have split the task between them.", "name": "fig-heads"}, "image": {"alt": "Two heat maps of query position against key position, labelled with the digits of pi. In one head the weight sits on the anti-diagonal running from the top right to the bottom left; in the other it sits on the line just below the main diagonal, plus the top-right corner where the first position wraps round to the last."}}
 example = torch.tensor([int(c) for c in "314159265358979323"[:seq_len]])
 with torch.no_grad():
-    _, example_weights = toy(example[None].to(model_device), need_weights=True)
+    example_input = example[None].to(model_device)  # a batch of one
+    _, example_weights = toy(example_input, need_weights=True)
 example_weights = example_weights.cpu()
 digits = [str(int(c)) for c in example]
 fig, axes = plt.subplots(1, 2, figsize=(9.0, 4.0))
@@ -432,9 +433,10 @@ plt.show()
 
 # %%
 positions = torch.arange(seq_len)
-mirror_pos, previous_pos = seq_len - 1 - positions, (positions - 1) % seq_len
+mirror_pos = seq_len - 1 - positions
+previous_pos = (positions - 1) % seq_len
 distinct = mirror_pos != previous_pos
-mean_weights = test_weights.mean(dim=0)  # (heads, n, n), over the test sequences
+mean_weights = test_weights.mean(dim=0)  # (heads, n, n), over test sequences
 
 
 def mass_on(targets: torch.Tensor) -> torch.Tensor:
