@@ -14,13 +14,14 @@
 # %% [markdown]
 # # Self-attention and multi-head attention
 #
-# In the previous chapter a decoder looked at an encoder: "I look at others". The encoder and the decoder
-# themselves were still recurrent networks that read one token after another. The Transformer
-# {cite:p}`vaswani2017` asks: **what if every position of a sequence looks at every other position of the same
-# sequence, and we drop the recurrence?** This chapter builds that *self-attention*, finds the one thing it
-# cannot see (word order), splits it into several *heads* that look for different things, checks our
-# implementation against PyTorch's, watches two heads learn different jobs, and measures what is gained and
-# lost against an LSTM.
+# In {doc}`08_attention` a decoder looked at an encoder: "I look at others". The encoder
+# and the decoder themselves were still recurrent networks that read one token after
+# another. The Transformer {cite:p}`vaswani2017` asks: **what if every position of a
+# sequence looks at every other position of the same sequence, and we drop the
+# recurrence?** This chapter builds that *self-attention*, finds the one thing it cannot
+# see (word order), splits it into several *heads* that look for different things,
+# checks our implementation against PyTorch's, watches two heads learn different jobs,
+# and measures what is gained and lost against an LSTM.
 
 # %% tags=["remove-cell"]
 import math
@@ -39,48 +40,66 @@ from n2t.profile import current
 from n2t.train import count_parameters, fit, seed_everything
 
 n2t.plot.use_book_style()
-cfg = current().settings("self_attention")
 seed_everything(0)
+
+# %% [markdown]
+# The experiments take their sizes from the profile that `N2T_PROFILE` selects (see
+# {doc}`../book/how_to_use`); this page was built with these settings:
+
+# %%
+profile = current()
+cfg = profile.settings("self_attention")
+print(f"profile {profile.name!r}")
+for name, value in cfg.items():
+    print(f"  cfg.{name} = {value}")
 
 # %% [markdown]
 # ## Self-attention: queries, keys and values from one sequence
 #
-# Stack the $N$ token vectors of a sentence as the rows of $\mathbf{X}$, shape $(N, d)$. Self-attention
-# derives all three roles from it with three learned matrices:
+# Stack the $n$ token vectors of a sentence as the rows of $\mathbf{X}$, shape $(n, d)$.
+# Self-attention derives all three roles from it with three learned matrices:
 #
 # $$
 # \mathbf{Q} = \mathbf{X}\mathbf{W}_Q, \quad \mathbf{K} = \mathbf{X}\mathbf{W}_K, \quad
-# \mathbf{V} = \mathbf{X}\mathbf{W}_V, \qquad
-# \operatorname{SelfAttention}(\mathbf{X}) =
-# \operatorname{softmax}\!\Big(\frac{\mathbf{Q}\mathbf{K}^\top}{\sqrt{d_k}}\Big)\mathbf{V}.
+# \mathbf{V} = \mathbf{X}\mathbf{W}_V,
 # $$
 #
-# The same token plays three parts: as a query it asks "what am I looking for?", as a key it advertises "what
-# do I contain?", as a value it says "what do I pass on if chosen?". The score matrix is $N \times N$: one row
-# per token, one column per token it may look at. Here it is for a six-word sentence with random embeddings.
+# $$
+# \operatorname{SelfAttention}(\mathbf{X}) =
+# \operatorname{softmax}\!\Big(\frac{\mathbf{Q}\mathbf{K}^\top}{\sqrt{d_k}}\Big)
+# \mathbf{V}.
+# $$
+#
+# The same token plays three parts: as a query it asks "what am I looking for?", as a
+# key it advertises "what do I contain?", as a value it says "what do I pass on if
+# chosen?". There are as many queries as keys, $L_q = L_k = n$, so the score matrix is
+# $n \times n$: one row per token, one column per token it may look at. Here it is for a
+# six-word sentence with random embeddings.
 
 # %%
 sentence = ["the", "road", "is", "blocked", "by", "snow"]
 d = 16
 embeddings = {word: torch.randn(d) for word in sentence}
-x = torch.stack([embeddings[word] for word in sentence])  # (N, d)
+x = torch.stack([embeddings[word] for word in sentence])  # (n, d)
 w_q, w_k, w_v = (torch.randn(d, d) / math.sqrt(d) for _ in range(3))
 
-q, k, v = x @ w_q, x @ w_k, x @ w_v  # (N, d) each
-scores = q @ k.T / math.sqrt(d)  # (N, N): every token scores every token
+q, k, v = x @ w_q, x @ w_k, x @ w_v  # (n, d) each
+scores = q @ k.T / math.sqrt(d)  # (n, n): every token scores every token
 weights = scores.softmax(dim=-1)
-self_attended = weights @ v  # (N, d): a new vector per token
+self_attended = weights @ v  # (n, d): a new vector per token
 scores.shape, self_attended.shape
 
-# %% mystnb={"figure": {"caption": "Self-attention weights of a randomly initialised layer on a six-word sentence: row i is how much token i takes from each token (each row sums to one).", "name": "fig-self-attention-weights"}}
-n2t.plot.heatmap(weights, xlabels=sentence, ylabels=sentence, xlabel="key (looked at)", ylabel="query (looking)",
+# %% mystnb={"figure": {"caption": "Self-attention weights of a randomly initialised layer on a six-word sentence: row i is how much token i takes from each token (each row sums to one).", "name": "fig-self-attention-weights"}, "image": {"alt": "A six-by-six heat map with the words of 'the road is blocked by snow' on both axes, queries down the side and keys along the top, each cell annotated with its weight; the weights are spread unevenly with no clear pattern."}}
+n2t.plot.heatmap(weights, xlabels=sentence, ylabels=sentence,
+                 xlabel="key (looked at)", ylabel="query (looking)",
                  annotate=True, vmin=0, vmax=1)
 plt.show()
 
 # %% [markdown]
-# The library computes the same thing with `MultiHeadAttention` with a single head. Its projections are
-# `nn.Linear` layers, which multiply by the *transpose* of their weight, so we copy $\mathbf{W}^\top$ into
-# them, and make the final output projection the identity:
+# The library computes the same thing with `MultiHeadAttention` with a single head. Its
+# projections are `nn.Linear` layers, which multiply by the *transpose* of their weight,
+# so we copy $\mathbf{W}^\top$ into them, and make the final output projection the
+# identity:
 
 # %%
 one_head = MultiHeadAttention(d, num_heads=1, bias=False)
@@ -89,74 +108,98 @@ with torch.no_grad():
     one_head.k_proj.weight.copy_(w_k.T)
     one_head.v_proj.weight.copy_(w_v.T)
     one_head.out_proj.weight.copy_(torch.eye(d))
-    library_out, library_weights = one_head(x[None], x[None], x[None], need_weights=True)  # batch of one
+    x1 = x[None]  # a batch of one: (1, n, d)
+    library_out, library_weights = one_head(x1, x1, x1, need_weights=True)
 assert torch.allclose(library_out[0], self_attended, atol=1e-5)
 assert torch.allclose(library_weights[0, 0], weights, atol=1e-6)
+
 
 # %% [markdown]
 # ## Self-attention does not see word order
 #
-# Nothing in the formula refers to positions. Shuffle the rows of $\mathbf{X}$ and the rows of $\mathbf{Q}$,
-# $\mathbf{K}$, $\mathbf{V}$ are shuffled the same way; the score matrix has its rows *and* columns permuted;
-# and each output row is the same as before, just in its new place. In symbols, for a permutation matrix
-# $\mathbf{P}$, $\operatorname{SelfAttention}(\mathbf{P}\mathbf{X}) = \mathbf{P}\,\operatorname{SelfAttention}(\mathbf{X})$.
+# Nothing in the formula refers to positions. Shuffle the rows of $\mathbf{X}$ and the
+# rows of $\mathbf{Q}$, $\mathbf{K}$, $\mathbf{V}$ are shuffled the same way; the score
+# matrix has its rows *and* columns permuted; and each output row is the same as before,
+# just in its new place. In symbols, for a permutation matrix $\mathbf{P}$,
+# $\operatorname{SelfAttention}(\mathbf{P}\mathbf{X}) =
+# \mathbf{P}\,\operatorname{SelfAttention}(\mathbf{X})$.
 
 # %%
-shuffled = ["snow", "the", "blocked", "road", "by", "is"]
-order = torch.tensor([sentence.index(word) for word in shuffled])  # where each shuffled word came from
-x_shuffled = x[order]
-with torch.no_grad():
-    out_shuffled, weights_shuffled = one_head(x_shuffled[None], x_shuffled[None], x_shuffled[None], need_weights=True)
-assert torch.allclose(out_shuffled[0], self_attended[order], atol=1e-5)  # outputs permuted identically
-assert torch.allclose(weights_shuffled[0, 0], weights[order][:, order], atol=1e-6)
+def self_attend(words: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+    """The one-head layer on a list of words: outputs (n, d), weights (n, n)."""
+    tokens = torch.stack([embeddings[word] for word in words])[None]  # (1, n, d)
+    with torch.no_grad():
+        out, head_weights = one_head(tokens, tokens, tokens, need_weights=True)
+    return out[0], head_weights[0, 0]
 
-# %% mystnb={"figure": {"caption": "The same layer on the sentence and on a shuffled version. The weights are the same numbers, rearranged: each word attends to each other word exactly as before, wherever it stands.", "name": "fig-order-blind"}}
+
+shuffled = ["snow", "the", "blocked", "road", "by", "is"]
+order = torch.tensor([sentence.index(word) for word in shuffled])  # origins
+out_shuffled, weights_shuffled = self_attend(shuffled)
+# The outputs are permuted like the inputs; the weights in both directions:
+assert torch.allclose(out_shuffled, self_attended[order], atol=1e-5)
+assert torch.allclose(weights_shuffled, weights[order][:, order], atol=1e-6)
+
+# %% mystnb={"figure": {"caption": "The same layer on the sentence and on a shuffled version. The weights are the same numbers, rearranged: each word attends to each other word exactly as before, wherever it stands.", "name": "fig-order-blind"}, "image": {"alt": "Two annotated six-by-six heat maps side by side, the original sentence on the left and the shuffled words on the right; the same numbers appear in both, with rows and columns reordered."}}
 fig, (ax_a, ax_b) = plt.subplots(1, 2, figsize=(10.0, 4.0))
-n2t.plot.heatmap(weights, xlabels=sentence, ylabels=sentence, xlabel="key", ylabel="query", title="original",
-                 vmin=0, vmax=1, colorbar=False, annotate=True, ax=ax_a)
-n2t.plot.heatmap(weights_shuffled[0, 0], xlabels=shuffled, ylabels=shuffled, xlabel="key", ylabel="query",
-                 title="shuffled", vmin=0, vmax=1, colorbar=False, annotate=True, ax=ax_b)
+for ax, words, matrix, title in (
+    (ax_a, sentence, weights, "original"),
+    (ax_b, shuffled, weights_shuffled, "shuffled"),
+):
+    n2t.plot.heatmap(matrix, xlabels=words, ylabels=words, xlabel="key",
+                     ylabel="query", title=title, vmin=0, vmax=1,
+                     colorbar=False, annotate=True, ax=ax)
 plt.show()
 
 # %% [markdown]
-# So the vector that self-attention computes for "road" is identical in "the road is blocked by snow" and in
-# the word salad — and equally identical in "the snow is blocked by road", which means something else
-# entirely:
+# So the vector that self-attention computes for "road" is identical in "the road is
+# blocked by snow" and in the word salad — and equally identical in "the snow is blocked
+# by road", which means something else entirely:
 
 # %%
 swapped = ["the", "snow", "is", "blocked", "by", "road"]
-x_swapped = torch.stack([embeddings[word] for word in swapped])
-with torch.no_grad():
-    out_swapped, _ = one_head(x_swapped[None], x_swapped[None], x_swapped[None])
-road_difference = (out_swapped[0, swapped.index("road")] - self_attended[sentence.index("road")]).abs().max()
+out_swapped, _ = self_attend(swapped)
+road_in_swapped = out_swapped[swapped.index("road")]
+road_in_sentence = self_attended[sentence.index("road")]
+road_difference = (road_in_swapped - road_in_sentence).abs().max()
+
+# %% tags=["hide-input"]
 assert road_difference < 1e-5
 
 # %% tags=["remove-cell"]
 glue("road_difference", road_difference, display=False)
 
 # %% [markdown]
-# The largest difference between the two vectors for "road" is {glue:text}`road_difference:.1e`, rounding
-# error. A recurrent network reads left to right and cannot help knowing the order; self-attention sees a
-# *bag* of tokens. The Transformer therefore adds information about each position to the token vectors before
-# the first layer — *positional encodings*, the subject of Chapter 10. (A causal mask breaks the symmetry only
-# partly: it tells a token how many tokens precede it, not which.)
+# The largest difference between the two vectors for "road" is
+# {glue:text}`road_difference:.1e`, rounding error. A recurrent network reads left to
+# right and cannot help knowing the order; self-attention sees a *bag* of tokens. The
+# Transformer therefore adds information about each position to the token vectors before
+# the first layer — *positional encodings*, the subject of a later chapter. A causal
+# mask breaks the symmetry only partly: each token then sees *which* tokens precede it —
+# as a set — but still not in what order they came.
 #
 # ## Multi-head attention
 #
-# One attention distribution per token is one question per token: a single head must average together
-# everything it looks at. But a word has several relations at once — "blocked" needs its subject "road" and
-# its cause "snow". Multi-head attention runs $h$ attentions side by side, each in its own smaller subspace,
-# and concatenates the results:
+# One attention distribution per token is one question per token: a single head must
+# average together everything it looks at. But a word has several relations at once —
+# "blocked" needs its subject "road" and its cause "snow". Multi-head attention runs $h$
+# attentions side by side, each in its own smaller subspace, and concatenates the
+# results:
 #
 # $$
-# \operatorname{head}_i = \operatorname{Attention}(\mathbf{X}\mathbf{W}_Q^{(i)}, \mathbf{X}\mathbf{W}_K^{(i)},
-# \mathbf{X}\mathbf{W}_V^{(i)}), \qquad
-# \operatorname{MultiHead}(\mathbf{X}) = [\operatorname{head}_1; \dots; \operatorname{head}_h]\,\mathbf{W}_O,
+# \operatorname{head}_i = \operatorname{Attention}(\mathbf{X}\mathbf{W}_Q^{(i)},
+# \mathbf{X}\mathbf{W}_K^{(i)}, \mathbf{X}\mathbf{W}_V^{(i)}),
 # $$
 #
-# with each $\mathbf{W}^{(i)}$ of shape $(d, d/h)$ and $\mathbf{W}_O$ of shape $(d, d)$. In practice the $h$
-# projections are one $(d, d)$ matrix whose output is *split* into $h$ slices of size $d/h$, so the heads cost
-# no more parameters or arithmetic than one head of full width. By hand, for $h = 4$:
+# $$
+# \operatorname{MultiHead}(\mathbf{X}) =
+# [\operatorname{head}_1; \dots; \operatorname{head}_h]\,\mathbf{W}_O,
+# $$
+#
+# with each $\mathbf{W}^{(i)}$ of shape $(d, d/h)$ and $\mathbf{W}_O$ of shape $(d, d)$.
+# In practice the $h$ projections are one $(d, d)$ matrix whose output is *split* into
+# $h$ slices of size $d/h$, so the heads cost no more parameters or arithmetic than one
+# head of full width. By hand, for $h = 4$:
 
 # %%
 num_heads = 4
@@ -165,41 +208,51 @@ w_o = torch.randn(d, d) / math.sqrt(d)
 
 
 def split_heads(t: torch.Tensor) -> torch.Tensor:
-    """(N, d) → (heads, N, d / heads): slice the feature dimension into one block per head."""
+    """(n, d) → (heads, n, d / heads): one block of features per head."""
     return t.view(t.shape[0], num_heads, head_dim).transpose(0, 1)
 
 
-q_heads, k_heads, v_heads = split_heads(x @ w_q), split_heads(x @ w_k), split_heads(x @ w_v)
-head_weights = (q_heads @ k_heads.transpose(1, 2) / math.sqrt(head_dim)).softmax(dim=-1)  # (heads, N, N)
-heads = head_weights @ v_heads  # (heads, N, head_dim): each head attends on its own
-concatenated = heads.transpose(0, 1).reshape(len(sentence), d)  # (N, d)
+q_heads, k_heads, v_heads = (split_heads(x @ w) for w in (w_q, w_k, w_v))
+head_scores = q_heads @ k_heads.transpose(1, 2) / math.sqrt(head_dim)
+head_weights = head_scores.softmax(dim=-1)  # (heads, n, n)
+heads = head_weights @ v_heads  # (heads, n, head_dim): each head on its own
+concatenated = heads.transpose(0, 1).reshape(len(sentence), d)  # (n, d)
 multi_head_out = concatenated @ w_o
 q_heads.shape, head_weights.shape, multi_head_out.shape
 
 # %% [markdown]
-# Note the scaling: each head divides by $\sqrt{d/h}$, the width of *its* queries and keys. The library's
-# `MultiHeadAttention.forward` does exactly these steps, batched; when the weights are not asked for it hands
-# the per-head attention to PyTorch's fused `F.scaled_dot_product_attention`, which computes the same values
-# without storing the $(B, h, n, m)$ weight tensor:
+# Note the scaling: each head divides by $\sqrt{d/h}$, the width of *its* queries and
+# keys. The library's `MultiHeadAttention.forward` does exactly these steps, batched.
+# It first checks its inputs and, where it needs a boolean mask anyway, folds
+# `is_causal` into `mask`; then it runs the core below. When the weights are not asked
+# for, it hands the per-head attention to PyTorch's fused
+# `F.scaled_dot_product_attention` (through a small helper that applies the library's
+# policy for a query that may attend to nothing), which computes the same values
+# without ever storing the $(B, H, L_q, L_k)$ tensor of weights:
 #
 # ```{literalinclude} ../lib/n2t/attention.py
-# :pyobject: MultiHeadAttention.forward
+# :start-after: excerpt begins forward
+# :end-before: excerpt ends
+# :caption: lib/n2t/attention.py, the core of MultiHeadAttention.forward
 # ```
 
 # %%
 mha = MultiHeadAttention(d, num_heads, bias=False)
+projections = (mha.q_proj, mha.k_proj, mha.v_proj, mha.out_proj)
 with torch.no_grad():
-    for proj, weight in ((mha.q_proj, w_q), (mha.k_proj, w_k), (mha.v_proj, w_v), (mha.out_proj, w_o)):
+    for proj, weight in zip(projections, (w_q, w_k, w_v, w_o), strict=True):
         proj.weight.copy_(weight.T)
-    fast, no_weights = mha(x[None], x[None], x[None])  # fused path
-    explicit, per_head_weights = mha(x[None], x[None], x[None], need_weights=True)  # explicit path
+    fast, no_weights = mha(x1, x1, x1)  # fused
+    explicit, per_head_weights = mha(x1, x1, x1, need_weights=True)  # explicit
+
+# %%
 assert torch.allclose(fast[0], multi_head_out, atol=1e-5) and no_weights is None
 assert torch.allclose(explicit, fast, atol=1e-5)
 assert torch.allclose(per_head_weights[0], head_weights, atol=1e-6)
 
 # %% [markdown]
-# The head size is $d/h$, so the width must divide evenly among the heads. Asking otherwise is an error that
-# says why:
+# The head size is $d/h$, so the width must divide evenly among the heads. Asking
+# otherwise is an error that says why:
 
 # %%
 try:
@@ -207,72 +260,88 @@ try:
 except ValueError as error:
     message = str(error)
 print(message)
+
+# %% tags=["hide-input"]
 assert "embed_dim (10) must be divisible by num_heads (3)" in message
 
 # %% [markdown]
 # ## The same answer as PyTorch's `nn.MultiheadAttention`
 #
-# PyTorch ships a multi-head attention layer. It keeps the three input projections in one packed matrix
-# `in_proj_weight` of shape $(3d, d)$; `load_torch_weights` splits it into our three layers and copies the
-# output projection, and then we feed both the same batch.
+# PyTorch ships a multi-head attention layer. It keeps the three input projections in
+# one packed matrix `in_proj_weight` of shape $(3d, d)$; `load_torch_weights` checks
+# that the two layers have the same shape, splits that matrix into our three layers and
+# copies the output projection:
 #
 # ```{literalinclude} ../lib/n2t/attention.py
-# :pyobject: MultiHeadAttention.load_torch_weights
+# :start-after: excerpt begins load_torch_weights
+# :end-before: excerpt ends
+# :caption: lib/n2t/attention.py, the core of MultiHeadAttention.load_torch_weights
 # ```
 #
-# Remember the mask conventions: ours is `True` = *may* attend; PyTorch's `attn_mask` and `key_padding_mask`
-# are `True` = *may not*, so we pass `~mask`.
+# Then we feed both layers the same batch. Remember the mask conventions: ours is
+# `True` = *may* attend; PyTorch's `attn_mask` and `key_padding_mask` are `True` = *may
+# not*, so we pass `~mask`.
 
 # %%
 torch_mha = nn.MultiheadAttention(d, num_heads, batch_first=True)
-with torch.no_grad():
-    torch_mha.in_proj_bias.normal_()  # PyTorch starts biases at zero; make them count in the check
+with torch.no_grad():  # PyTorch starts biases at zero; make them count
+    torch_mha.in_proj_bias.normal_()
+    torch_mha.out_proj.bias.normal_()
 ours = MultiHeadAttention(d, num_heads).load_torch_weights(torch_mha)
 
-batch = torch.randn(3, 7, d)
+batch = torch.randn(3, 7, d)  # (B, L, d)
 lengths = torch.tensor([7, 5, 2])
 keep = padding_mask(lengths, 7)  # (3, 1, 1, 7), True = may attend
 with torch.no_grad():
     theirs_plain, _ = torch_mha(batch, batch, batch)
     ours_plain, _ = ours(batch, batch, batch)
-    theirs_masked, theirs_weights = torch_mha(batch, batch, batch, key_padding_mask=~keep[:, 0, 0],
-                                              attn_mask=~causal_mask(7), average_attn_weights=False)
-    ours_masked, ours_weights = ours(batch, batch, batch, mask=keep, is_causal=True, need_weights=True)
+    theirs_masked, theirs_weights = torch_mha(
+        batch, batch, batch, key_padding_mask=~keep[:, 0, 0],
+        attn_mask=~causal_mask(7), average_attn_weights=False,
+    )
+    ours_masked, ours_weights = ours(batch, batch, batch, mask=keep,
+                                     is_causal=True, need_weights=True)
 
 # %%
 assert torch.allclose(ours_plain, theirs_plain, atol=1e-5)
 assert torch.allclose(ours_masked, theirs_masked, atol=1e-5)
 assert torch.allclose(ours_weights, theirs_weights, atol=1e-6)
-parity_error = max((ours_plain - theirs_plain).abs().max(), (ours_masked - theirs_masked).abs().max())
+parity_error = max((ours_plain - theirs_plain).abs().max(),
+                   (ours_masked - theirs_masked).abs().max())
 
 # %% tags=["remove-cell"]
 glue("parity_error", parity_error, display=False)
 
 # %% [markdown]
 # Without a mask and with padding plus causal masks, the two layers agree to
-# {glue:text}`parity_error:.1e`. The unit tests in `tests/test_attention.py` repeat the comparison with
-# per-head masks, different key and value widths, both code paths and gradients, and check the property that
-# makes a causal layer usable for generation: changing a later token never changes an earlier output.
+# {glue:text}`parity_error:.1e`. The two differ on purpose in one case: a query that may
+# attend to no key at all, where PyTorch's layer returns NaN and ours returns zeros
+# (see {doc}`08_attention`). The unit tests in `tests/test_attention.py` repeat the
+# comparison with per-head masks, different key and value widths, both code paths and
+# gradients, and check the property that makes a causal layer usable for generation:
+# changing a later token never changes an earlier output.
 #
 # ## What do the heads learn?
 #
-# A random layer attends more or less evenly. To see what training does, we give a tiny model a task that can
-# only be solved by looking elsewhere in the sequence — and in two different places at once. The input is a
-# random sequence of digits; at every position $i$ the model must output two digits:
+# A random layer attends more or less evenly. To see what training does, we give a tiny
+# model a task that can only be solved by looking elsewhere in the sequence — and in two
+# different places at once. The input is a random sequence of $n$ digits; at every
+# position $i$ the model must output two digits:
 #
-# - the **mirror** digit $x_{N-1-i}$ (read the sequence backwards), and
+# - the **mirror** digit $x_{n-1-i}$ (read the sequence backwards), and
 # - the **previous** digit $x_{i-1}$ (with $x_{-1}$ wrapping round to the last digit).
 #
-# The model is attention only: digit embeddings, one multi-head attention layer with **two heads**, and a
-# linear read-out with twenty outputs (ten logits per answer). Because attention is blind to order, we add a
-# learned vector per position to the input; Chapter 10 explains better ways to encode position.
+# The model is attention only: digit embeddings, one multi-head attention layer with
+# **two heads**, and a linear read-out with twenty outputs (ten logits per answer).
+# Because attention is blind to order, we add a learned vector per position to the
+# input; a later chapter explains better ways to encode position.
 
 # %%
 seq_len, vocab_size, width = cfg.toy_seq_len, 10, 32
 
 
 class AttentionOnly(nn.Module):
-    """Digit + position embeddings → one multi-head self-attention layer → two 10-way read-outs per position."""
+    """Digit + position embeddings → self-attention → two 10-way read-outs."""
 
     def __init__(self, num_heads: int = 2) -> None:
         super().__init__()
@@ -281,71 +350,110 @@ class AttentionOnly(nn.Module):
         self.attention = MultiHeadAttention(width, num_heads)
         self.readout = nn.Linear(width, 2 * vocab_size)
 
-    def forward(self, digits: torch.Tensor, need_weights: bool = False):
-        h = self.digit(digits) + self.position  # (batch, N, width)
+    def forward(
+        self, digits: torch.Tensor, need_weights: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Logits (batch, n, 20) and weights (batch, heads, n, n) or None."""
+        h = self.digit(digits) + self.position  # (batch, n, width)
         attended, weights = self.attention(h, h, h, need_weights=need_weights)
-        return self.readout(attended), weights  # logits (batch, N, 20), weights (batch, heads, N, N) or None
+        return self.readout(attended), weights
 
 
-def make_batch(size: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    """Random digit sequences (size, N) and their targets (size, N, 2): mirror digit, previous digit."""
+# %% [markdown]
+# The data are random digit sequences; the two targets are the sequence flipped and the
+# sequence rolled one step to the right:
+
+# %%
+Batch = tuple[torch.Tensor, torch.Tensor]  # digits (B, n), targets (B, n, 2)
+
+
+def make_batch(size: int, generator: torch.Generator) -> Batch:
+    """Random digits and their targets: the mirror and the previous digit."""
     digits = torch.randint(0, vocab_size, (size, seq_len), generator=generator)
-    return digits, torch.stack([digits.flip(1), digits.roll(1, dims=1)], dim=-1)
+    targets = torch.stack([digits.flip(1), digits.roll(1, dims=1)], dim=-1)
+    return digits, targets
 
 
-def loss_fn(model: AttentionOnly, batch) -> torch.Tensor:
+def loss_fn(model: AttentionOnly, batch: Batch) -> torch.Tensor:
+    """Cross-entropy of both answers at every position."""
     digits, targets = batch
     logits, _ = model(digits)
-    return F.cross_entropy(logits.reshape(-1, vocab_size), targets.reshape(-1))  # both answers at once
+    return F.cross_entropy(logits.reshape(-1, vocab_size), targets.reshape(-1))
 
+
+# %% [markdown]
+# `fit` trains on `n2t.train.device()` (a GPU where there is one), so afterwards we send
+# the test inputs to wherever the model's parameters are.
 
 # %%
 generator = seed_everything(0)
 toy = AttentionOnly()
-train_batches = [make_batch(cfg.toy_batch, generator) for _ in range(cfg.toy_steps)]
-history = fit(toy, train_batches, loss_fn, torch.optim.Adam(toy.parameters(), lr=1e-2), desc="two heads")
+train_batches = [
+    make_batch(cfg.toy_batch, generator) for _ in range(cfg.toy_steps)
+]
+optimizer = torch.optim.Adam(toy.parameters(), lr=1e-2)
+history = fit(toy, train_batches, loss_fn, optimizer, desc="two heads")
 
 # %%
 toy.eval()
-test_digits, test_targets = make_batch(2000, generator)
+model_device = next(toy.parameters()).device
+test_size = 2000
+test_digits, test_targets = make_batch(test_size, generator)
 with torch.no_grad():
-    test_logits, test_weights = toy(test_digits, need_weights=True)
-predictions = test_logits.view(2000, seq_len, 2, vocab_size).argmax(-1)
-accuracy_mirror, accuracy_previous = (predictions == test_targets).float().mean(dim=(0, 1)).tolist()
+    test_inputs = test_digits.to(model_device)
+    test_logits, test_weights = toy(test_inputs, need_weights=True)
+test_logits, test_weights = test_logits.cpu(), test_weights.cpu()
+predictions = test_logits.view(test_size, seq_len, 2, vocab_size).argmax(-1)
+correct = (predictions == test_targets).float()  # (test_size, n, 2)
+accuracy_mirror, accuracy_previous = correct.mean(dim=(0, 1)).tolist()
 accuracy_mirror, accuracy_previous
 
 # %% [markdown]
 # Now the attention maps of the two heads on one example, the first digits of $\pi$:
 
-# %% mystnb={"figure": {"caption": "Attention weights of the two heads of the trained model on one input. One head looks along the anti-diagonal (the mirror position N-1-i), the other just below the diagonal (the previous position): the heads have split the task between them.", "name": "fig-heads"}}
+# %% mystnb={"figure": {"caption": "Attention weights of the two heads of the trained model on one input. One head looks along the anti-diagonal (the mirror position n-1-i), the other just below the diagonal (the previous position): the heads have split the task between them.", "name": "fig-heads"}, "image": {"alt": "Two heat maps of query position against key position, labelled with the digits of pi. In one head the weight sits on the anti-diagonal running from the top right to the bottom left; in the other it sits on the line just below the main diagonal, plus the top-right corner where the first position wraps round to the last."}}
 example = torch.tensor([int(c) for c in "314159265358979323"[:seq_len]])
 with torch.no_grad():
-    _, example_weights = toy(example[None], need_weights=True)
+    example_input = example[None].to(model_device)  # a batch of one
+    _, example_weights = toy(example_input, need_weights=True)
+example_weights = example_weights.cpu()
 digits = [str(int(c)) for c in example]
 fig, axes = plt.subplots(1, 2, figsize=(9.0, 4.0))
 for head, ax in enumerate(axes):
-    n2t.plot.heatmap(example_weights[0, head], xlabels=digits, ylabels=digits, xlabel="key position (digit)",
-                     ylabel="query position (digit)", title=f"head {head}", vmin=0, vmax=1, colorbar=False, ax=ax)
+    n2t.plot.heatmap(example_weights[0, head], xlabels=digits, ylabels=digits,
+                     xlabel="key position (digit)",
+                     ylabel="query position (digit)", title=f"head {head}",
+                     vmin=0, vmax=1, colorbar=False, ax=ax)
 plt.show()
 
 # %% [markdown]
-# To say "this head does the mirror" with a number, we measure how much weight each head puts, on average,
-# on the mirror position and on the previous position (leaving out the positions where the two coincide):
+# To say "this head does the mirror" with a number, we measure how much weight each head
+# puts, on average, on the mirror position and on the previous position (leaving out the
+# positions where the two coincide):
 
 # %%
 positions = torch.arange(seq_len)
-mirror_pos, previous_pos = seq_len - 1 - positions, (positions - 1) % seq_len
+mirror_pos = seq_len - 1 - positions
+previous_pos = (positions - 1) % seq_len
 distinct = mirror_pos != previous_pos
-mean_weights = test_weights.mean(dim=0)  # (heads, N, N), averaged over the test sequences
-mirror_mass = mean_weights[:, positions, mirror_pos][:, distinct].mean(dim=1)  # (heads,)
-previous_mass = mean_weights[:, positions, previous_pos][:, distinct].mean(dim=1)
-mirror_head, previous_head = int(mirror_mass.argmax()), int(previous_mass.argmax())
+mean_weights = test_weights.mean(dim=0)  # (heads, n, n), over test sequences
+
+
+def mass_on(targets: torch.Tensor) -> torch.Tensor:
+    """Mean weight (heads,) that each query puts on its target position."""
+    return mean_weights[:, positions, targets][:, distinct].mean(dim=1)
+
+
+mirror_mass, previous_mass = mass_on(mirror_pos), mass_on(previous_pos)
+mirror_head = int(mirror_mass.argmax())
+previous_head = int(previous_mass.argmax())
 mirror_mass, previous_mass
 
 # %%
 assert min(accuracy_mirror, accuracy_previous) > 0.95  # the task is solved
 assert mirror_head != previous_head  # ... by two different heads
-assert mirror_mass[mirror_head] > 0.6 and previous_mass[previous_head] > 0.6  # each one specialised
+# each one specialised:
+assert mirror_mass[mirror_head] > 0.6 and previous_mass[previous_head] > 0.6
 assert mirror_mass[previous_head] < 0.3 and previous_mass[mirror_head] < 0.3
 
 # %% tags=["remove-cell"]
@@ -362,32 +470,69 @@ glue("mirror_head_other", previous_mass[mirror_head], display=False)
 glue("previous_head_other", mirror_mass[previous_head], display=False)
 
 # %% [markdown]
-# After {glue:text}`toy_steps` steps ({glue:text}`toy_seconds:.1f` s on this machine) the
-# {glue:text}`toy_params:,`-parameter model gets {glue:text}`toy_acc_mirror:.1f`% of the mirror digits and
-# {glue:text}`toy_acc_previous:.1f`% of the previous digits right. Head {glue:text}`mirror_head` puts
-# {glue:text}`mirror_head_mass:.2f` of its weight on the mirror position and only
-# {glue:text}`mirror_head_other:.2f` on the previous one; head {glue:text}`previous_head` does the opposite
-# ({glue:text}`previous_head_mass:.2f` against {glue:text}`previous_head_other:.2f`). Nobody told the heads
-# which job to take: one softmax cannot put all its weight on two places at once, so the two sub-tasks end up
-# in two heads. In trained language models heads specialise in the same way — some follow the previous token,
-# some syntactic relations, some copy — which is why multi-head attention is more than a wide single head.
+# After {glue:text}`toy_steps` steps ({glue:text}`toy_seconds:.1f` s on this machine)
+# the {glue:text}`toy_params:,`-parameter model gets {glue:text}`toy_acc_mirror:.1f`% of
+# the mirror digits and {glue:text}`toy_acc_previous:.1f`% of the previous digits right.
+# Head {glue:text}`mirror_head` puts {glue:text}`mirror_head_mass:.2f` of its weight on
+# the mirror position and only {glue:text}`mirror_head_other:.2f` on the previous one;
+# head {glue:text}`previous_head` does the opposite
+# ({glue:text}`previous_head_mass:.2f` against {glue:text}`previous_head_other:.2f`).
+# Nobody told the heads which job to take: one softmax cannot put all its weight on two
+# places at once, so the two sub-tasks end up in two heads.
+#
+# Heads of real trained models specialise too, if less cleanly. In BERT some heads
+# attend to the previous or the next token, some to the separator token, and some follow
+# syntactic relations, such as from a verb to its direct object or from a noun to its
+# determiner, or link a pronoun to what it refers to {cite:p}`clark2019`. In a
+# Transformer trained to translate, a few heads with such identifiable jobs —
+# positional, syntactic, pointing at rare words — do most of the work, and most of the
+# other heads can be pruned with little loss {cite:p}`voita2019`. Multi-head attention
+# is more than a wide single head because different heads can ask different questions.
 #
 # ## Why attention replaced recurrence
 #
-# An LSTM {cite:p}`hochreiter1997` computes $\mathbf{h}_t$ from $\mathbf{h}_{t-1}$: a sequence of length $n$
-# takes $n$ steps that cannot run in parallel, and information from token 1 reaches token $n$ only through
-# $n-1$ applications of the cell. Self-attention computes all $n$ outputs at once from a few matrix products,
-# and every token reaches every other in one step. The price is the $n \times n$ score matrix: $O(n^2 d)$ work
-# per layer against the LSTM's $O(n d^2)$ {cite:p}`vaswani2017`.
+# An LSTM {cite:p}`hochreiter1997` computes $\mathbf{h}_t$ from $\mathbf{h}_{t-1}$: a
+# sequence of length $n$ takes $n$ steps that cannot run in parallel, and information
+# from token 1 reaches token $n$ only through $n-1$ applications of the cell. A
+# convolutional layer with kernel width $k$ {cite:p}`gehring2017` computes every
+# position at once, but each output sees only $k$ neighbours, so distant tokens meet
+# only after a stack of layers: $n/k$ of them with contiguous kernels, $\log_k n$ with
+# dilated ones {cite:p}`kalchbrenner2016`. Self-attention computes all $n$ outputs at
+# once from a few matrix products, and every token reaches every other in one step.
+# {cite:t}`vaswani2017` compare the three kinds of layer by the work they do, the steps
+# that must run one after another, and the longest path between two tokens:
 #
-# | | self-attention | LSTM |
-# |---|---|---|
-# | work per layer | $O(n^2 d)$ | $O(n d^2)$ |
-# | sequential steps | $O(1)$ | $O(n)$ |
-# | path between two tokens | 1 | up to $n - 1$ |
+# | layer | work per layer | sequential operations | maximum path length |
+# |---|---|---|---|
+# | self-attention | $O(n^2 \cdot d)$ | $O(1)$ | $O(1)$ |
+# | recurrent (LSTM) | $O(n \cdot d^2)$ | $O(n)$ | $O(n)$ |
+# | convolutional, kernel $k$ | $O(k \cdot n \cdot d^2)$ | $O(1)$ | $O(\log_k n)$ |
 #
-# We time a causal self-attention layer and an `nn.LSTM` of the same width, both forward only, on growing
-# sequences on this machine's CPU (taking the fastest of a few interleaved repeats):
+# (The convolutional path length is for dilated convolutions; with contiguous kernels it
+# is $O(n/k)$.) The price of attention is the $n \times n$ score matrix: its work grows
+# with $n^2$, the others' with $n$.
+#
+# The table keeps only the dominant term of each row, and that hides something. A
+# self-attention layer also projects every token to its query, key and value, and
+# projects the concatenated heads back: four $d \times d$ matrices, $4nd^2$
+# multiply–adds, the same order as the LSTM's $8nd^2$ (four gates, each with a
+# $d \times d$ matrix for the input and one for the previous state). Counting both
+# parts, attention does $4nd^2 + 2n^2d$ multiply–adds (the scores and the weighted sum
+# take $n^2 d$ each) against the LSTM's $8nd^2$, a ratio of
+#
+# $$
+# \frac{4nd^2 + 2n^2d}{8nd^2} = \frac{1}{2} + \frac{n}{4d}.
+# $$
+#
+# So attention does *less* arithmetic than an LSTM of the same width until $n = 2d$, and
+# becomes the costlier layer only once the sequence is a few times longer than the layer
+# is wide. Sentences are usually shorter than the width of the models that read them,
+# which is the regime where self-attention is cheap.
+#
+# We time a causal self-attention layer and an `nn.LSTM` of the same width, both forward
+# only, on growing sequences, on one CPU thread (one thread makes the comparison one of
+# arithmetic, and keeps it steady on a machine busy with other work), taking the fastest
+# of a few interleaved repeats:
 
 # %%
 timing_width, timing_batch = cfg.timing_width, cfg.timing_batch
@@ -395,53 +540,67 @@ attention_layer = MultiHeadAttention(timing_width, num_heads=4).eval()
 lstm_layer = nn.LSTM(timing_width, timing_width, batch_first=True).eval()
 
 
-def fastest(run, repeats: int) -> float:
-    """The shortest wall-clock time of ``repeats`` calls of ``run``, in seconds."""
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return min(times)
+def seconds(run) -> float:
+    """The wall-clock time of one call of ``run``."""
+    start = time.perf_counter()
+    run()
+    return time.perf_counter() - start
 
 
 # %%
 attention_ms, lstm_ms = [], []
+threads = torch.get_num_threads()
+torch.set_num_threads(1)
 with torch.no_grad():
     for n in cfg.timing_lengths:
         inputs = torch.randn(timing_batch, n, timing_width)
-        run_attention = lambda x=inputs: attention_layer(x, x, x, is_causal=True)  # noqa: E731
-        run_lstm = lambda x=inputs: lstm_layer(x)  # noqa: E731
+        def run_attention(x: torch.Tensor = inputs) -> None:
+            attention_layer(x, x, x, is_causal=True)
+
+        def run_lstm(x: torch.Tensor = inputs) -> None:
+            lstm_layer(x)
+
         run_attention(), run_lstm()  # warm up
         best_attention = best_lstm = math.inf
-        for _ in range(cfg.timing_repeats):  # interleave, so that a burst of load hits both
-            best_attention = min(best_attention, fastest(run_attention, 1))
-            best_lstm = min(best_lstm, fastest(run_lstm, 1))
+        for _ in range(cfg.timing_repeats):  # interleaved: load hits both
+            best_attention = min(best_attention, seconds(run_attention))
+            best_lstm = min(best_lstm, seconds(run_lstm))
         attention_ms.append(1e3 * best_attention)
         lstm_ms.append(1e3 * best_lstm)
+torch.set_num_threads(threads)
 
-# %% mystnb={"figure": {"caption": "Left: forward time of one causal self-attention layer and one LSTM layer of the same width on this CPU, as the sequence grows (log–log). Right: the number of steps that must run one after another, which is what a parallel processor cannot hide.", "name": "fig-attention-vs-lstm"}}
-lengths_swept = cfg.timing_lengths
-fig, (ax_t, ax_s) = plt.subplots(1, 2, figsize=(9.0, 3.4))
-n2t.plot.curves({"self-attention": (lengths_swept, attention_ms), "LSTM": (lengths_swept, lstm_ms)},
-                xlabel="sequence length n", ylabel="forward time (ms)", logx=True, logy=True, ax=ax_t)
-n2t.plot.curves({"self-attention": (lengths_swept, [1] * len(lengths_swept)), "LSTM": (lengths_swept, lengths_swept)},
-                xlabel="sequence length n", ylabel="sequential steps", logx=True, logy=True, ax=ax_s)
-for ax in (ax_t, ax_s):
+# %% mystnb={"figure": {"caption": "Left: forward time of one causal self-attention layer and one LSTM layer of the same width on one CPU thread, as the sequence grows (log–log). Right: the ratio of the two times, and the ratio of their multiply–add counts, 1/2 + n/(4d) (dashed); below the dotted line attention is the faster layer.", "name": "fig-attention-vs-lstm"}, "image": {"alt": "Left: two rising lines of forward time against sequence length on log-log axes; the LSTM starts above the attention layer and the attention layer overtakes it at the longest lengths. Right: the measured time ratio of attention to LSTM rises with sequence length from below 1 to above 1, close to the dashed rising line of the multiply-add ratio; a dotted horizontal line marks a ratio of 1."}}
+lengths_swept = np.array(cfg.timing_lengths)
+ratio = np.array(attention_ms) / np.array(lstm_ms)
+counted_ratio = 0.5 + lengths_swept / (4 * timing_width)
+fig, (ax_t, ax_r) = plt.subplots(1, 2, figsize=(9.0, 3.4))
+n2t.plot.curves(
+    {"self-attention": (lengths_swept, attention_ms),
+     "LSTM": (lengths_swept, lstm_ms)},
+    xlabel="sequence length n", ylabel="forward time (ms)",
+    logx=True, logy=True, ax=ax_t,
+)
+n2t.plot.curves(
+    {"measured times": (lengths_swept, ratio)},
+    xlabel="sequence length n", ylabel="attention / LSTM",
+    logx=True, logy=True, ax=ax_r,
+)
+ax_r.plot(lengths_swept, counted_ratio, "k--", linewidth=1.0,
+          label="multiply–adds: $1/2 + n/(4d)$")
+ax_r.axhline(1.0, color="grey", linestyle=":", linewidth=1.0, label="equal")
+ax_r.legend()
+for ax in (ax_t, ax_r):
     ax.set_xticks(lengths_swept, labels=[str(n) for n in lengths_swept])
     ax.xaxis.set_minor_locator(plt.NullLocator())
 plt.show()
 
 # %%
-ratio = np.array(attention_ms) / np.array(lstm_ms)
-assert all(t > 0 for t in attention_ms + lstm_ms)
-# Attention's time grows faster than the LSTM's: n² work against n.
-assert ratio[-1] > ratio[0], (attention_ms, lstm_ms)
+# Attention is faster on the shortest sequences and slower on the longest:
+assert ratio[0] < 1 < ratio[-1], (attention_ms, lstm_ms)
 
 # %% tags=["remove-cell"]
 glue("timing_width", timing_width, display=False)
 glue("timing_batch", timing_batch, display=False)
-glue("timing_threads", torch.get_num_threads(), display=False)
 glue("timing_n_short", lengths_swept[0], display=False)
 glue("timing_n_long", lengths_swept[-1], display=False)
 glue("attention_ms_short", attention_ms[0], display=False)
@@ -450,40 +609,61 @@ glue("attention_ms_long", attention_ms[-1], display=False)
 glue("lstm_ms_long", lstm_ms[-1], display=False)
 glue("ratio_short", ratio[0], display=False)
 glue("ratio_long", ratio[-1], display=False)
+glue("counted_ratio_short", counted_ratio[0], display=False)
+glue("counted_ratio_long", counted_ratio[-1], display=False)
+glue("counted_crossover", 2 * timing_width, display=False)
 
 # %% [markdown]
-# With width {glue:text}`timing_width` and batch {glue:text}`timing_batch` on {glue:text}`timing_threads`
-# CPU threads, the attention layer takes {glue:text}`attention_ms_short:.2f` ms at $n =$
-# {glue:text}`timing_n_short` against the LSTM's {glue:text}`lstm_ms_short:.2f` ms (a ratio of
-# {glue:text}`ratio_short:.2f`), and {glue:text}`attention_ms_long:.1f` ms against
-# {glue:text}`lstm_ms_long:.1f` ms at $n =$ {glue:text}`timing_n_long` (ratio {glue:text}`ratio_long:.2f`).
-# The ratio grows with $n$, as the table predicts: attention does quadratic work. On a CPU with few cores the
-# total amount of arithmetic is what counts: little of attention's parallelism can be put to use.
+# With width $d =$ {glue:text}`timing_width` and batch {glue:text}`timing_batch`, the
+# attention layer takes {glue:text}`attention_ms_short:.2f` ms at $n =$
+# {glue:text}`timing_n_short` against the LSTM's {glue:text}`lstm_ms_short:.2f` ms (a
+# ratio of {glue:text}`ratio_short:.2f`; the multiply–add count predicts
+# {glue:text}`counted_ratio_short:.2f`), and {glue:text}`attention_ms_long:.1f` ms
+# against {glue:text}`lstm_ms_long:.1f` ms at $n =$ {glue:text}`timing_n_long` (ratio
+# {glue:text}`ratio_long:.2f`; predicted {glue:text}`counted_ratio_long:.2f`). The count
+# puts the crossing at $n = 2d =$ {glue:text}`counted_crossover`. The measured ratio
+# follows the count's trend: the projections, which both layers pay, dominate short
+# sequences; the quadratic score matrix dominates long ones. It does not follow the
+# count exactly, because the two layers do not run their arithmetic equally fast: the
+# LSTM multiplies small matrices one step at a time, and PyTorch's fused attention
+# kernel skips part of the work that a causal mask hides.
 #
-# The right panel is why attention won anyway. A GPU runs thousands of multiply–adds at the same moment; it can
-# spread attention's $n^2 d$ products across them, but it cannot start LSTM step $t$ before step $t-1$ has
-# finished. During training the whole target sequence is known (teacher forcing), so a self-attention model
-# processes all positions of all sequences in a batch in one parallel pass, while an LSTM walks through them one
-# by one. Add the path length of 1 — a gradient from the last token reaches the first without passing through
-# $n-1$ saturating gates — and attention trains faster and better on long sequences. The quadratic cost in $n$
-# remains its weak point, and much later work tries to reduce it.
+# The table's column of sequential operations is why attention won anyway. A GPU runs
+# thousands of multiply–adds at the same moment; it can spread attention's $n^2 d$
+# products across them, but it cannot start LSTM step $t$ before step $t-1$ has
+# finished. During training the whole target sequence is known (teacher forcing), so a
+# self-attention model processes all positions of all sequences in a batch in one
+# parallel pass, while an LSTM walks through them one by one. Add the path length of 1 —
+# a gradient from the last token reaches the first without passing through $n-1$
+# saturating gates, which makes long-range dependencies easier to learn
+# {cite:p}`vaswani2017` — and attention trains faster and reaches further. The quadratic
+# cost in $n$ remains its weak point, and much later work tries to reduce it.
 #
 # ## What self-attention still lacks
 #
-# Self-attention mixes information *between* positions, but it is blind to their order, and each output is
-# only a weighted average of value vectors — a linear mixing with no per-token non-linearity. The Transformer
-# (Chapter 10) adds the missing pieces around multi-head attention: positional encodings, a position-wise
-# feed-forward network, residual connections and layer normalisation, stacked into many layers.
+# Self-attention mixes information *between* positions, but it is blind to their order,
+# and each output is only a weighted average of value vectors — a linear mixing with no
+# per-token non-linearity. The Transformer, the subject of a later chapter, adds the
+# missing pieces around multi-head attention: positional encodings, a position-wise
+# feed-forward network, residual connections and layer normalisation, stacked into many
+# layers.
 #
 # ## Exercises
 #
-# 1. **Parameter count.** Show that `MultiHeadAttention(d, h)` has $4d^2 + 4d$ parameters whatever $h$ is,
-#    and check it with `n2t.train.count_parameters` for $d = 64$ and $h \in \{1, 2, 4, 8\}$.
-# 2. **One head.** Train `AttentionOnly(num_heads=1)` with the same width on the same task. What accuracy does
-#    it reach on each of the two answers, and what does its single attention map look like?
-# 3. **A causal model.** Add `is_causal=True` to the toy model. Which of the two sub-tasks can it still solve,
-#    and why? Check with the accuracies.
-# 4. **Equivariance with positions.** Add the learned position vectors of the toy model to the six-word sentence
-#    before the layer and repeat the permutation check. Which assertion fails now, and why is that what we want?
-# 5. **Where the time goes.** Time the attention layer's four projections separately from the score and
-#    weighted-sum computation for $n$ from 16 to 2048. At which $n$ does the $n^2$ part start to dominate?
+# 1. **Parameter count.** Show that `MultiHeadAttention(d, h)` has $4d^2 + 4d$
+#    parameters whatever $h$ is, and check it with `n2t.train.count_parameters` for
+#    $d = 64$ and $h \in \{1, 2, 4, 8\}$.
+# 2. **One head.** Train `AttentionOnly(num_heads=1)` with the same width on the same
+#    task. What accuracy does it reach on each of the two answers, and what does its
+#    single attention map look like?
+# 3. **A causal model.** Add `is_causal=True` to the toy model. Which of the two
+#    sub-tasks can it still solve, and why? Check with the accuracies.
+# 4. **Equivariance with positions.** Add the learned position vectors of the toy model
+#    to the six-word sentence before the layer and repeat the permutation check. Which
+#    assertion fails now, and why is that what we want?
+# 5. **Where the time goes.** Time the attention layer's four projections separately
+#    from the score and weighted-sum computation for $n$ from 16 to 2048. At which $n$
+#    does the $n^2$ part start to dominate? Compare with the count $4nd^2$ against
+#    $2n^2d$.
+# 6. **The LSTM's speed.** Divide the multiply–add counts by the measured times to get
+#    each layer's multiply–adds per second. Which layer uses the CPU better, and why?

@@ -188,6 +188,53 @@ def test_mha_fully_masked_rows_are_zero_in_both_paths(need_weights):
         assert torch.equal(weights[0, :, 2], torch.zeros(2, 4))
 
 
+@pytest.mark.parametrize("is_causal", [False, True])
+@pytest.mark.parametrize("need_weights", [True, False])
+def test_mha_fully_masked_query_outputs_zero_not_the_bias(need_weights, is_causal):
+    ours, theirs = pair(embed_dim=8, num_heads=2)  # with biases, so that out_proj's bias would show
+    torch.manual_seed(10)
+    x = torch.randn(2, 5, 8, requires_grad=True)
+    if is_causal:  # left padding: the first two queries of sequence 0 may only see padding
+        mask = torch.tensor([[0, 0, 1, 1, 1], [1, 1, 1, 1, 1]], dtype=torch.bool)[:, None, None, :]
+        blind = torch.tensor([[1, 1, 0, 0, 0], [0, 0, 0, 0, 0]], dtype=torch.bool)
+    else:  # query 3 of sequence 1 may attend to nothing
+        mask = torch.ones(2, 1, 5, 5, dtype=torch.bool)
+        mask[1, 0, 3] = False
+        blind = torch.zeros(2, 5, dtype=torch.bool)
+        blind[1, 3] = True
+    out, weights = ours(x, x, x, mask=mask, is_causal=is_causal, need_weights=need_weights)
+    assert torch.equal(out[blind], torch.zeros(int(blind.sum()), 8))
+    assert (out[~blind].abs().sum(-1) > 0).all()
+    if need_weights:
+        assert torch.equal(weights.transpose(1, 2)[blind], torch.zeros(int(blind.sum()), 2, 5))
+    with torch.no_grad():  # rows that see a key agree with torch's layer (torch gives NaN for the others)
+        torch_mask = ~causal_mask(5) if is_causal else ~mask[:, 0].repeat_interleave(2, dim=0)
+        padding = ~mask[:, 0, 0] if is_causal else None
+        expected, _ = theirs(x, x, x, key_padding_mask=padding, attn_mask=torch_mask, need_weights=False)
+    torch.testing.assert_close(out[~blind], expected[~blind], atol=ATOL, rtol=RTOL)
+    upstream = torch.randn_like(out)
+    out.backward(upstream)
+    for tensor in (x, *ours.parameters()):
+        assert torch.isfinite(tensor.grad).all()
+    # No gradient flows back through a blind row: out_proj's bias only hears the other rows.
+    torch.testing.assert_close(ours.out_proj.bias.grad, upstream[~blind].sum(0))
+
+
+def test_mha_query_blind_in_one_head_only_keeps_the_other_head():
+    torch.manual_seed(11)
+    model = MultiHeadAttention(8, 2)
+    x = torch.randn(1, 4, 8)
+    mask = torch.ones(1, 2, 4, 4, dtype=torch.bool)
+    mask[0, 0, 1] = False  # query 1 sees nothing in head 0, everything in head 1
+    explicit, weights = model(x, x, x, mask=mask, need_weights=True)
+    fused, _ = model(x, x, x, mask=mask)
+    torch.testing.assert_close(explicit, fused, atol=ATOL, rtol=RTOL)
+    assert torch.equal(weights[0, 0, 1], torch.zeros(4))
+    head_1 = weights[0, 1, 1] @ model.v_proj(x)[0, :, 4:]  # head 1's output for query 1
+    by_hand = model.out_proj(torch.cat([torch.zeros(4), head_1]))  # head 0 contributes zeros
+    torch.testing.assert_close(explicit[0, 1], by_hand, atol=ATOL, rtol=RTOL)
+
+
 @pytest.mark.parametrize("need_weights", [True, False])
 def test_causal_model_earlier_outputs_never_change_when_a_later_token_changes(need_weights):
     torch.manual_seed(7)
@@ -253,7 +300,7 @@ def test_mismatched_embedding_sizes_name_the_shapes():
         model(torch.randn(3, 16), torch.randn(3, 16), torch.randn(3, 16))
     with pytest.raises(ValueError, match=r"d_k"):
         scaled_dot_product_attention(torch.randn(3, 4), torch.randn(3, 5), torch.randn(3, 5))
-    with pytest.raises(ValueError, match=r"share m"):
+    with pytest.raises(ValueError, match=r"share L_k"):
         scaled_dot_product_attention(torch.randn(3, 4), torch.randn(3, 4), torch.randn(2, 4))
 
 

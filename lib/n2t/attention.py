@@ -5,7 +5,9 @@ key" and ``False`` means "it may not". (``torch.nn.MultiheadAttention`` uses the
 ``attn_mask`` and ``key_padding_mask``; invert with ``~mask`` when handing a mask to it.)
 
 A query whose mask row is entirely ``False`` may attend to nothing. Its attention weights are all zero and its
-output is the zero vector, in both the forward and the backward pass (no NaN), in every code path.
+output is the zero vector, in both the forward and the backward pass (no NaN), in every code path. In
+``MultiHeadAttention`` a head in which a query sees no key contributes zeros to the concatenated heads, and a
+query that sees no key in any head gets a zero output row: the output projection's bias is not added to it.
 """
 
 from __future__ import annotations
@@ -56,6 +58,26 @@ def _allow_empty_rows(mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return mask | ~has_key, has_key
 
 
+def _check_qkv(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, dropout_p: float) -> None:
+    if q.dim() < 2 or k.dim() < 2 or v.dim() < 2:
+        raise ValueError(
+            f"q, k, v must have at least two dimensions (..., length, dim); got shapes "
+            f"{tuple(q.shape)}, {tuple(k.shape)}, {tuple(v.shape)}"
+        )
+    if q.shape[-1] != k.shape[-1]:
+        raise ValueError(
+            f"q (..., L_q, d_k) and k (..., L_k, d_k) must share d_k; got {tuple(q.shape)} and {tuple(k.shape)}"
+        )
+    if k.shape[-2] != v.shape[-2]:
+        raise ValueError(
+            f"k (..., L_k, d_k) and v (..., L_k, d_v) must share L_k; got {tuple(k.shape)} and {tuple(v.shape)}"
+        )
+    if not (q.is_floating_point() and q.dtype == k.dtype == v.dtype):
+        raise TypeError(f"q, k, v must share one floating-point dtype; got {q.dtype}, {k.dtype}, {v.dtype}")
+    if not 0.0 <= dropout_p < 1.0:
+        raise ValueError(f"dropout_p must be in [0, 1); got {dropout_p}")
+
+
 def scaled_dot_product_attention(
     q: torch.Tensor,
     k: torch.Tensor,
@@ -63,34 +85,24 @@ def scaled_dot_product_attention(
     mask: torch.Tensor | None = None,
     dropout_p: float = 0.0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """softmax(q kᵀ / √d_k) v for q ``(..., n, d_k)``, k ``(..., m, d_k)``, v ``(..., m, d_v)``.
+    """softmax(q kᵀ/√d_k) v for q (..., L_q, d_k), k (..., L_k, d_k), v (..., L_k, d_v).
 
-    Returns ``(output (..., n, d_v), weights (..., n, m))``. ``mask`` is boolean and broadcasts to
-    ``(..., n, m)``; ``True`` = may attend. A query with no allowed key gets zero weights and a zero output.
-    ``dropout_p`` drops weights (after the softmax); the returned weights are the ones that multiplied ``v``.
+    Returns output (..., L_q, d_v) and weights (..., L_q, L_k). The boolean ``mask``
+    broadcasts to (..., L_q, L_k), True = may attend; a query with no allowed key gets
+    zero weights and a zero output. ``dropout_p`` zeroes weights at random after the
+    softmax and scales the others by 1 / (1 - dropout_p); the weights returned are the
+    ones that multiplied ``v``.
     """
-    if q.dim() < 2 or k.dim() < 2 or v.dim() < 2:
-        raise ValueError(
-            f"q, k, v must have at least two dimensions (..., length, dim); got shapes "
-            f"{tuple(q.shape)}, {tuple(k.shape)}, {tuple(v.shape)}"
-        )
-    if q.shape[-1] != k.shape[-1]:
-        raise ValueError(f"q (..., n, d_k) and k (..., m, d_k) must share d_k; got {tuple(q.shape)} and {tuple(k.shape)}")
-    if k.shape[-2] != v.shape[-2]:
-        raise ValueError(f"k (..., m, d_k) and v (..., m, d_v) must share m; got {tuple(k.shape)} and {tuple(v.shape)}")
-    if not (q.is_floating_point() and q.dtype == k.dtype == v.dtype):
-        raise TypeError(f"q, k, v must share one floating-point dtype; got {q.dtype}, {k.dtype}, {v.dtype}")
-    if not 0.0 <= dropout_p < 1.0:
-        raise ValueError(f"dropout_p must be in [0, 1); got {dropout_p}")
-    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])  # (..., n, m)
+    _check_qkv(q, k, v, dropout_p)
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])  # (..., L_q, L_k)
     has_key = None
     if mask is not None:
-        _check_mask(mask, tuple(scores.shape), "(..., n, m)")
+        _check_mask(mask, tuple(scores.shape), "(..., L_q, L_k)")
         mask, has_key = _allow_empty_rows(mask)
-        scores = scores.masked_fill(~mask, float("-inf"))
-    weights = scores.softmax(dim=-1)
+        scores = scores.masked_fill(~mask, float("-inf"))  # exp(-inf) = 0: no weight
+    weights = scores.softmax(dim=-1)  # each row sums to one
     if has_key is not None:
-        weights = weights.masked_fill(~has_key, 0.0)
+        weights = weights.masked_fill(~has_key, 0.0)  # no allowed key: zero weights
     if dropout_p > 0.0:
         weights = F.dropout(weights, p=dropout_p)
     return weights @ v, weights
@@ -145,22 +157,34 @@ class MultiHeadAttention(nn.Module):
                 f"cannot copy weights: (embed_dim, num_heads, kdim, vdim, bias) is {theirs_shape} for torch's "
                 f"layer but {ours_shape} for this one"
             )
-        if theirs._qkv_same_embed_dim:
-            weights = theirs.in_proj_weight.chunk(3)
-        else:
+        # excerpt begins load_torch_weights
+        if theirs._qkv_same_embed_dim:  # one packed matrix (3 · embed_dim, embed_dim)
+            weights = theirs.in_proj_weight.chunk(3)  # W_Q, W_K, W_V
+        else:  # kdim or vdim differ from embed_dim: three separate matrices
             weights = (theirs.q_proj_weight, theirs.k_proj_weight, theirs.v_proj_weight)
-        biases = theirs.in_proj_bias.chunk(3) if theirs.in_proj_bias is not None else (None, None, None)
-        for proj, weight, bias in zip((self.q_proj, self.k_proj, self.v_proj), weights, biases, strict=True):
+        biases = (None, None, None)
+        if theirs.in_proj_bias is not None:
+            biases = theirs.in_proj_bias.chunk(3)
+        projections = (self.q_proj, self.k_proj, self.v_proj)
+        for proj, weight, bias in zip(projections, weights, biases, strict=True):
             proj.weight.copy_(weight)
             if bias is not None:
                 proj.bias.copy_(bias)
         self.out_proj.load_state_dict(theirs.out_proj.state_dict())
+        # excerpt ends
         return self
 
     def extra_repr(self) -> str:
         return f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, dropout={self.dropout}"
 
-    def _check_inputs(self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor) -> None:
+    def _check_inputs(
+        self,
+        query: torch.Tensor,
+        key: torch.Tensor,
+        value: torch.Tensor,
+        mask: torch.Tensor | None,
+        is_causal: bool,
+    ) -> None:
         for name, x, dim in (("query", query, self.embed_dim), ("key", key, self.kdim), ("value", value, self.vdim)):
             if x.dim() != 3:
                 raise ValueError(f"{name} must have shape (batch, length, {dim}); got {tuple(x.shape)}")
@@ -180,11 +204,29 @@ class MultiHeadAttention(nn.Module):
                 f"query, key, value must have the module's dtype {weight_dtype}; got "
                 f"{query.dtype}, {key.dtype}, {value.dtype}"
             )
+        batch, length_q, length_k = query.shape[0], query.shape[1], key.shape[1]
+        if is_causal and length_q != length_k:
+            raise ValueError(
+                f"is_causal needs as many queries as keys; got query length {length_q}, key length {length_k}"
+            )
+        if mask is not None:
+            _check_mask(mask, (batch, self.num_heads, length_q, length_k), "(batch, heads, L_q, L_k)")
 
     def _split_heads(self, x: torch.Tensor) -> torch.Tensor:
         """(batch, length, embed_dim) → (batch, heads, length, head_dim)."""
         batch, length, _ = x.shape
         return x.view(batch, length, self.num_heads, self.head_dim).transpose(1, 2)
+
+    @staticmethod
+    def _fused_attention(
+        q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None, dropout_p: float, is_causal: bool
+    ) -> torch.Tensor:
+        """PyTorch's fused kernel (no weights kept), with the library's policy for queries that see no key."""
+        if mask is None:
+            return F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p, is_causal=is_causal)
+        mask, has_key = _allow_empty_rows(mask)
+        heads = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p)
+        return heads.masked_fill(~has_key, 0.0)
 
     def forward(
         self,
@@ -195,35 +237,34 @@ class MultiHeadAttention(nn.Module):
         is_causal: bool = False,
         need_weights: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Attend from query ``(batch, n, embed_dim)`` to key ``(batch, m, kdim)`` / value ``(batch, m, vdim)``.
+        """Attend from query ``(batch, L_q, embed_dim)`` to key ``(batch, L_k, kdim)`` and value ``(batch, L_k, vdim)``.
 
-        ``mask`` is boolean, broadcastable to ``(batch, heads, n, m)``, ``True`` = may attend; ``is_causal``
-        adds the causal mask (needs n == m). Returns ``(output (batch, n, embed_dim), weights)`` where weights
-        ``(batch, heads, n, m)`` are returned only when ``need_weights`` (otherwise ``None``, and the fused
-        ``F.scaled_dot_product_attention`` does the work).
+        ``mask`` is boolean, broadcastable to ``(batch, heads, L_q, L_k)``, ``True`` = may attend; ``is_causal`` adds
+        the causal mask (needs L_q == L_k). Returns ``(output (batch, L_q, embed_dim), weights)`` where weights
+        ``(batch, heads, L_q, L_k)`` are returned only when ``need_weights`` (otherwise ``None``, and the fused
+        ``F.scaled_dot_product_attention`` does the work). A query that may attend to no key in any head gets a
+        zero output row (not ``out_proj``'s bias).
         """
-        self._check_inputs(query, key, value)
-        batch, n, m = query.shape[0], query.shape[1], key.shape[1]
-        if is_causal and n != m:
-            raise ValueError(f"is_causal needs as many queries as keys; got query length {n}, key length {m}")
-        if mask is not None:
-            _check_mask(mask, (batch, self.num_heads, n, m), "(batch, heads, n, m)")
-        if is_causal and (mask is not None or need_weights):
-            causal = causal_mask(n, device=query.device)
-            mask = causal if mask is None else mask & causal
-            is_causal = False
-        q = self._split_heads(self.q_proj(query))  # (batch, heads, n, head_dim)
-        k = self._split_heads(self.k_proj(key))  # (batch, heads, m, head_dim)
-        v = self._split_heads(self.v_proj(value))  # (batch, heads, m, head_dim)
+        self._check_inputs(query, key, value, mask, is_causal)
+        if is_causal and (mask is not None or need_weights):  # one boolean mask holds both
+            causal = causal_mask(query.shape[1], device=query.device)
+            mask, is_causal = (causal if mask is None else mask & causal), False
+        # excerpt begins forward
+        batch, length_q = query.shape[0], query.shape[1]
+        q = self._split_heads(self.q_proj(query))  # (batch, heads, L_q, head_dim)
+        k = self._split_heads(self.k_proj(key))  # (batch, heads, L_k, head_dim)
+        v = self._split_heads(self.v_proj(value))  # (batch, heads, L_k, head_dim)
         dropout_p = self.dropout if self.training else 0.0
-        if need_weights:
-            heads, weights = scaled_dot_product_attention(q, k, v, mask=mask, dropout_p=dropout_p)
-        else:
-            weights, has_key = None, None
-            if mask is not None:
-                mask, has_key = _allow_empty_rows(mask)
-            heads = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p, is_causal=is_causal)
-            if has_key is not None:
-                heads = heads.masked_fill(~has_key, 0.0)
-        output = heads.transpose(1, 2).reshape(batch, n, self.embed_dim)  # concatenate the heads
-        return self.out_proj(output), weights
+        if need_weights:  # ours, which returns the weights (batch, heads, L_q, L_k)
+            heads, weights = scaled_dot_product_attention(q, k, v, mask, dropout_p)
+        else:  # PyTorch's fused kernel, which never stores them
+            heads = self._fused_attention(q, k, v, mask, dropout_p, is_causal)
+            weights = None
+        # concatenate the heads: (batch, heads, L_q, head_dim) → (batch, L_q, embed_dim)
+        output = self.out_proj(heads.transpose(1, 2).reshape(batch, length_q, -1))
+        if mask is not None:  # no key in any head: a zero row, not out_proj's bias
+            heads_seeing = mask.any(dim=-1).expand(batch, self.num_heads, length_q)
+            sees_a_key = heads_seeing.any(dim=1)[..., None]  # (batch, L_q, 1)
+            output = output.masked_fill(~sees_a_key, 0.0)  # (batch, L_q, embed_dim)
+        # excerpt ends
+        return output, weights
