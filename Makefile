@@ -29,7 +29,8 @@ book: $(STAMP)  ## execute every chapter in the full profile and build the websi
 test: $(STAMP)  ## lint, unit tests, nbval (quick), strict site build (quick), browser checks (site, lab)
 	$(BIN)/ruff check .
 	$(RUN) $(BIN)/python -m pytest tests -n 2 -m "not browser"
-	$(RUN) N2T_PROFILE=quick $(BIN)/python -m pytest chapters --nbval-lax --nbval-current-env \
+	@# Two notebooks run at once on two workers: one torch thread each, or the threads fight over the cores.
+	$(RUN) N2T_PROFILE=quick OMP_NUM_THREADS=1 $(BIN)/python -m pytest chapters --nbval-lax --nbval-current-env \
 		--nbval-cell-timeout=600 -n 2 --dist loadfile
 	rm -rf $(QUICK_SITE)
 	$(RUN) N2T_PROFILE=quick $(BIN)/jupyter-book build . --path-output $(QUICK_SITE) -W -n --keep-going
