@@ -1,9 +1,10 @@
 """Counting: n-gram language models — MLE, add-k (Laplace), linear interpolation, interpolated modified Kneser–Ney.
 
-Conventions (those of WikiText-2): a corpus is a list of sentences (one per line), each a list of tokens. The
-model predicts every token of a sentence and one ``<eos>`` after it, so a blank line still predicts ``<eos>``.
-The context at the start of a sentence is padded with ``order - 1`` ``<bos>`` tokens; ``<bos>`` may appear in a
-context but is never predicted. Tokens outside the vocabulary are read as ``<unk>``.
+Conventions (those of WikiText-2): a corpus is a list of lines, each a list of tokens. A WikiText-2 line is a
+paragraph, a heading or blank, not a sentence; the model treats every line as one independent sequence. Its
+context starts with ``order - 1`` ``<bos>`` tokens, and the model predicts every token of the line and one
+``<eos>`` after it (so a blank line still predicts ``<eos>``). ``<bos>`` may appear in a context but is never
+predicted, and no context reaches across a line break. Tokens outside the vocabulary are read as ``<unk>``.
 
 Counting is vectorised. Contexts are numbered through a trie: the node of a context of length ``k`` is the
 rank (``np.unique``) of the pair (node of its ``k - 1`` most recent tokens, the token ``k`` steps back), packed
@@ -31,23 +32,21 @@ SMOOTHINGS = ("mle", "add_k", "interpolation", "kneser_ney")
 # ------------------------------------------------------------------------------------------- helpers
 
 
-def vocabulary(sentences: Sequence[Sequence[str]]) -> Vocab:
+def vocabulary(lines: Sequence[Sequence[str]]) -> Vocab:
     """The predicted types of a corpus: its tokens plus ``<unk>`` and ``<eos>`` (never ``<bos>``), most frequent first."""
-    _check_sentences(sentences, "sentences")
-    counts = Counter(chain.from_iterable(sentences))
+    _check_lines(lines, "lines")
+    counts = Counter(chain.from_iterable(lines))
     counts.pop(BOS, None)
     counts.pop(PAD, None)
     return Vocab(counts, specials=(UNK, EOS))
 
 
-def _check_sentences(sentences: object, name: str) -> None:
-    if isinstance(sentences, str) or not isinstance(sentences, Sequence):
-        raise TypeError(f"{name} must be a list of sentences, each a list of tokens; got {type(sentences).__name__}")
-    for i, sentence in enumerate(sentences):
-        if isinstance(sentence, str) or not isinstance(sentence, Sequence):
-            raise TypeError(
-                f"{name}[{i}] must be a list of tokens (split the text first); got {type(sentence).__name__}"
-            )
+def _check_lines(lines: object, name: str) -> None:
+    if isinstance(lines, str) or not isinstance(lines, Sequence):
+        raise TypeError(f"{name} must be a list of lines, each a list of tokens; got {type(lines).__name__}")
+    for i, line in enumerate(lines):
+        if isinstance(line, str) or not isinstance(line, Sequence):
+            raise TypeError(f"{name}[{i}] must be a list of tokens (split the text first); got {type(line).__name__}")
 
 
 def _types(vocab: Vocab | Iterable[str]) -> list[str]:
@@ -99,7 +98,7 @@ def _discounts(counts: np.ndarray) -> tuple[float, float, float]:
 
 @dataclass
 class _Encoded:
-    """Sentences as one padded id array ``seq`` and the positions ``pos`` of the predicted tokens in it."""
+    """Lines as one padded id array ``seq`` and the positions ``pos`` of the predicted tokens in it."""
 
     seq: np.ndarray
     pos: np.ndarray
@@ -109,15 +108,15 @@ class _Encoded:
         return self.seq[self.pos - k]
 
 
-def _encode(sentences: Sequence[Sequence[str]], stoi: dict[str, int], pad: int, name: str) -> _Encoded:
-    """Encode sentences: each becomes ``pad`` × ``<bos>``, its token ids, ``<eos>``; unknown tokens → ``<unk>``."""
-    _check_sentences(sentences, name)
-    if len(sentences) == 0:
-        raise ValueError(f"{name} is empty; need at least one sentence")
+def _encode(lines: Sequence[Sequence[str]], stoi: dict[str, int], pad: int, name: str) -> _Encoded:
+    """Encode lines: each becomes ``pad`` × ``<bos>``, its token ids, ``<eos>``; unknown tokens → ``<unk>``."""
+    _check_lines(lines, name)
+    if len(lines) == 0:
+        raise ValueError(f"{name} is empty; need at least one line")
     unk, eos, bos = stoi[UNK], stoi[EOS], len(stoi)
-    lens = np.fromiter(map(len, sentences), dtype=np.int64, count=len(sentences))
+    lens = np.fromiter(map(len, lines), dtype=np.int64, count=len(lines))
     n_words = int(lens.sum())
-    words = np.fromiter(map(stoi.get, chain.from_iterable(sentences), repeat(unk)), dtype=np.int64, count=n_words)
+    words = np.fromiter(map(stoi.get, chain.from_iterable(lines), repeat(unk)), dtype=np.int64, count=n_words)
     span = lens + pad + 1
     starts = np.concatenate([[0], np.cumsum(span)[:-1]])
     first_word = np.concatenate([[0], np.cumsum(lens)[:-1]])
@@ -130,38 +129,49 @@ def _encode(sentences: Sequence[Sequence[str]], stoi: dict[str, int], pad: int, 
 # -------------------------------------------------------------------------------------------- counts
 
 
+def _count_ngrams(
+    enc: _Encoded, order: int, V: int
+) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
+    """Sorted context keys per depth; n-gram keys and counts per order."""
+    R = V + 1  # the context tokens: the V types and <bos>
+    words = enc.token_at(0)  # every predicted token, in corpus order
+    nodes = np.zeros(len(words), dtype=np.int64)  # each one's context: ()
+    ctx_keys = [np.zeros(1, dtype=np.int64)]  # depth 0: the empty context
+    gram_keys: list[np.ndarray] = []
+    gram_counts: list[np.ndarray] = []
+    for m in range(1, order + 1):
+        if m > 1:  # extend each context by the token m - 1 steps back
+            keys = nodes * R + enc.token_at(m - 1)
+            keys, nodes = np.unique(keys, return_inverse=True)
+            nodes = nodes.reshape(-1)  # a key's rank: its context node
+            ctx_keys.append(keys)
+        keys, counts = np.unique(nodes * V + words, return_counts=True)
+        gram_keys.append(keys)  # n-gram key: context node · V + word
+        gram_counts.append(counts.astype(np.int64))
+    return ctx_keys, gram_keys, gram_counts
+
+
+
+
 class NGramCounts:
     """The counts of every n-gram of orders ``1 … order`` in a corpus, kept as sorted int64 keys (see the module).
 
     The counts of one corpus serve every model of order up to ``order`` and every smoothing method.
     """
 
-    def __init__(self, sentences: Sequence[Sequence[str]], order: int, vocab: Vocab | Iterable[str] | None = None):
+    def __init__(self, lines: Sequence[Sequence[str]], order: int, vocab: Vocab | Iterable[str] | None = None):
         order = _check_order(order)
-        _check_sentences(sentences, "sentences")
-        if len(sentences) == 0:
-            raise ValueError("sentences is empty: cannot count n-grams in an empty corpus")
+        _check_lines(lines, "lines")
+        if len(lines) == 0:
+            raise ValueError("lines is empty: cannot count n-grams in an empty corpus")
         self.order = order
-        self.itos: list[str] = _types(vocabulary(sentences) if vocab is None else vocab)
+        self.itos: list[str] = _types(vocabulary(lines) if vocab is None else vocab)
         self.stoi: dict[str, int] = {t: i for i, t in enumerate(self.itos)}
         self.bos_id = len(self.itos)
-        enc = _encode(sentences, self.stoi, order - 1, "sentences")
-        V, R = len(self.itos), len(self.itos) + 1
+        enc = _encode(lines, self.stoi, order - 1, "lines")
         self.tokens = len(enc.pos)
-        self.sentences = len(sentences)
-        words = enc.token_at(0)
-        nodes = np.zeros(self.tokens, dtype=np.int64)
-        self.ctx_keys: list[np.ndarray] = [np.zeros(1, dtype=np.int64)]  # depth 0: the empty context, node 0
-        self.gram_keys: list[np.ndarray] = []
-        self.gram_counts: list[np.ndarray] = []
-        for m in range(1, order + 1):
-            if m > 1:  # the context of an m-gram: its (m-2)-token context extended by the token m-1 steps back
-                keys, nodes = np.unique(nodes * R + enc.token_at(m - 1), return_inverse=True)
-                nodes = nodes.reshape(-1)
-                self.ctx_keys.append(keys)
-            keys, counts = np.unique(nodes * V + words, return_counts=True)
-            self.gram_keys.append(keys)
-            self.gram_counts.append(counts.astype(np.int64))
+        self.lines = len(lines)
+        self.ctx_keys, self.gram_keys, self.gram_counts = _count_ngrams(enc, order, len(self.itos))
 
     @property
     def vocab_size(self) -> int:
@@ -199,6 +209,20 @@ class NGramCounts:
             out.append((node, found))
         return out
 
+    def leading_bos(self, depth: int) -> np.ndarray:
+        """For every context node of ``depth`` (in ``ctx_keys`` order): how many ``<bos>`` tokens it begins with."""
+        if not 0 <= depth < self.order:
+            raise ValueError(f"depth must be between 0 and {self.order - 1} (the counted order - 1); got {depth}")
+        R = self.vocab_size + 1
+        keys = self.ctx_keys[depth]
+        run = np.zeros(len(keys), dtype=np.int64)
+        alive = np.ones(len(keys), dtype=bool)
+        for d in range(depth, 0, -1):  # from the oldest token to the most recent
+            alive &= keys % R == self.bos_id
+            run += alive
+            keys = self.ctx_keys[d - 1][keys // R]  # drop the oldest token
+        return run
+
     def count(self, ngram: Sequence[str]) -> int:
         """C(w_1 … w_n): how often the last token of ``ngram`` was predicted after the tokens before it."""
         if isinstance(ngram, str):
@@ -219,9 +243,9 @@ class NGramCounts:
             raise ValueError("preceding_types needs bigram counts; count with order >= 2")
         return np.bincount(self.gram_keys[1] % self.vocab_size, minlength=self.vocab_size)
 
-    def unseen_rate(self, sentences: Sequence[Sequence[str]]) -> np.ndarray:
-        """For n = 1 … order, the fraction of predicted tokens of ``sentences`` whose n-gram never occurs here."""
-        enc = _encode(sentences, self.stoi, self.order - 1, "sentences")
+    def unseen_rate(self, lines: Sequence[Sequence[str]]) -> np.ndarray:
+        """For n = 1 … order, the fraction of predicted tokens of ``lines`` whose n-gram never occurs here."""
+        enc = _encode(lines, self.stoi, self.order - 1, "lines")
         words = enc.token_at(0)
         rates = []
         for m, (node, found) in enumerate(self._nodes(enc.token_at, self.order - 1), start=1):
@@ -268,20 +292,39 @@ class NGramLM:
 
     - ``"mle"``: relative frequencies C(h w) / C(h); an unseen context uses its longest seen suffix, and an
       unseen n-gram after a seen context gets probability 0.
-    - ``"add_k"``: (C(h w) + k) / (C(h) + k|V|); ``k = 1`` is add-one (Laplace) smoothing.
-    - ``"interpolation"``: λ_0/|V| + Σ_m λ_m p_mle,m(w | h), the weights tuned by EM on held-out sentences.
-    - ``"kneser_ney"``: interpolated modified Kneser–Ney (Chen & Goodman 1998): three discounts per order from the
-      count-of-counts, continuation counts at the lower orders, the uniform distribution below the unigrams.
+    - ``"add_k"``: (C(h w) + k) / (C(h) + k|V|); ``k = 1`` (the default) is add-one (Laplace) smoothing.
+    - ``"interpolation"``: λ_0/|V| + Σ_m λ_m p_mle,m(w | h), the weights given as ``lambdas`` or tuned by EM on
+      held-out lines.
+    - ``"kneser_ney"``: interpolated modified Kneser–Ney (Chen & Goodman 1998) as KenLM estimates it: three
+      discounts per order from the count-of-counts, continuation counts at the lower orders (raw counts for
+      n-grams that begin with ``<bos>``, which nothing precedes), the uniform distribution below the unigrams.
+      KenLM starts a line with one ``<s>``; here a context that begins with ``<bos> <bos>`` is the same line
+      start as its suffix, so its level passes the lower order through and is left out of the discounts.
+
+    ``k`` belongs to ``"add_k"`` and ``lambdas`` to ``"interpolation"``; any other method rejects them.
     """
 
     def __init__(
-        self, order: int, smoothing: str = "kneser_ney", k: float = 1.0, lambdas: Sequence[float] | None = None
+        self,
+        order: int,
+        smoothing: str = "kneser_ney",
+        k: float | None = None,
+        lambdas: Sequence[float] | None = None,
     ) -> None:
         order = _check_order(order)
         if smoothing not in SMOOTHINGS:
             raise ValueError(f"smoothing must be one of {', '.join(map(repr, SMOOTHINGS))}; got {smoothing!r}")
-        if smoothing == "add_k" and not (isinstance(k, int | float) and k > 0 and math.isfinite(k)):
-            raise ValueError(f"k must be a positive number for add-k smoothing; got {k!r}")
+        if k is not None and smoothing != "add_k":
+            raise ValueError(f"k is the pseudo-count of add-k smoothing; smoothing {smoothing!r} does not use it")
+        if lambdas is not None and smoothing != "interpolation":
+            raise ValueError(
+                f"lambdas are the weights of interpolation; smoothing {smoothing!r} does not use them"
+            )
+        if smoothing == "add_k":
+            k = 1.0 if k is None else k
+            if isinstance(k, bool) or not (isinstance(k, int | float) and k > 0 and math.isfinite(k)):
+                raise ValueError(f"k must be a positive number for add-k smoothing; got {k!r}")
+            k = float(k)
         if lambdas is not None:
             lam = np.asarray(lambdas, dtype=np.float64)
             if lam.shape != (order + 1,) or (lam < 0).any() or not math.isclose(lam.sum(), 1.0, abs_tol=1e-9):
@@ -290,8 +333,9 @@ class NGramLM:
                     f"summing to 1; got {list(lambdas)}"
                 )
             lambdas = lam
-        self.order, self.smoothing, self.k = order, smoothing, float(k)
+        self.order, self.smoothing, self.k = order, smoothing, k
         self.lambdas: np.ndarray | None = lambdas
+        self._tuned = lambdas is None  # interpolation weights come from held-out lines
         self.discounts: dict[int, tuple[float, float, float]] = {}
         self.counts: NGramCounts | None = None
         self._levels: list[_Level | None] = []
@@ -304,37 +348,46 @@ class NGramLM:
 
     def fit(
         self,
-        sentences: Sequence[Sequence[str]] | NGramCounts,
+        lines: Sequence[Sequence[str]] | NGramCounts,
         vocab: Vocab | Iterable[str] | None = None,
         heldout: Sequence[Sequence[str]] | None = None,
     ) -> NGramLM:
-        """Count the n-grams of ``sentences`` (or reuse :class:`NGramCounts` of order ≥ ``order``) and estimate.
+        """Count the n-grams of ``lines`` (or reuse :class:`NGramCounts` of order ≥ ``order``) and estimate.
 
         ``vocab`` gives the predicted types (default: the training tokens, ``<unk>`` and ``<eos>``).
-        Interpolation weights are tuned by EM on ``heldout`` unless ``lambdas`` were given.
+        ``heldout`` lines tune the weights of interpolation (and only those) when no ``lambdas`` were given.
         """
-        if isinstance(sentences, NGramCounts):
-            if sentences.order < self.order:
-                raise ValueError(f"counts of order {sentences.order} cannot fit a model of order {self.order}")
+        if heldout is not None and not (self.smoothing == "interpolation" and self._tuned):
+            raise ValueError(
+                "heldout lines only tune interpolation weights; "
+                + ("lambdas were given" if self.smoothing == "interpolation" else f"{self.smoothing!r} has none")
+            )
+        if self.smoothing == "interpolation" and self._tuned and heldout is None:
+            raise ValueError("interpolation needs heldout lines to tune its weights (or lambdas=...)")
+        if isinstance(lines, NGramCounts):
+            if lines.order < self.order:
+                raise ValueError(f"counts of order {lines.order} cannot fit a model of order {self.order}")
             if vocab is not None:
                 raise ValueError("vocab is fixed by the counts; pass vocab=None with NGramCounts")
-            counts = sentences
+            counts = lines
         else:
-            counts = NGramCounts(sentences, self.order, vocab)
-        if self.smoothing == "interpolation" and self.lambdas is None and heldout is None:
-            raise ValueError("interpolation needs heldout sentences to tune its weights (or lambdas=...)")
+            counts = NGramCounts(lines, self.order, vocab)
         self.counts = counts
         self._levels = [None] * self.order
-        builder = {
+        self._estimate()
+        if heldout is not None:
+            self.lambdas = self._tune_lambdas(heldout)
+        return self
+
+    def _estimate(self) -> None:
+        """Fill ``_levels`` from ``counts`` with this model's smoothing method."""
+        estimators = {
             "mle": self._fit_mle,
             "interpolation": self._fit_mle,
             "add_k": self._fit_add_k,
             "kneser_ney": self._fit_kneser_ney,
         }
-        builder[self.smoothing]()
-        if self.smoothing == "interpolation" and heldout is not None:
-            self.lambdas = self._tune_lambdas(heldout)
-        return self
+        estimators[self.smoothing]()
 
     def _context_of(self, m: int) -> tuple[np.ndarray, int]:
         """The context node of every n-gram of order ``m`` and the number of context nodes of depth m - 1."""
@@ -357,33 +410,65 @@ class NGramLM:
 
     def continuation_counts(self, m: int) -> np.ndarray:
         """N1+(• h w) for every n-gram of order ``m`` < order: how many distinct tokens precede it."""
-        counts, V, R = self.counts, self.vocab_size, self.vocab_size + 1
+        counts, V, R = self._fitted(), self.vocab_size, self.vocab_size + 1
+        if not 1 <= m < counts.order:
+            raise ValueError(f"m must be between 1 and {counts.order - 1} (the counted order - 1); got {m}")
         higher = counts.gram_keys[m]  # the (m+1)-grams: node of depth m, word
         parent = counts.ctx_keys[m][higher // V] // R  # drop the oldest context token: node of depth m-1
         suffix = np.searchsorted(counts.gram_keys[m - 1], parent * V + higher % V)
         return np.bincount(suffix, minlength=len(counts.gram_keys[m - 1]))
 
+    def kneser_ney_counts(self, m: int) -> np.ndarray:
+        """The count that Kneser–Ney discounts, per n-gram of order m."""
+        counts, V = self._fitted(), self._check_level(m)
+        raw = counts.gram_counts[m - 1]
+        if m == self.order:
+            return raw  # the highest order: C(h w)
+        continuation = self.continuation_counts(m)  # N1+(• h w)
+        # nothing precedes <bos>: n-grams that begin with it keep raw counts
+        context = counts.gram_keys[m - 1] // V  # each n-gram's context node
+        begins_with_bos = counts.leading_bos(m - 1)[context] > 0
+        return np.where(begins_with_bos, raw, continuation)
+
+    def _check_level(self, m: int) -> int:
+        """|V|, once ``m`` is checked to be an order of this model."""
+        if isinstance(m, bool) or not isinstance(m, numbers.Integral) or not 1 <= m <= self.order:
+            raise ValueError(f"m must be an order of this model, 1 … {self.order}; got {m!r}")
+        return self.vocab_size
+
     def _fit_kneser_ney(self) -> None:
         self.discounts = {}
         for m in range(1, self.order + 1):
-            ctx, n_nodes = self._context_of(m)
-            c = self.counts.gram_counts[m - 1] if m == self.order else self.continuation_counts(m)
-            d1, d2, d3 = self.discounts[m] = _discounts(c)
+            ctx, n_nodes = self._context_of(m)  # each n-gram's context h
+            c = self.kneser_ney_counts(m)
+            # h = <bos> <bos> ...: the line start h' again (KenLM: one <s>)
+            padding = self.counts.leading_bos(m - 1) >= 2
+            d1, d2, d3 = self.discounts[m] = _discounts(c[~padding[ctx]])
             discount = np.where(c == 1, d1, np.where(c == 2, d2, d3))
-            total = np.bincount(ctx, weights=c.astype(np.float64), minlength=n_nodes)
-            mass = np.bincount(ctx, weights=discount, minlength=n_nodes)  # D1·N1(h•) + D2·N2(h•) + D3+·N3+(h•)
-            a = (c - discount) / total[ctx]
-            self._levels[m - 1] = _Level(self.counts.gram_keys[m - 1], a, mass / total)
+            # per context h: sum of c(h w), and sum of the discounts given
+            total = np.bincount(ctx, c.astype(np.float64), n_nodes)
+            mass = np.bincount(ctx, discount, n_nodes)
+            a = np.where(padding[ctx], 0.0, (c - discount) / total[ctx])
+            gamma = np.where(padding, 1.0, mass / total)  # padding: p_m-1
+            keys = self.counts.gram_keys[m - 1]
+            self._levels[m - 1] = _Level(keys, a, gamma)
 
-    def _tune_lambdas(self, heldout: Sequence[Sequence[str]], max_iter: int = 500, tol: float = 1e-9) -> np.ndarray:
-        """EM for the mixture weights of (uniform, p_mle,1, …, p_mle,N) on the held-out tokens."""
+    def _tune_lambdas(
+        self,
+        heldout: Sequence[Sequence[str]],
+        max_iter: int = 500,
+        tol: float = 1e-9,
+    ) -> np.ndarray:
+        """EM for the weights of (uniform, p_1, …, p_N) on held-out text."""
         enc = _encode(heldout, self.counts.stoi, self.order - 1, "heldout")
-        q = self._probabilities(enc.token_at, enc.token_at(0), stack=True)  # (tokens, order + 1)
+        # q[t, m]: p_m(w_t | context) of held-out token t, order m = 0 … N
+        q = self._probabilities(enc.token_at, enc.token_at(0), stack=True)
         lam = np.full(self.order + 1, 1.0 / (self.order + 1))
         previous = -np.inf
         for _ in range(max_iter):
-            mix = q @ lam
+            mix = q @ lam  # the mixture's probability of every token
             loglik = float(np.mean(np.log(mix)))
+            # each order's share of each token's probability, averaged
             lam = (q * lam).T @ (1.0 / mix) / len(mix)
             if loglik - previous < tol:
                 break
@@ -404,7 +489,7 @@ class NGramLM:
 
     def _fitted(self) -> NGramCounts:
         if self.counts is None:
-            raise RuntimeError("this NGramLM is not fitted yet; call .fit(sentences) first")
+            raise RuntimeError(f"this {type(self).__name__} is not fitted yet; call .fit(lines) first")
         return self.counts
 
     def _probabilities(
@@ -440,23 +525,23 @@ class NGramLM:
                 f"context has {len(context)} tokens but a model of order {self.order} uses at most "
                 f"{self.order - 1}; pass context[-{self.order - 1}:]"
                 if self.order > 1
-                else f"context has {len(context)} tokens but a unigram model uses none; pass []"
+                else f"context has {len(context)} tokens but a model of order 1 uses none; pass []"
             )
         ids = self.counts._ids(context)
         ids = [self.counts.bos_id] * (self.order - 1 - len(ids)) + ids
         return np.array(ids[::-1], dtype=np.int64)  # [k-1]: the token k steps back
 
     def next_token_distribution(self, context: Sequence[str] = ()) -> np.ndarray:
-        """p(· | context) over the vocabulary, float64 ``(|V|,)``; a short context starts a sentence (``<bos>``)."""
+        """p(· | context) over the vocabulary, float64 ``(|V|,)``; a short context starts a line (``<bos>``)."""
         self._fitted()
         ctx = self._context_ids(context)
         return self._probabilities(lambda k: ctx[k - 1 : k], np.arange(self.vocab_size))
 
     def logprob(self, word: str, context: Sequence[str] = ()) -> float:
-        """ln p(word | context); a context shorter than order − 1 is the start of a sentence (padded with ``<bos>``)."""
+        """ln p(word | context); a context shorter than order − 1 is the start of a line (padded with ``<bos>``)."""
         counts = self._fitted()
         if word == BOS:
-            raise ValueError(f"{BOS} is never predicted; it only pads the context at the start of a sentence")
+            raise ValueError(f"{BOS} is never predicted; it only pads the context at the start of a line")
         if not isinstance(word, str):
             raise TypeError(f"word must be a token string; got {type(word).__name__}")
         ctx = self._context_ids(context)
@@ -464,21 +549,21 @@ class NGramLM:
         with np.errstate(divide="ignore"):
             return float(np.log(self._probabilities(lambda k: ctx[k - 1 : k], w)[0]))
 
-    def token_logprobs(self, sentences: Sequence[Sequence[str]]) -> np.ndarray:
-        """ln p of every predicted token (every word and one ``<eos>`` per sentence), float64 ``(tokens,)``."""
+    def token_logprobs(self, lines: Sequence[Sequence[str]]) -> np.ndarray:
+        """ln p of every predicted token (every word and one ``<eos>`` per line), float64 ``(tokens,)``."""
         counts = self._fitted()
-        enc = _encode(sentences, counts.stoi, self.order - 1, "sentences")
+        enc = _encode(lines, counts.stoi, self.order - 1, "lines")
         with np.errstate(divide="ignore"):
             return np.log(self._probabilities(enc.token_at, enc.token_at(0)))
 
-    def evaluate(self, sentences: Sequence[Sequence[str]]) -> Evaluation:
-        """Summed negative log-likelihood, number of predicted tokens and perplexity on ``sentences``."""
-        logp = self.token_logprobs(sentences)
+    def evaluate(self, lines: Sequence[Sequence[str]]) -> Evaluation:
+        """Summed negative log-likelihood, number of predicted tokens and perplexity on ``lines``."""
+        logp = self.token_logprobs(lines)
         return Evaluation(nll=float(-logp.sum()), tokens=len(logp))
 
-    def perplexity(self, sentences: Sequence[Sequence[str]]) -> Evaluation:
-        """The :class:`Evaluation` of ``sentences`` (``.perplexity``, ``.nll``, ``.tokens``); alias of :meth:`evaluate`."""
-        return self.evaluate(sentences)
+    def perplexity(self, lines: Sequence[Sequence[str]]) -> float:
+        """PPL on ``lines``: exp of the mean negative log-probability of every predicted token (∞ after a 0)."""
+        return self.evaluate(lines).perplexity
 
     def generate(
         self,
@@ -487,20 +572,23 @@ class NGramLM:
         seed: int = 0,
         context: Sequence[str] = (),
     ) -> list[str]:
-        """Sample up to ``max_words`` tokens after ``context`` (start of a sentence), stopping at ``<eos>``.
+        """Sample up to ``max_words`` tokens after ``context`` (the start of a line), stopping at ``<eos>``.
 
-        The distribution is sharpened (temperature < 1) or flattened (> 1) as p^(1/temperature), renormalised.
+        Only the last ``order - 1`` tokens of the history condition each draw. The distribution is sharpened
+        (temperature < 1) or flattened (> 1) as p^(1/temperature), renormalised.
         """
         counts = self._fitted()
         if max_words < 1:
             raise ValueError(f"max_words must be at least 1; got {max_words}")
         if not temperature > 0:
             raise ValueError(f"temperature must be positive; got {temperature}")
+        if isinstance(context, str):
+            raise TypeError("context must be a sequence of tokens such as ['The'], not a string")
         rng = np.random.default_rng(seed)
         history = list(context)
         out: list[str] = []
         for _ in range(max_words):
-            window = history[len(history) - (self.order - 1) :] if self.order > 1 else []
+            window = history[-(self.order - 1) :] if self.order > 1 else []
             p = self.next_token_distribution(window)
             with np.errstate(divide="ignore"):
                 logits = np.log(p) / temperature
@@ -511,3 +599,21 @@ class NGramLM:
             out.append(word)
             history.append(word)
         return out
+
+
+class UniformLM(NGramLM):
+    """The baseline that knows only the vocabulary: p(w | h) = 1/|V| for every w and h, so its PPL is |V|.
+
+    It is the bottom of every smoothed model's hierarchy, fitted and scored like an :class:`NGramLM`.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(order=1, smoothing="mle")
+        self.smoothing = "uniform"
+
+    def __repr__(self) -> str:
+        state = f"vocab_size={self.vocab_size}" if self.counts is not None else "unfitted"
+        return f"UniformLM({state})"
+
+    def _estimate(self) -> None:
+        """Nothing to estimate: with no level above it, every probability is 1/|V|."""

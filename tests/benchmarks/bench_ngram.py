@@ -29,7 +29,7 @@ def main() -> int:
     model = NGramLM(5, "kneser_ney").fit(train)
     fit_s = time.perf_counter() - start
     start = time.perf_counter()
-    result = model.perplexity(test)
+    result = model.evaluate(test)
     score_s = time.perf_counter() - start
     memory = peak_rss_gb()
     assert result.tokens == TEST_TOKENS, result.tokens
