@@ -306,7 +306,9 @@ class Vocab:
     def encode(self, tokens: Iterable[str]) -> list[int]:
         """Token strings → ids; unknown tokens → the id of ``<unk>``."""
         if isinstance(tokens, str):
-            raise TypeError("encode takes a sequence of tokens, not a string; tokenize the string first")
+            raise TypeError(
+                "encode takes a sequence of tokens, not a string; tokenize the string first"
+            )
         return [self.stoi.get(t, self.unk_id) for t in tokens]
 
     def decode(self, ids: Iterable[int] | torch.Tensor) -> list[str]:
