@@ -307,7 +307,8 @@ class Vocab:
         """Token strings → ids; unknown tokens → the id of ``<unk>``."""
         if isinstance(tokens, str):
             raise TypeError(
-                "encode takes a sequence of tokens, not a string; tokenize the string first"
+                "encode takes a sequence of tokens, not a string; "
+                "tokenize the string first"
             )
         return [self.stoi.get(t, self.unk_id) for t in tokens]
 
