@@ -173,3 +173,14 @@ def test_library_excerpts_fit_the_page():
         )
         if path.startswith("../lib/"):
             assert Path(path).name in options.get("caption", ""), f"{where}: its :caption: must name the file"
+
+
+def test_bibliography_parses_and_holds_every_cited_key():
+    from pybtex.database import parse_file
+
+    entries = parse_file(str(ROOT / "book" / "references.bib")).entries
+    pages = [*(ROOT / "chapters").glob("[0-9][0-9]_*.py"), *(ROOT / "book").glob("*.md")]
+    cited = {key.strip() for page in pages for keys in re.findall(r"\{cite:[pt]\}`([^`]+)`", page.read_text())
+             for key in keys.split(",")}
+    assert cited, "no citation found: the pattern is wrong"
+    assert cited <= set(entries), f"cited but not in references.bib: {sorted(cited - set(entries))}"
