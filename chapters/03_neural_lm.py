@@ -370,8 +370,7 @@ glue("adaptive_head_params", adaptive_head_params)
 #
 # ```{literalinclude} ../lib/n2t/lm.py
 # :caption: lib/n2t/lm.py (score)
-# :start-after: # [score the running text]
-# :end-before: # [end of scoring]
+# :lines: 304-307
 # :language: python
 # ```
 #
@@ -385,8 +384,7 @@ glue("adaptive_head_params", adaptive_head_params)
 #
 # ```{literalinclude} ../lib/n2t/lm.py
 # :caption: lib/n2t/lm.py (train_lm)
-# :start-after: # [one training step]
-# :end-before: # [end of the training step]
+# :lines: 512-519
 # :language: python
 # ```
 #

@@ -334,22 +334,25 @@ def ngram_logprobs(
 # ---------------------------------------------------------------------------------------- mixtures
 
 
-def mix(logp_a: torch.Tensor, logp_b: torch.Tensor, weight: float) -> torch.Tensor:
-    """Per-token ln(λ p_a + (1 − λ) p_b), λ = ``weight``: two LMs interpolated."""
-    logp_a, logp_b = (
-        torch.as_tensor(logp_a, dtype=torch.float64),
-        torch.as_tensor(logp_b, dtype=torch.float64),
-    )
+def _pair(logp_a: torch.Tensor, logp_b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Two models' per-token ln p as float64 tensors of one shape, or a ValueError."""
+    logp_a = torch.as_tensor(logp_a, dtype=torch.float64)
+    logp_b = torch.as_tensor(logp_b, dtype=torch.float64)
     if logp_a.shape != logp_b.shape or logp_a.dim() != 1:
         raise ValueError(
-            f"the two models must score the same tokens: got shapes {tuple(logp_a.shape)} and {tuple(logp_b.shape)}"
+            f"the two models must score the same tokens: got shapes {tuple(logp_a.shape)} "
+            f"and {tuple(logp_b.shape)}"
         )
+    return logp_a, logp_b
+
+
+def mix(logp_a: torch.Tensor, logp_b: torch.Tensor, weight: float) -> torch.Tensor:
+    """Per-token ln(λ p_a + (1 − λ) p_b), λ = ``weight``: two LMs interpolated."""
+    logp_a, logp_b = _pair(logp_a, logp_b)
     if not 0.0 <= weight <= 1.0:
         raise ValueError(f"weight must be between 0 and 1; got {weight}")
-    if weight == 0.0:
-        return logp_b.clone()
-    if weight == 1.0:
-        return logp_a.clone()
+    if weight in (0.0, 1.0):
+        return (logp_a if weight == 1.0 else logp_b).clone()
     return torch.logaddexp(logp_a + math.log(weight), logp_b + math.log1p(-weight))
 
 
@@ -360,11 +363,7 @@ def mixture_weight(
     tol: float = 1e-10,
 ) -> float:
     """The λ that maximises the held-out likelihood of λ p_a + (1 − λ) p_b (EM)."""
-    mix(logp_a, logp_b, 0.5)  # validates the shapes
-    logp_a, logp_b = (
-        torch.as_tensor(logp_a, dtype=torch.float64),
-        torch.as_tensor(logp_b, dtype=torch.float64),
-    )
+    logp_a, logp_b = _pair(logp_a, logp_b)
     weight, previous = 0.5, -math.inf
     for _ in range(iterations):
         mixed = mix(logp_a, logp_b, weight)
@@ -510,7 +509,7 @@ def train_lm(
             batch = next(batches)
         inputs, targets = (t.to(dev) for t in batch)
         # [one training step]
-        logp, state = model(inputs, targets, state)  # ln p of every target (batch, time)
+        logp, state = model(inputs, targets, state)  # ln p of the targets (batch, time)
         state = detach_state(state)  # carry the context, not the gradient
         loss = -logp.mean()  # the cross-entropy in nats per token
         _check_finite(loss, step)

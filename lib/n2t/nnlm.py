@@ -20,6 +20,11 @@ from n2t.profile import Settings
 from n2t.train import seed_everything
 
 
+def _check_ids(ids: torch.Tensor) -> None:
+    if ids.dim() != 2:
+        raise ValueError(f"ids must have shape (batch, time); got {tuple(ids.shape)}")
+
+
 class NNLM(nn.Module):
     """The body of Bengio's NNLM: ids ``(batch, time)`` → hidden ``(batch, time, dim)``.
 
@@ -66,25 +71,18 @@ class NNLM(nn.Module):
     def forward(
         self, ids: torch.Tensor, state: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Hidden vectors ``(batch, time, dim)`` and the last n − 2 ids as the new state."""
-        if ids.dim() != 2:
-            raise ValueError(
-                f"ids must have shape (batch, time); got {tuple(ids.shape)}"
-            )
+        """Hidden vectors ``(batch, time, dim)``; the new state: the last n − 2 ids."""
+        _check_ids(ids)
         keep = self.context_size - 1
-        if state is None:
+        if state is None:  # the start of a text: the missing context is pad_id
             state = ids.new_full((ids.shape[0], keep), self.pad_id)
         text = torch.cat([state, ids], dim=1)  # (batch, keep + time)
-        windows = text.unfold(
-            1, self.context_size, 1
-        )  # (batch, time, n - 1): oldest word first
-        x = self.embedding(windows).flatten(2)  # (batch, time, (n - 1) · embed_dim)
+        windows = text.unfold(1, self.context_size, 1)  # (batch, time, n - 1)
+        x = self.embedding(windows).flatten(2)  # (batch, time, (n - 1) m)
         x = self.dropout(x)
         h = self.dropout(torch.tanh(self.hidden(x)))  # tanh(d + H x)
-        if self.direct:
-            h = torch.cat(
-                [h, x], dim=-1
-            )  # the head's [U W] then gives U tanh(d + Hx) + W x
+        if self.direct:  # the head's [U W] then adds W x
+            h = torch.cat([h, x], dim=-1)
         return h, text[:, text.shape[1] - keep :]
 
 
