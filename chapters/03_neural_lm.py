@@ -51,7 +51,7 @@ cfg = current().settings("neural_lm")
 # a slice of the data; the `full` profile gives the numbers discussed in the text):
 
 # %%
-cfg
+dict(cfg)
 
 # %% [markdown]
 # ## Why counting cannot generalise
@@ -136,10 +136,12 @@ glue("product_macs", 512 * len(vocab) * 128)
 # distribution:
 #
 # $$
-# \mathbf{x} = [\mathbf{Q}_{w_{t-n+1}}; \dots; \mathbf{Q}_{w_{t-1}}], \qquad
-# \mathbf{y} = \mathbf{b} + \mathbf{W}\mathbf{x} + \mathbf{U}\tanh(\mathbf{d} +
-# \mathbf{H}\mathbf{x}), \qquad
-# P(w_t = i \mid w_{t-n+1:t-1}) = \frac{e^{y_i}}{\sum_j e^{y_j}}.
+# \begin{aligned}
+# \mathbf{x} &= [\mathbf{Q}_{w_{t-n+1}}; \dots; \mathbf{Q}_{w_{t-1}}], \\
+# \mathbf{y} &= \mathbf{b} + \mathbf{W}\mathbf{x}
+#   + \mathbf{U}\tanh(\mathbf{d} + \mathbf{H}\mathbf{x}), \\
+# P(w_t = i \mid w_{t-n+1:t-1}) &= \frac{e^{y_i}}{\sum_j e^{y_j}}.
+# \end{aligned}
 # $$
 #
 # $\mathbf{H}$ ($h \times (n-1)m$) and $\mathbf{d}$ are the hidden layer, $\mathbf{U}$
@@ -274,15 +276,15 @@ with torch.no_grad():
     library_toy.body.hidden.bias.copy_(d)
     library_toy.head.linear.weight.copy_(torch.cat([U, W], dim=1))
     library_toy.head.linear.bias.copy_(b)
-    ours, _ = library_toy.eval().next_token_logprobs(toy_stream[None, :-1])
+    running_text = torch.cat([torch.tensor([eos]), toy_stream[:-1]])  # inputs
+    ours, _ = library_toy.eval().next_token_logprobs(running_text[None])
     by_hand = F.log_softmax(bengio_logits(contexts), dim=-1)
-assert torch.allclose(ours[0], by_hand[1:], atol=1e-5)
+assert torch.allclose(ours[0], by_hand, atol=1e-5)
 assert count_parameters(library_toy) == sum(p.numel() for p in (Q, H, d, U, W, b))
 count_parameters(library_toy)
 
 # %% [markdown]
-# (The library's first window starts one token later: its state pads the context with
-# `<eos>` itself.) The parameter count is Bengio's
+# The two agree. The parameter count is Bengio's
 # $|V|(1 + h + (n-1)m) + h(1 + (n-1)m) + |V|m$: with $|V|$ in the tens of thousands, the
 # output layer and the embeddings hold almost all of it.
 
@@ -411,14 +413,14 @@ glue("nnlm_tokens", record["tokens_seen"])
 glue("nnlm_seconds", record["training_seconds"])
 glue("nnlm_speed", record["tokens_seen"] / record["training_seconds"])
 glue("nnlm_epochs", record["tokens_seen"] / len(train_ids))
-glue("nnlm_n", cfg.context_size + 1)
+glue("nnlm_context", cfg.context_size)
 
 # %% [markdown]
-# The model ({glue:text}`nnlm_n`-gram context, {glue:text}`nnlm_params:,` parameters)
-# saw {glue:text}`nnlm_tokens:,` training tokens ({glue:text}`nnlm_epochs:.1f` passes
-# over its training text) in {glue:text}`nnlm_seconds:.0f` s of training,
-# {glue:text}`nnlm_speed:,.0f` tokens per second. Its test perplexity is
-# {glue:text}`nnlm_test_ppl:.1f`.
+# The model reads the {glue:text}`nnlm_context` previous words and has
+# {glue:text}`nnlm_params:,` parameters. It saw {glue:text}`nnlm_tokens:,` training
+# tokens ({glue:text}`nnlm_epochs:.1f` passes over its training text) in
+# {glue:text}`nnlm_seconds:.0f` s of training, {glue:text}`nnlm_speed:,.0f` tokens per
+# second. Its test perplexity is {glue:text}`nnlm_test_ppl:.1f`.
 
 # %% [markdown]
 # ## Against Kneser–Ney, on the same tokens
@@ -514,7 +516,7 @@ n2t.plot.curves(
 )
 n2t.plot.curves(
     {"NNLM": ([p["seconds"] for p in curve], [p["valid_ppl"] for p in curve])},
-    xlabel="training seconds (CPU)", ylabel="validation perplexity", ax=by_seconds,
+    xlabel="training seconds", ylabel="validation perplexity", ax=by_seconds,
 )
 for ax in (by_tokens, by_seconds):
     ax.axhline(kn_valid_ppl, color="0.3", linestyle="--",
