@@ -552,15 +552,19 @@ glue("crossing_text", "It passes Kneser–Ney after "
 # ## What the embeddings learned
 #
 # The rows of the trained $\mathbf{Q}$ are the word vectors. The cosine between two rows
-# measures how similar the model found the two words. The nearest neighbours of a few
-# common words:
+# measures how similar the model found the two words. A word seen only a handful of
+# times has had few updates, and its vector is still mostly its random start, so we look
+# for neighbours among the 10,000 most frequent words (the vocabulary is sorted by
+# frequency). The nearest neighbours of a few common words:
 
 # %%
 itos = nnlm_artefact.state["itos"]
 vectors = nnlm_artefact.state["embedding"]
 assert vectors.shape == (len(itos), cfg.embed_dim) and itos == vocab.itos
 probes = ["he", "city", "war", "January", "three", "played", "film", "British"]
-neighbours = {word: nnlm.nearest(vectors, itos, word, k=6) for word in probes}
+frequent = 10_000  # search among the most frequent words
+neighbours = {word: nnlm.nearest(vectors[:frequent], itos[:frequent], word, k=6)
+              for word in probes}
 
 # %% tags=["hide-input"]
 rows = "".join(

@@ -64,6 +64,9 @@ class NNLM(nn.Module):
         )
         self.direct = direct
         self.embedding = nn.Embedding(vocab_size, embed_dim)  # C: one row per word
+        # Small initial vectors (as in Bengio et al.'s and PyTorch's word LMs): with N(0, 1), the
+        # default, the random start would outweigh what training teaches the word vectors.
+        nn.init.uniform_(self.embedding.weight, -0.1, 0.1)
         self.hidden = nn.Linear(context_size * embed_dim, hidden_dim)  # H and d
         self.dropout = nn.Dropout(dropout)
         self.dim = hidden_dim + (context_size * embed_dim if direct else 0)
