@@ -49,6 +49,24 @@ SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
             "timing_batch": 8, "timing_width": 128,
         },
     },
+    "neural_lm": {
+        # Chapter 3's NNLM (the zoo artefact "nnlm"): train_lines / valid_lines slice WikiText-2 (None: all);
+        # the test split is always whole. train_tokens: how many tokens to train on; eval_every: tokens between
+        # validation checkpoints. kn_order: the Kneser-Ney model it is compared and mixed with (same lines).
+        # speed_steps: training steps timed per output layer (full vs adaptive softmax); toy_steps: the toy NNLM.
+        "quick": {
+            "train_lines": 2000, "valid_lines": 400, "train_tokens": 30_000, "batch_size": 32, "seq_len": 32,
+            "context_size": 4, "embed_dim": 32, "hidden_dim": 64, "direct": False, "dropout": 0.1,
+            "adaptive": True, "lr": 3e-3, "weight_decay": 0.01, "eval_every": 10_000, "seed": 0,
+            "kn_order": 5, "speed_steps": 3, "toy_steps": 300,
+        },
+        "full": {
+            "train_lines": None, "valid_lines": None, "train_tokens": 5_000_000, "batch_size": 64,
+            "seq_len": 64, "context_size": 4, "embed_dim": 128, "hidden_dim": 256, "direct": False,
+            "dropout": 0.2, "adaptive": True, "lr": 2e-3, "weight_decay": 0.01, "eval_every": 1_000_000,
+            "seed": 0, "kn_order": 5, "speed_steps": 20, "toy_steps": 300,
+        },
+    },
 }
 
 

@@ -1,0 +1,566 @@
+"""The language-model harness: one yardstick for every language model of the book.
+
+Every language model (n-gram, feed-forward NNLM, LSTM, biLM, GPT-style) is trained and scored here the same way,
+so that their perplexities can sit in one table.
+
+**Vocabulary.** The 33,278 WikiText-2 types: every type of the training split plus ``<unk>`` and ``<eos>``, most
+frequent first (:func:`wikitext2_vocab`). No ``<pad>`` or ``<bos>`` is ever predicted.
+
+**Scoring.** Test perplexity is computed over exactly the 245,569 WikiText-2 test tokens (:data:`TEST_TOKENS`):
+each line's words, then one ``<eos>``. Two context conventions give the same tokens in the same order:
+
+- n-grams (:data:`NGRAM_CONTEXT`): each line is a sentence whose context is padded with ``<bos>``;
+- neural models (:data:`RUNNING_TEXT`): the split is one running text, ``<eos>`` between lines; token ``t`` is
+  predicted from the tokens before it (the stream starts as if after an ``<eos>``). A model never sees the token
+  it predicts.
+
+Because the tokens agree one for one, two models' per-token probabilities can be mixed (:func:`mix`).
+
+**The model interface.** A neural language model is a *body* and a shared *head*. The body is any
+``nn.Module`` with an attribute ``dim`` and
+
+    ``forward(ids (batch, time), state) -> (hidden (batch, time, dim), state)``
+
+where ``hidden[:, t]`` depends only on ``ids[:, :t + 1]`` and on ``state``, what the body carried over from the
+tokens before this window (``None`` at the start of a stream). A feed-forward NNLM carries its last ``n - 2``
+input ids; an LSTM carries ``(h, c)``; a Transformer carries its cached keys and values or the last tokens of
+its window. A body may set ``context_size`` (how many tokens it reads; ``None``: all of them). The
+:class:`Head` turns hidden vectors into log-probabilities over the vocabulary: an adaptive softmax
+(``nn.AdaptiveLogSoftmaxWithLoss``, Grave et al. 2017; exact and normalised) by default, or the full softmax.
+:class:`NeuralLM` joins the two; :func:`train_lm` trains it for a fixed number of tokens and :func:`score`
+returns ln p of every token of a stream.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from functools import cache
+from itertools import chain
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from n2t.data import (
+    BOS,
+    EOS,
+    PAD,
+    UNK,
+    LMStream,
+    Vocab,
+    wikitext2_lines,
+    wikitext2_tokens,
+)
+from n2t.train import (
+    count_parameters,
+    device,
+    model_device,
+    progress,
+    seed_everything,
+    warmup_cosine,
+)
+
+TEST_TOKENS = 245_569
+VOCAB_SIZE = 33_278
+DEFAULT_CUTOFFS = (2_000, 10_000)
+START_ID = 1  # the id of <eos> in wikitext2_vocab(): a text is read as if it started after a line end
+RUNNING_TEXT = "running text: each line's words then <eos>; token t is predicted from the tokens before it"
+NGRAM_CONTEXT = "sentences: each line's words then <eos>; the context is padded with <bos> at each line start"
+
+# ------------------------------------------------------------------------------------------ the data
+
+
+@cache
+def _wikitext2_vocab() -> Vocab:
+    counts = Counter(chain.from_iterable(wikitext2_lines("train")))
+    counts.pop(BOS, None)
+    counts.pop(PAD, None)
+    return Vocab(counts, specials=(UNK, EOS))
+
+
+def wikitext2_vocab() -> Vocab:
+    """The 33,278 predicted WikiText-2 types: the training types plus ``<unk>`` and ``<eos>``, most frequent first."""
+    vocab = _wikitext2_vocab()
+    assert len(vocab) == VOCAB_SIZE and vocab.eos_id == START_ID, (
+        len(vocab),
+        vocab.eos_id,
+    )
+    return vocab
+
+
+def encode_stream(tokens: Sequence[str], vocab: Vocab) -> torch.Tensor:
+    """Token strings → a ``(tokens,)`` id tensor; a token outside ``vocab`` is a ``KeyError`` naming it.
+
+    WikiText-2 has a closed vocabulary, so an unknown token means the wrong vocabulary, not a rare word.
+    """
+    if isinstance(tokens, str):
+        raise TypeError(
+            "tokens must be a sequence of token strings, not a string; split the text first"
+        )
+    if len(tokens) == 0:
+        raise ValueError(
+            "the token stream is empty; need at least one token to score or train on"
+        )
+    unknown = [t for t in set(tokens) if t not in vocab.stoi]
+    if unknown:
+        raise KeyError(
+            f"{len(unknown)} token type(s) are not in the vocabulary, e.g. {sorted(unknown)[:5]}"
+        )
+    return torch.tensor(vocab.encode(tokens), dtype=torch.long)
+
+
+def wikitext2_ids(split: str, max_lines: int | None = None) -> torch.Tensor:
+    """WikiText-2 ``split`` as one id stream ``(tokens,)`` over :func:`wikitext2_vocab`."""
+    return encode_stream(wikitext2_tokens(split, max_lines), wikitext2_vocab())
+
+
+# ------------------------------------------------------------------------------------------ the head
+
+
+class Head(nn.Module):
+    """The output layer: hidden vectors ``(n, dim)`` → log-probabilities over ``vocab_size`` types.
+
+    ``adaptive=True``: ``nn.AdaptiveLogSoftmaxWithLoss`` with ``cutoffs`` (ids must be ordered by frequency);
+    ``adaptive=False``: the full softmax, ``log_softmax(W h + b)``. Both give exact, normalised distributions.
+    """
+
+    def __init__(
+        self,
+        dim: int,
+        vocab_size: int,
+        adaptive: bool = True,
+        cutoffs: Sequence[int] | None = None,
+        div_value: float = 4.0,
+    ) -> None:
+        super().__init__()
+        if dim < 1 or vocab_size < 2:
+            raise ValueError(
+                f"need dim >= 1 and vocab_size >= 2; got dim={dim}, vocab_size={vocab_size}"
+            )
+        self.dim, self.vocab_size, self.adaptive = dim, vocab_size, adaptive
+        if adaptive:
+            if cutoffs is None:
+                cutoffs = [c for c in DEFAULT_CUTOFFS if c < vocab_size]
+            cutoffs = list(cutoffs)
+            if (
+                not cutoffs
+                or cutoffs != sorted(set(cutoffs))
+                or cutoffs[0] < 1
+                or cutoffs[-1] >= vocab_size
+            ):
+                raise ValueError(
+                    f"cutoffs must be increasing ids between 1 and vocab_size - 1 ({vocab_size - 1}); got "
+                    f"{cutoffs} (for a tiny vocabulary use adaptive=False)"
+                )
+            if dim // div_value ** len(cutoffs) < 1:
+                raise ValueError(
+                    f"dim ({dim}) is too small for {len(cutoffs)} tail clusters: the last would have width "
+                    f"dim // div_value**{len(cutoffs)} = 0; use fewer cutoffs or a larger dim"
+                )
+            self.cutoffs = tuple(cutoffs)
+            self.softmax = nn.AdaptiveLogSoftmaxWithLoss(
+                dim, vocab_size, cutoffs, div_value=div_value
+            )
+        else:
+            self.cutoffs = ()
+            self.linear = nn.Linear(dim, vocab_size)
+
+    def target_logprob(
+        self, hidden: torch.Tensor, targets: torch.Tensor
+    ) -> torch.Tensor:
+        """ln p(target | hidden) for hidden ``(n, dim)`` and targets ``(n,)`` → ``(n,)``."""
+        if self.adaptive:
+            return self.softmax(hidden, targets).output
+        return -F.cross_entropy(self.linear(hidden), targets, reduction="none")
+
+    def log_prob(self, hidden: torch.Tensor) -> torch.Tensor:
+        """The whole distribution: ln p(· | hidden) ``(n, vocab_size)``."""
+        if self.adaptive:
+            return self.softmax.log_prob(hidden)
+        return F.log_softmax(self.linear(hidden), dim=-1)
+
+
+# ------------------------------------------------------------------------------------------ the model
+
+
+def detach_state(state: Any) -> Any:
+    """``state`` with every tensor in it detached (truncated back-propagation between windows)."""
+    if isinstance(state, torch.Tensor):
+        return state.detach()
+    if isinstance(state, tuple | list):
+        return type(state)(detach_state(s) for s in state)
+    if isinstance(state, dict):
+        return {k: detach_state(v) for k, v in state.items()}
+    return state
+
+
+class NeuralLM(nn.Module):
+    """A body (see the module docstring) and a :class:`Head` over ``vocab_size`` types."""
+
+    def __init__(
+        self,
+        body: nn.Module,
+        vocab_size: int,
+        adaptive: bool = True,
+        cutoffs: Sequence[int] | None = None,
+    ) -> None:
+        super().__init__()
+        if not isinstance(getattr(body, "dim", None), int):
+            raise TypeError(
+                "body must be an nn.Module with an integer attribute dim (the width of its hidden vectors)"
+            )
+        self.body = body
+        self.head = Head(body.dim, vocab_size, adaptive, cutoffs)
+
+    @property
+    def vocab_size(self) -> int:
+        """|V|: how many types the head predicts."""
+        return self.head.vocab_size
+
+    @property
+    def context_size(self) -> int | None:
+        """How many previous tokens the body reads (``None``: all of them)."""
+        return getattr(self.body, "context_size", None)
+
+    def forward(
+        self, ids: torch.Tensor, targets: torch.Tensor, state: Any = None
+    ) -> tuple[torch.Tensor, Any]:
+        """ln p(targets | ids so far) ``(batch, time)`` and the body's new state; ``ids``/``targets`` ``(batch, time)``."""
+        if ids.dim() != 2 or ids.shape != targets.shape:
+            raise ValueError(
+                f"ids and targets must both have shape (batch, time); got {tuple(ids.shape)} and {tuple(targets.shape)}"
+            )
+        hidden, state = self.body(ids, state)
+        logp = self.head.target_logprob(
+            hidden.reshape(-1, hidden.shape[-1]), targets.reshape(-1)
+        )
+        return logp.view(ids.shape), state
+
+    def next_token_logprobs(
+        self, ids: torch.Tensor, state: Any = None
+    ) -> tuple[torch.Tensor, Any]:
+        """ln p(· | ids[:, :t + 1]) for every position: ``(batch, time, vocab_size)``, and the new state."""
+        hidden, state = self.body(ids, state)
+        logp = self.head.log_prob(hidden.reshape(-1, hidden.shape[-1]))
+        return logp.view(*ids.shape, -1), state
+
+
+# ---------------------------------------------------------------------------------------- scoring
+
+
+def _check_stream(
+    ids: torch.Tensor | Sequence[int], name: str, vocab_size: int
+) -> torch.Tensor:
+    ids = torch.as_tensor(ids, dtype=torch.long)
+    if ids.dim() != 1:
+        raise ValueError(
+            f"{name} must be a one-dimensional id stream (tokens,); got shape {tuple(ids.shape)}"
+        )
+    if ids.numel() == 0:
+        raise ValueError(f"{name} is empty; need at least one token")
+    if int(ids.min()) < 0 or int(ids.max()) >= vocab_size:
+        raise ValueError(
+            f"{name} holds ids outside [0, {vocab_size}); encode it with the model's vocabulary"
+        )
+    return ids
+
+
+def score(
+    model: NeuralLM,
+    ids: torch.Tensor | Sequence[int],
+    seq_len: int = 1024,
+    start_id: int | None = None,
+    desc: str | None = None,
+) -> torch.Tensor:
+    """ln p of every token of the running text ``ids`` ``(tokens,)`` → float64 ``(tokens,)``.
+
+    The text is read as one row, ``seq_len`` tokens at a time, carrying the body's state, so token ``t`` is
+    predicted from all the tokens before it; the first token is predicted after ``start_id`` (default
+    :data:`START_ID`, the id of ``<eos>`` in :func:`wikitext2_vocab`: the text starts after a line end).
+    """
+    ids = _check_stream(ids, "ids", model.vocab_size)
+    if seq_len < 1:
+        raise ValueError(f"seq_len must be at least 1; got {seq_len}")
+    start_id = START_ID if start_id is None else start_id
+    if not 0 <= start_id < model.vocab_size:
+        raise ValueError(
+            f"start_id must be an id in [0, {model.vocab_size}); got {start_id}"
+        )
+    dev = model_device(model)
+    inputs = torch.cat([torch.tensor([start_id]), ids[:-1]]).to(dev)
+    targets = ids.to(dev)
+    was_training = model.training
+    model.eval()
+    out, state = [], None
+    starts = range(0, len(ids), seq_len)
+    with torch.no_grad():
+        # [score the running text]
+        for start in starts if desc is None else progress(starts, desc=desc):
+            window = slice(start, start + seq_len)
+            logp, state = model(inputs[None, window], targets[None, window], state)
+            out.append(logp[0].double().cpu())
+        # [end of scoring]
+    model.train(was_training)
+    return torch.cat(out)
+
+
+def perplexity(logprobs: torch.Tensor | Sequence[float]) -> float:
+    """exp of the mean negative ln p of the tokens."""
+    logprobs = torch.as_tensor(logprobs, dtype=torch.float64)
+    if logprobs.numel() == 0:
+        raise ValueError("logprobs is empty; need at least one token")
+    return math.exp(-float(logprobs.mean()))
+
+
+def ngram_logprobs(
+    model: Any, split: str, max_lines: int | None = None
+) -> torch.Tensor:
+    """ln p of every token of WikiText-2 ``split`` under a fitted ``n2t.ngram.NGramLM`` (``NGRAM_CONTEXT``)."""
+    lines = wikitext2_lines(split, max_lines)
+    logp = torch.as_tensor(model.token_logprobs(lines), dtype=torch.float64)
+    expected = sum(len(line) + 1 for line in lines)
+    assert len(logp) == expected, (len(logp), expected)
+    if split == "test" and max_lines is None:
+        assert len(logp) == TEST_TOKENS, len(logp)
+    return logp
+
+
+# ---------------------------------------------------------------------------------------- mixtures
+
+
+def _pair(logp_a: torch.Tensor, logp_b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Two models' per-token ln p as float64 tensors of one shape, or a ValueError."""
+    logp_a = torch.as_tensor(logp_a, dtype=torch.float64)
+    logp_b = torch.as_tensor(logp_b, dtype=torch.float64)
+    if logp_a.shape != logp_b.shape or logp_a.dim() != 1:
+        raise ValueError(
+            f"the two models must score the same tokens: got shapes {tuple(logp_a.shape)} "
+            f"and {tuple(logp_b.shape)}"
+        )
+    return logp_a, logp_b
+
+
+def mix(logp_a: torch.Tensor, logp_b: torch.Tensor, weight: float) -> torch.Tensor:
+    """Per-token ln(λ p_a + (1 − λ) p_b), λ = ``weight``: two LMs interpolated."""
+    logp_a, logp_b = _pair(logp_a, logp_b)
+    if not 0.0 <= weight <= 1.0:
+        raise ValueError(f"weight must be between 0 and 1; got {weight}")
+    if weight in (0.0, 1.0):
+        return (logp_a if weight == 1.0 else logp_b).clone()
+    return torch.logaddexp(logp_a + math.log(weight), logp_b + math.log1p(-weight))
+
+
+def mixture_weight(
+    logp_a: torch.Tensor,
+    logp_b: torch.Tensor,
+    iterations: int = 200,
+    tol: float = 1e-10,
+) -> float:
+    """The λ that maximises the held-out likelihood of λ p_a + (1 − λ) p_b (EM)."""
+    logp_a, logp_b = _pair(logp_a, logp_b)
+    weight, previous = 0.5, -math.inf
+    for _ in range(iterations):
+        mixed = mix(logp_a, logp_b, weight)
+        loglik = float(mixed.mean())
+        weight = float(
+            torch.exp(logp_a + math.log(weight) - mixed).mean()
+        )  # mean responsibility of a
+        weight = min(max(weight, 1e-12), 1 - 1e-12)
+        if loglik - previous < tol:
+            break
+        previous = loglik
+    return weight
+
+
+# ---------------------------------------------------------------------------------------- training
+
+
+@dataclass
+class LMResult:
+    """What the harness records for one trained LM (stored as the zoo artefact's metrics)."""
+
+    test_ppl: float
+    valid_ppl: float
+    parameters: int
+    tokens_seen: int
+    training_seconds: float
+    device: str
+    context: str
+    test_tokens: int
+    head: str
+    curve: list[dict[str, float]] = field(default_factory=list)
+    test_logprobs: torch.Tensor | None = field(
+        default=None, repr=False
+    )  # ln p per test token (not a metric)
+    valid_logprobs: torch.Tensor | None = field(default=None, repr=False)
+
+    def metrics(self) -> dict[str, Any]:
+        """The record as a JSON-ready dict (without the per-token log-probabilities)."""
+        record = asdict(self)
+        del record["test_logprobs"], record["valid_logprobs"]
+        return record
+
+
+@dataclass
+class TrainLog:
+    """A training run: validation checkpoints ``curve`` (tokens, seconds, valid_ppl) and the best of them."""
+
+    curve: list[dict[str, float]]
+    tokens_seen: int
+    seconds: float
+    best_valid_ppl: float
+    best_tokens: int
+
+
+def _steps_for(stream: LMStream, tokens: int) -> int:
+    """How many batches of ``stream`` (epoch after epoch) it takes to predict at least ``tokens`` tokens."""
+    per_epoch = [
+        stream.batch_size
+        * len(range(start, min(start + stream.seq_len, stream.rows.shape[1] - 1)))
+        for start in range(0, stream.rows.shape[1] - 1, stream.seq_len)
+    ]
+    epoch_tokens = sum(per_epoch)
+    full_epochs = tokens // epoch_tokens
+    steps, seen = full_epochs * len(per_epoch), full_epochs * epoch_tokens
+    for size in per_epoch:
+        if seen >= tokens:
+            break
+        steps, seen = steps + 1, seen + size
+    return max(steps, 1)
+
+
+def _check_finite(loss: torch.Tensor, step: int) -> None:
+    """Stop with a clear error before a non-finite loss corrupts the weights."""
+    if not torch.isfinite(loss):
+        raise FloatingPointError(f"loss became {loss.item()} at step {step}; lower the learning rate")
+
+
+def _adamw(model: nn.Module, lr: float, weight_decay: float) -> torch.optim.Optimizer:
+    """AdamW, fused into one pass over the parameters where the device supports it."""
+    try:
+        return torch.optim.AdamW(
+            model.parameters(), lr=lr, weight_decay=weight_decay, fused=True
+        )
+    except (RuntimeError, ValueError):
+        return torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+
+
+def train_lm(
+    model: NeuralLM,
+    train_ids: torch.Tensor,
+    valid_ids: torch.Tensor,
+    tokens: int,
+    batch_size: int = 32,
+    seq_len: int = 64,
+    lr: float = 2e-3,
+    weight_decay: float = 0.01,
+    eval_every: int | None = None,
+    grad_clip: float = 1.0,
+    warmup_steps: int = 100,
+    seed: int = 0,
+    desc: str = "train",
+    start_id: int | None = None,
+) -> TrainLog:
+    """Train ``model`` on the running text ``train_ids`` for ``tokens`` predicted tokens (AdamW, cosine decay).
+
+    The model goes to :func:`n2t.train.device`. Every ``eval_every`` tokens (and at the end) the validation
+    perplexity is measured; the weights with the best one are kept and loaded back at the end. The seconds in
+    the log count training only, not validation.
+    """
+    train_ids = _check_stream(train_ids, "train_ids", model.vocab_size)
+    valid_ids = _check_stream(valid_ids, "valid_ids", model.vocab_size)
+    if tokens < 1:
+        raise ValueError(
+            f"tokens must be a positive number of training tokens; got {tokens}"
+        )
+    stream = LMStream(train_ids, batch_size, seq_len)
+    steps = _steps_for(stream, tokens)
+    eval_every = tokens if eval_every is None else eval_every
+    if eval_every < 1:
+        raise ValueError(
+            f"eval_every must be a positive number of tokens; got {eval_every}"
+        )
+    seed_everything(seed)
+    dev = device()
+    model.to(dev)
+    optimizer = _adamw(model, lr, weight_decay)
+    scheduler = (
+        warmup_cosine(optimizer, min(warmup_steps, steps - 1), steps)
+        if steps > 1
+        else None
+    )
+    curve: list[dict[str, float]] = []
+    best = (math.inf, 0, copy.deepcopy(model.state_dict()))
+    seen, seconds, next_eval = 0, 0.0, eval_every
+    batches, state = iter(stream), None
+    bar = progress(total=steps, desc=desc)
+    for step in range(1, steps + 1):
+        started = time.perf_counter()
+        model.train()
+        batch = next(batches, None)
+        if batch is None:  # a new epoch: the rows start again from the beginning
+            batches, state = iter(stream), None
+            batch = next(batches)
+        inputs, targets = (t.to(dev) for t in batch)
+        # [one training step]
+        logp, state = model(inputs, targets, state)  # ln p of the targets (batch, time)
+        state = detach_state(state)  # carry the context, not the gradient
+        loss = -logp.mean()  # the cross-entropy in nats per token
+        _check_finite(loss, step)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+        optimizer.step()
+        # [end of the training step]
+        if scheduler is not None:
+            scheduler.step()
+        seen += targets.numel()
+        seconds += time.perf_counter() - started
+        bar.update(1)
+        if step % 20 == 0:
+            bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
+        if seen >= next_eval or step == steps:
+            valid_ppl = perplexity(score(model, valid_ids, start_id=start_id))
+            curve.append(
+                {"tokens": seen, "seconds": round(seconds, 3), "valid_ppl": valid_ppl}
+            )
+            if valid_ppl < best[0]:
+                best = (valid_ppl, seen, copy.deepcopy(model.state_dict()))
+            while next_eval <= seen:
+                next_eval += eval_every
+            bar.set_postfix(
+                loss=f"{loss.item():.3f}", valid_ppl=f"{valid_ppl:.1f}", refresh=False
+            )
+    bar.close()
+    model.load_state_dict(best[2])
+    return TrainLog(curve, seen, seconds, best[0], best[1])
+
+
+def evaluate_lm(
+    model: NeuralLM, log: TrainLog, test_ids: torch.Tensor, valid_ids: torch.Tensor
+) -> LMResult:
+    """Score the trained ``model`` on the test and validation streams and write the :class:`LMResult`."""
+    test_logp = score(model, test_ids, desc="score test")
+    valid_logp = score(model, valid_ids)
+    window = model.context_size
+    reads = "all of them" if window is None else f"the last {window}"
+    return LMResult(
+        test_ppl=perplexity(test_logp),
+        valid_ppl=perplexity(valid_logp),
+        parameters=count_parameters(model),
+        tokens_seen=log.tokens_seen,
+        training_seconds=round(log.seconds, 3),
+        device=str(model_device(model)),
+        context=f"{RUNNING_TEXT}; the model reads {reads}",
+        test_tokens=len(test_logp),
+        head="adaptive softmax" if model.head.adaptive else "full softmax",
+        curve=log.curve,
+        test_logprobs=test_logp,
+        valid_logprobs=valid_logp,
+    )
