@@ -38,7 +38,8 @@ test: $(STAMP)  ## lint, unit tests, nbval (quick), strict site build (quick), b
 lab: $(STAMP)  ## open JupyterLab; chapters/*.py open as notebooks (jupytext)
 	$(BIN)/jupyter lab chapters
 
-bench: $(STAMP)  ## the benchmarks under tests/benchmarks (not part of make test)
+bench: $(STAMP)  ## the benchmarks under tests/benchmarks (not part of make test); installs requirements-bench.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-bench.txt
 	@for script in tests/benchmarks/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 clean:
