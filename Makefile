@@ -44,7 +44,8 @@ lab: $(STAMP)  ## open JupyterLab on the chapters; double-click one to open it a
 	@echo "== Starting JupyterLab: open the http://localhost:...?token=... address printed below; Ctrl-C stops it."
 	$(LAB) chapters
 
-bench: $(STAMP)  ## the benchmarks under tests/benchmarks (not part of make test)
+bench: $(STAMP)  ## the benchmarks under tests/benchmarks (not part of make test); installs requirements-bench.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-bench.txt
 	@for script in tests/benchmarks/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 clean:

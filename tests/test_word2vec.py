@@ -1,0 +1,329 @@
+"""n2t.word2vec: noise and subsampling distributions, hand-written gradients vs autograd, the evaluators, bad input."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from n2t import word2vec as w2v
+from n2t import zoo
+from n2t.profile import Profile
+
+# ------------------------------------------------------------------------------- noise distribution
+
+
+def test_noise_distribution_is_count_to_the_three_quarters():
+    counts = torch.tensor([1, 16, 81, 256])
+    expected = torch.tensor([1.0, 8.0, 27.0, 64.0]) / 100.0  # c**0.75 = 1, 8, 27, 64
+    assert torch.allclose(w2v.noise_distribution(counts), expected.double(), atol=1e-12)
+
+
+def test_negative_samples_follow_count_to_the_three_quarters():
+    counts = torch.tensor([1, 16, 81, 256, 625])  # c**0.75 = 1, 8, 27, 64, 125
+    noise = w2v.noise_distribution(counts)
+    draws = w2v.NoiseSampler(noise)((400_000,), torch.Generator().manual_seed(0))
+    observed = torch.bincount(draws, minlength=5).double()
+    expected = noise * draws.numel()
+    chi_square = float(((observed - expected) ** 2 / expected).sum())
+    assert chi_square < 18.47  # the 0.999 quantile of chi-square with 4 degrees of freedom
+    # and not proportional to the counts themselves: against those the same draw is far off
+    raw = counts.double() / counts.sum() * draws.numel()
+    assert float(((observed - raw) ** 2 / raw).sum()) > 1000
+
+
+# -------------------------------------------------------------------------------------- subsampling
+
+
+def test_keep_probability_is_word2vec_c_formula():
+    counts = torch.tensor([1_000, 100, 10, 1])  # frequencies 0.9009, 0.0901, 0.00901, 0.000901
+    t = 1e-3
+    f = counts.double() / counts.sum()
+    by_hand = [min(1.0, math.sqrt(t / fi) + t / fi) for fi in f.tolist()]
+    assert torch.allclose(w2v.keep_probability(counts, t), torch.tensor(by_hand, dtype=torch.float64))
+    assert w2v.keep_probability(counts, 0.0).eq(1).all()  # t = 0: no subsampling
+
+
+def test_subsampling_keeps_a_word_with_mikolovs_probability():
+    lines = [["the"] * 50 + ["cat", "dog", "fish", "bird", "cow"] for _ in range(2_000)]
+    corpus = w2v.encode_corpus(lines, min_count=1)
+    t = 1e-2
+    keep = w2v.keep_probability(corpus.counts, t)
+    kept, _ = w2v.subsample(corpus, t, torch.Generator().manual_seed(1))
+    for word in ("the", "cat"):
+        i = corpus.stoi[word]
+        n = int((corpus.ids == i).sum())
+        p = float(keep[i])
+        rate = float((kept == i).sum()) / n
+        assert abs(rate - p) < 5 * math.sqrt(p * (1 - p) / n) + 1e-9, (word, rate, p)
+    assert 0 < float(keep[corpus.stoi["the"]]) < 0.5 < float(keep[corpus.stoi["cat"]])
+
+
+# ------------------------------------------------------------------------------------------ windows
+
+
+def test_dynamic_window_weights_near_words_more_and_never_crosses_a_line():
+    line_ids = torch.zeros(20_000, dtype=torch.long)
+    mask = w2v.dynamic_windows(line_ids, 4, torch.Generator().manual_seed(0))
+    usage = mask[10:-10].double().mean(0)  # offsets -4 … -1, 1 … 4, away from the ends
+    expected = torch.tensor([1, 2, 3, 4, 4, 3, 2, 1], dtype=torch.float64) / 4  # (window - |o| + 1) / window
+    assert torch.allclose(usage, expected, atol=0.02)
+    two_lines = torch.tensor([0, 0, 0, 1, 1, 1])
+    mask = w2v.dynamic_windows(two_lines, 3, torch.Generator().manual_seed(0))
+    positions = torch.arange(6)[:, None] + w2v.window_offsets(3)[None, :]
+    assert not (mask & (positions.clamp(0, 5) // 3 != two_lines[:, None])).any()
+    assert not (mask & ((positions < 0) | (positions > 5))).any()
+
+
+def test_skipgram_pairs_by_hand():
+    ids = torch.tensor([10, 11, 12])
+    mask = torch.tensor([[False, True], [True, True], [True, False]])  # window 1: offsets -1, +1
+    centres, contexts = w2v.skipgram_pairs(ids, mask, 1)
+    assert list(zip(centres.tolist(), contexts.tolist(), strict=True)) == [(10, 11), (11, 10), (11, 12), (12, 11)]
+
+
+# ------------------------------------------------------------------ hand-written gradients = autograd
+
+
+def _tables(vocab=7, dim=4, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(vocab, dim, generator=g, dtype=torch.float64), torch.randn(
+        vocab, dim, generator=g, dtype=torch.float64
+    )
+
+
+def test_skipgram_step_is_sgd_on_the_negative_sampling_loss():
+    w_in, w_out = _tables()
+    centres, contexts = torch.tensor([0, 1, 0, 3]), torch.tensor([2, 2, 5, 0])
+    negatives = torch.tensor([[4, 6], [0, 4], [2, 2], [6, 1]])  # repeated rows must add up
+    a_in, a_out = w_in.clone().requires_grad_(), w_out.clone().requires_grad_()
+    v = a_in[centres]
+    pos = (a_out[contexts] * v).sum(1)
+    neg = (a_out[negatives] * v[:, None, :]).sum(2)
+    loss = -(F.logsigmoid(pos).sum() + F.logsigmoid(-neg).sum())
+    loss.backward()
+    lr = 0.1
+    returned = w2v.skipgram_step(w_in, w_out, centres, contexts, negatives, lr)
+    assert math.isclose(returned, float(loss.detach()), rel_tol=1e-9)
+    assert torch.allclose(w_in, a_in.detach() - lr * a_in.grad)
+    assert torch.allclose(w_out, a_out.detach() - lr * a_out.grad)
+
+
+def test_cbow_step_is_word2vecs_update_on_the_negative_sampling_loss():
+    w_in, w_out = _tables()
+    contexts = torch.tensor([1, 2, 3, 0, 5, 6, 2])  # two centres: three and four context words
+    owners = torch.tensor([0, 0, 0, 1, 1, 1, 1])
+    centres = torch.tensor([5, 1])
+    negatives = torch.tensor([[2, 3, 3], [6, 4, 1]])
+    a_in, a_out = w_in.clone().requires_grad_(), w_out.clone().requires_grad_()
+    total = torch.stack([a_in[contexts[:3]].sum(0), a_in[contexts[3:]].sum(0)])
+    mean = total / torch.tensor([[3.0], [4.0]], dtype=torch.float64)
+    # word2vec's update: the forward pass uses the mean, every context word gets the mean's whole gradient
+    h = mean.detach() + (total - total.detach())
+    pos = (a_out[centres] * h).sum(1)
+    neg = (a_out[negatives] * h[:, None, :]).sum(2)
+    loss = -(F.logsigmoid(pos).sum() + F.logsigmoid(-neg).sum())
+    loss.backward()
+    lr = 0.1
+    returned = w2v.cbow_step(w_in, w_out, contexts, owners, centres, negatives, lr)
+    assert math.isclose(returned, float(loss.detach()), rel_tol=1e-9)
+    assert torch.allclose(w_in, a_in.detach() - lr * a_in.grad)
+    assert torch.allclose(w_out, a_out.detach() - lr * a_out.grad)
+
+
+@pytest.mark.parametrize("architecture", w2v.ARCHITECTURES)
+def test_training_puts_words_of_the_same_contexts_together(architecture):
+    g = torch.Generator().manual_seed(0)
+    animals, tools = ["cat", "dog", "cow", "pig"], ["saw", "drill", "hammer", "axe"]
+    lines = []
+    for _ in range(600):
+        group = animals if torch.rand(1, generator=g) < 0.5 else tools
+        verb = ["eats", "runs", "sleeps"] if group is animals else ["cuts", "drills", "breaks"]
+        lines.append([group[int(torch.randint(4, (1,), generator=g))], verb[int(torch.randint(3, (1,), generator=g))],
+                      group[int(torch.randint(4, (1,), generator=g))]])
+    corpus = w2v.encode_corpus(lines, min_count=1)
+    model = w2v.train(corpus, architecture, dim=16, window=2, epochs=20, subsample_t=0, batch_size=64, seed=0, dev="cpu")
+    assert model.losses[-1] < model.losses[0]
+    v = w2v.unit_rows(model.vectors)
+    ids = corpus.stoi
+    same = float(v[ids["cat"]] @ v[ids["dog"]])
+    other = float(v[ids["cat"]] @ v[ids["saw"]])
+    assert same > other + 0.2, (same, other)
+
+
+def test_training_is_reproducible():
+    corpus = w2v.encode_corpus([["a", "b", "c", "a", "b", "d"]] * 50, min_count=1)
+    first = w2v.train(corpus, dim=8, epochs=2, seed=3, dev="cpu")
+    second = w2v.train(corpus, dim=8, epochs=2, seed=3, dev="cpu")
+    assert torch.equal(first.vectors, second.vectors)
+
+
+# --------------------------------------------------------------------------------------- evaluation
+
+WORDS = ["man", "woman", "king", "queen", "apple"]
+VECTORS = torch.tensor(
+    [
+        [1.0, 0.0, 0.0],  # man
+        [0.0, 1.0, 0.0],  # woman
+        [1.0, 0.0, 1.0],  # king = man + royal
+        [0.0, 1.0, 1.0],  # queen = woman + royal
+        [1.0, 1.0, -1.0],  # apple: unrelated
+    ]
+)
+
+
+def test_analogy_by_hand():
+    assert w2v.analogy(VECTORS, WORDS, "man", "king", "woman", k=1)[0][0] == "queen"
+    assert w2v.analogy(VECTORS, WORDS, "king", "man", "queen", k=1)[0][0] == "woman"
+
+
+def test_analogy_excludes_the_question_words():
+    # b − a + c is closest to c itself here; 3CosAdd must answer with another word.
+    words = ["a", "b", "c", "d"]
+    vectors = torch.tensor([[1.0, 0.0], [1.0, 0.1], [0.0, 1.0], [0.3, 1.0]])
+    answers = [w for w, _ in w2v.analogy(vectors, words, "a", "b", "c", k=4)]
+    assert answers == ["d"] and set(answers).isdisjoint({"a", "b", "c"})
+
+
+def test_evaluate_analogies_on_a_hand_made_example():
+    questions = {
+        "royalty": [("man", "king", "woman", "queen"), ("woman", "queen", "man", "king")],
+        "gram-fruit": [("man", "woman", "king", "apple"), ("man", "woman", "emperor", "empress")],
+    }
+    result = w2v.evaluate_analogies(VECTORS, WORDS, questions)
+    assert result.correct == {"royalty": 2, "gram-fruit": 0}  # man→woman :: king→queen, not apple
+    assert result.covered == {"royalty": 2, "gram-fruit": 1} and result.total == {"royalty": 2, "gram-fruit": 2}
+    assert math.isclose(result.accuracy, 2 / 3) and math.isclose(result.coverage, 3 / 4)
+    assert result.semantic_accuracy == 1.0 and result.syntactic_accuracy == 0.0
+
+
+def test_lookup_is_case_insensitive_with_the_most_frequent_casing():
+    lookup = w2v.Lookup(["Paris", "paris", "the"])
+    assert lookup["paris"] == 1 and lookup["Paris"] == 0 and lookup["PARIS"] == 0
+    assert lookup.get("nowhere") is None
+
+
+def test_spearman_against_a_hand_example_with_ties():
+    x = [1.0, 2.0, 2.0, 3.0]  # ranks 1, 2.5, 2.5, 4
+    y = [10.0, 30.0, 20.0, 40.0]  # ranks 1, 3, 2, 4
+    assert torch.equal(w2v.rank(torch.tensor(x)), torch.tensor([1.0, 2.5, 2.5, 4.0], dtype=torch.float64))
+    # Pearson of the ranks: deviations (-1.5, 0, 0, 1.5) and (-1.5, 0.5, -0.5, 1.5) → 4.5 / sqrt(4.5 · 5)
+    assert math.isclose(w2v.spearman(x, y), 4.5 / math.sqrt(4.5 * 5.0), rel_tol=1e-12)
+
+
+def test_spearman_without_ties_is_the_textbook_formula():
+    x = [3.0, 1.0, 4.0, 1.5, 5.0, 9.0, 2.0, 6.0]
+    y = [2.0, 7.0, 1.0, 8.0, 2.5, 8.5, 0.0, 4.0]
+    rx, ry = w2v.rank(torch.tensor(x)), w2v.rank(torch.tensor(y))
+    n = len(x)
+    textbook = 1 - 6 * float(((rx - ry) ** 2).sum()) / (n * (n * n - 1))
+    assert math.isclose(w2v.spearman(x, y), textbook, rel_tol=1e-12)
+    assert w2v.spearman(x, x) == 1.0 and math.isclose(w2v.spearman(x, [-v for v in x]), -1.0)
+
+
+def test_evaluate_similarity_counts_coverage():
+    pairs = [("king", "queen", 9.0), ("man", "woman", 8.0), ("king", "apple", 1.0), ("cat", "dog", 7.0)]
+    result = w2v.evaluate_similarity(VECTORS, WORDS, pairs)
+    assert (result.covered, result.total) == (3, 4) and result.coverage == 0.75
+    # cosines 0.5, 0, 0 → ranks 3, 1.5, 1.5; scores 9, 8, 1 → ranks 3, 2, 1; ρ = 1.5 / sqrt(1.5 · 2)
+    assert math.isclose(result.rho, 1.5 / math.sqrt(3.0), rel_tol=1e-12)
+
+
+def test_nearest_excludes_the_word_itself():
+    found = w2v.nearest(VECTORS, WORDS, "king", k=2)
+    assert [w for w, _ in found] == ["man", "queen"]  # cosines 1/sqrt(2) and 1/2; "king" itself is skipped
+    assert math.isclose(found[0][1], 1 / math.sqrt(2), rel_tol=1e-6)
+
+
+def test_vector_file_round_trip(tmp_path):
+    path = tmp_path / "vectors.txt"
+    w2v.save_vectors(path, VECTORS, WORDS)
+    vectors, itos = w2v.load_vectors(path)
+    assert itos == WORDS and torch.allclose(vectors, VECTORS)
+
+
+# --------------------------------------------------------------------------------------- bad input
+
+
+def test_empty_corpus_is_a_clear_error():
+    with pytest.raises(ValueError, match="corpus is empty"):
+        w2v.encode_corpus([])
+    with pytest.raises(ValueError, match="corpus is empty"):
+        w2v.encode_corpus([["rare", "words"]], min_count=2)
+    corpus = w2v.encode_corpus([["a", "b"]], min_count=1)
+    empty = w2v.Corpus(corpus.ids[:0], corpus.line_ids[:0], corpus.itos, corpus.counts)
+    with pytest.raises(ValueError, match="corpus is empty"):
+        w2v.train(empty)
+
+
+@pytest.mark.parametrize("argument", ["window", "negatives", "dim", "epochs", "batch_size"])
+def test_sizes_below_one_are_clear_errors(argument):
+    corpus = w2v.encode_corpus([["a", "b", "c"]], min_count=1)
+    with pytest.raises(ValueError, match=f"{argument} must be at least 1; got 0"):
+        w2v.train(corpus, **{argument: 0})
+    if argument == "window":
+        with pytest.raises(ValueError, match="window must be at least 1; got -2"):
+            w2v.dynamic_windows(corpus.line_ids, -2, torch.Generator())
+
+
+def test_unknown_architecture_is_a_clear_error():
+    corpus = w2v.encode_corpus([["a", "b", "c"]], min_count=1)
+    with pytest.raises(ValueError, match="architecture must be one of"):
+        w2v.train(corpus, "glove")
+
+
+def test_unknown_word_in_a_query_names_the_word():
+    with pytest.raises(KeyError, match="'emperor' is not in the vocabulary"):
+        w2v.analogy(VECTORS, WORDS, "man", "emperor", "woman")
+    with pytest.raises(KeyError, match="'zebra' is not in the vocabulary"):
+        w2v.nearest(VECTORS, WORDS, "zebra")
+
+
+def test_vectors_of_the_wrong_shape_are_clear_errors():
+    with pytest.raises(ValueError, match="vectors has 4 rows but itos names 5 words"):
+        w2v.evaluate_analogies(VECTORS[:4], WORDS, {})
+    with pytest.raises(ValueError, match=r"must be a \(\|V\|, dim\) matrix; got shape \(5,\)"):
+        w2v.nearest(VECTORS[:, 0], WORDS, "king")
+    with pytest.raises(ValueError, match="floating point"):
+        w2v.check_vectors(torch.ones(5, 3, dtype=torch.long), WORDS)
+
+
+def test_vector_file_of_the_wrong_shape_is_a_clear_error(tmp_path):
+    path = tmp_path / "bad.txt"
+    path.write_text("2 3\nking 1 0 1\nqueen 0 1\n")
+    with pytest.raises(ValueError, match="line 3: expected a word and 3 numbers; got 2"):
+        w2v.load_vectors(path)
+    path.write_text("3 3\nking 1 0 1\nqueen 0 1 1\n")
+    with pytest.raises(ValueError, match="announces 3 words but the file has 2"):
+        w2v.load_vectors(path)
+    path.write_text("king 1 0 1\n")
+    with pytest.raises(ValueError, match="first line must be"):
+        w2v.load_vectors(path)
+
+
+def test_bad_counts_for_the_noise_distribution():
+    with pytest.raises(ValueError, match="non-negative counts"):
+        w2v.noise_distribution(torch.tensor([]))
+    with pytest.raises(ValueError, match="non-negative counts"):
+        w2v.noise_distribution(torch.tensor([3, -1]))
+
+
+# --------------------------------------------------------------------------------------------- zoo
+
+
+def test_the_zoo_knows_the_word_vectors():
+    assert {"word2vec-skipgram", "word2vec-cbow"} <= set(zoo.names())
+
+
+def test_quick_skipgram_artefact_holds_vectors_itos_and_metrics(cache):
+    artefact = zoo.get("word2vec-skipgram", Profile("quick"))
+    vectors, itos = artefact.state["vectors"], artefact.state["itos"]
+    assert vectors.dim() == 2 and vectors.shape[0] == len(itos) and vectors.dtype == torch.float32
+    assert len(set(itos)) == len(itos)
+    counts = Counter(artefact.state["counts"].tolist())
+    assert counts and min(artefact.state["counts"].tolist()) >= 5
+    for key in ("analogy_accuracy", "analogy_coverage", "ws353_rho", "men_rho", "train_seconds"):
+        assert key in artefact.metrics
