@@ -53,7 +53,7 @@ seed_everything(0)
 
 # %%
 cfg = current().settings("seq2seq")
-cfg
+print("\n".join(f"{key} = {value!r}" for key, value in cfg.items()))
 
 # %% [markdown]
 # ## The task: Chinese into English
@@ -268,7 +268,7 @@ def free_running(model, source, max_len=20):
     return ["<bos>", *words[:-1]], words
 
 
-# %%
+# %% tags=["hide-input"]
 def code(token):
     """A token as Markdown code, so that <eos> is shown, not eaten by the browser."""
     return f"`{token}`" if token else ""
@@ -281,6 +281,7 @@ def markdown_table(header, rows):
     return Markdown("\n".join(lines))
 
 
+# %%
 example_zh, example_en = test_pairs[500]
 forced_in, forced_out = teacher_forced(plain, example_zh, example_en)
 free_in, free_out = free_running(plain, example_zh)
@@ -381,9 +382,8 @@ seq2seq.detokenize(["i'm", "sure", "it", "costs", "$", "1", ",", "000", "."])
 # by all of them (the Transformer of a later chapter included):
 #
 # ```{literalinclude} ../lib/n2t/seq2seq.py
-# :start-after: "# [translate-core]"
-# :end-before: "# [/translate-core]"
-# :dedent: 8
+# :start-after: BEGIN translate core
+# :end-before: END translate core
 # :caption: lib/n2t/seq2seq.py — Translator.translate
 # ```
 
@@ -562,6 +562,7 @@ def alignment_plot(model, source, ax):
     n2t.plot.heatmap(weights, xlabels=data.chinese_tokenize(source),
                      ylabels=[*words, "<eos>"], xlabel="source character",
                      ylabel="output word", colorbar=False, vmin=0, vmax=1, ax=ax)
+    ax.tick_params(axis="x", labelrotation=0)  # characters read upright
 
 
 # %% mystnb={"figure": {"caption": "Attention weights of the model with additive attention while it writes its own translation (rows: English output words; columns: Chinese source characters; bright = high weight). Left: the seed sentence; the others are from the test set.", "name": "fig-alignment"}, "image": {"alt": "Three heatmaps with Chinese characters along the bottom and English words down the side. Bright cells run roughly along a diagonal, with the pronoun rows bright over the pronoun characters."}}
@@ -601,9 +602,8 @@ plt.show()
 # {cite:p}`wu2016`). The loop, batched over sentences:
 #
 # ```{literalinclude} ../lib/n2t/decoding.py
-# :start-after: "# [beam-search-loop]"
-# :end-before: "# [/beam-search-loop]"
-# :dedent: 4
+# :start-after: BEGIN beam search loop
+# :end-before: END beam search loop
 # :caption: lib/n2t/decoding.py — beam_search
 # ```
 #

@@ -12,6 +12,16 @@ from n2t import decoding
 BOS, EOS, VOCAB = 0, 1, 5
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny tensors: one thread is fastest, and it does not fight other processes for the cores."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+
 def markov_step(table: torch.Tensor):
     """A step function whose next-token log-probs depend on the last token and on the sentence (row of table).
 

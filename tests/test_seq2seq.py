@@ -19,6 +19,16 @@ PAIRS = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny tensors: one thread is fastest, and it does not fight other processes for the cores."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+
 @pytest.fixture(scope="module")
 def vocabs():
     return seq2seq.build_vocabs(seq2seq.tokenized_pairs(PAIRS), min_freq=1)
@@ -212,3 +222,63 @@ def test_the_recipe_trains_scores_and_rebuilds_a_model():
     model = seq2seq.model_from_state(state)
     sources = [zh for zh, _ in data.cmn_eng_split("test")[:8]]
     assert model.translate(sources) == state["test_translations"]["1"]
+
+
+# ------------------------------------------------------------------------------------ Chinese in figures
+
+
+def test_the_shipped_font_covers_every_character_of_the_data():
+    from fontTools.ttLib import TTFont
+
+    from n2t import plot
+
+    cmap = TTFont(data.data_file(plot.CJK_FONT_FILE)).getBestCmap()
+    characters = {ch for en, zh in data.cmn_eng_pairs() for ch in en + zh if not ch.isspace()}
+    missing = sorted(ch for ch in characters if ord(ch) not in cmap)
+    assert not missing, f"the font subset lacks {missing}"
+
+
+def test_chinese_tick_labels_draw_with_the_book_style(capsys):
+    import io
+    import warnings
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from n2t import plot
+
+    plot.use_book_style()
+    assert plot.register_cjk_font() in matplotlib.rcParams["font.family"]
+    ax = plot.heatmap([[0.2, 0.8], [0.6, 0.4]], xlabels=list("学生"), ylabels=["student", "<eos>"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any warning (a missing glyph above all) fails the test
+        ax.figure.savefig(io.BytesIO(), format="png")
+    plt.close(ax.figure)
+
+
+def test_a_missing_glyph_is_an_error_and_is_echoed_to_stderr(monkeypatch, capsys):
+    import io
+    import sys
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from n2t import plot
+
+    plot.use_book_style()
+    fig, ax = plt.subplots()
+    ax.set_title("\u0d9e")  # a Sinhala letter: in neither DejaVu Sans nor the CJK font
+    with pytest.raises(UserWarning, match="missing from font") as raised:
+        fig.savefig(io.BytesIO(), format="png")
+    plt.close(fig)
+    # In a notebook IPython catches that error while it renders the figure and stores it in sys.last_value;
+    # the post-run hook then says so on stderr, which fails the strict book build.
+    monkeypatch.setattr(sys, "last_value", raised.value, raising=False)
+    plot._echo_glyph_error_to_stderr()
+    plot._echo_glyph_error_to_stderr()  # the same error is reported once
+    err = capsys.readouterr().err
+    assert err.count("a figure could not be drawn") == 1 and "missing from font" in err

@@ -210,13 +210,13 @@ def beam_search(
     scores[:, 0] = 0.0  # at first the k copies are one prefix: keep one
     finished: list[list[Hypothesis]] = [[] for _ in range(batch)]
     done = [False] * batch
-    # [beam-search-loop]
+    # BEGIN beam search loop
     for length in range(1, max_len + 1):
         log_probs, state = step(tokens, state)  # (batch·k, vocab)
         vocab = log_probs.shape[-1]
         total = scores[:, :, None] + log_probs.float().cpu().view(batch, k, vocab)
         best = total.view(batch, k * vocab).topk(min(2 * k, k * vocab), dim=-1)
-        rows = torch.zeros(batch, k, dtype=torch.long)  # the prefix each survivor extends
+        rows = torch.zeros(batch, k, dtype=torch.long)  # prefix each survivor extends
         tokens = torch.full((batch, k), eos_id, dtype=torch.long)
         scores = torch.full((batch, k), float("-inf"))
         for b in range(batch):
@@ -236,7 +236,7 @@ def beam_search(
         state = select_rows(state, rows.view(-1))
         prefixes = torch.cat([prefixes[rows.view(-1)], tokens.view(-1, 1)], dim=1)
         tokens = tokens.view(-1)
-    # [/beam-search-loop]
+    # END beam search loop
     else:  # max_len reached: the live prefixes join the finished ones, marked unfinished
         for b in range(batch):
             for j in range(k) if not done[b] else ():

@@ -45,17 +45,21 @@ def _check_corpus(hypotheses: Sequence[str], references: Sequence[str]) -> None:
         raise ValueError("hypotheses is empty; need at least one sentence to score")
 
 
-def bleu(hypotheses: Sequence[str], references: Sequence[str], lowercase: bool = True) -> float:
-    """Corpus BLEU (0–100) of detokenised ``hypotheses`` against one reference each, computed by sacrebleu.
+def bleu(
+    hypotheses: Sequence[str], references: Sequence[str], lowercase: bool = True
+) -> float:
+    """Corpus BLEU (0–100) of detokenised ``hypotheses``: sacrebleu, one reference each.
 
-    sacrebleu tokenises both sides itself (its standard ``13a`` tokenizer), so scores are comparable with
-    published ones. ``lowercase`` (the default) scores case-insensitively, since the book's models write lower case.
+    sacrebleu tokenises both sides itself (its standard ``13a`` tokenizer), so scores
+    are comparable with published ones. ``lowercase`` (the default) ignores case: the
+    book's models write lower case.
     """
     import sacrebleu
 
     _check_corpus(hypotheses, references)
-    # sacrebleu takes a list of reference *streams*: stream j holds the j-th reference of every sentence.
-    return sacrebleu.corpus_bleu(list(hypotheses), [list(references)], lowercase=lowercase).score
+    # sacrebleu wants reference *streams*: stream j = the j-th reference of every line
+    streams = [list(references)]
+    return sacrebleu.corpus_bleu(list(hypotheses), streams, lowercase=lowercase).score
 
 
 def chrf(hypotheses: Sequence[str], references: Sequence[str], lowercase: bool = True) -> float:

@@ -158,7 +158,7 @@ class Translator(nn.Module):
         outputs = [""] * len(sentences)
         dev = model_device(self)
         tgt = self.tgt_vocab
-        # [translate-core]
+        # BEGIN translate core
         for start in range(0, len(order), batch_size):
             chunk = order[start : start + batch_size]
             src, lengths = pad_sequences([ids[i] for i in chunk], self.src_vocab.pad_id)
@@ -175,7 +175,7 @@ class Translator(nn.Module):
                 words = decoding.best_tokens(hyps)
             for i, row in zip(chunk, words, strict=True):
                 outputs[i] = detokenize(tgt.decode(row))
-        # [/translate-core]
+        # END translate core
         self.train(was_training)
         return outputs
 
@@ -203,7 +203,7 @@ class Encoder(nn.Module):
     def forward(
         self, src: torch.Tensor, lengths: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Encode ``src`` ``(batch, S)`` of true ``lengths`` ``(batch,)``: states, summary."""
+        """Encode ``src`` (batch, S) of ``lengths`` (batch,): states, summary."""
         if int(lengths.min()) < 1:
             raise ValueError(
                 f"every source needs at least one token; got lengths {lengths.tolist()}"
@@ -354,7 +354,7 @@ class Seq2Seq(Translator):
     def decode(
         self, tgt_in: torch.Tensor, state: dict[str, torch.Tensor]
     ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
-        """Read ``tgt_in`` ``(batch, T)``: logits ``(batch, T, vocab)``, weights, last state."""
+        """Read ``tgt_in`` ``(batch, T)``: logits, attention weights, last state."""
         x = self.dropout(self.embed(tgt_in))  # (batch, T, embed)
         steps = tgt_in.shape[1]
         if self.attention is None:  # the one summary vector, at every step
@@ -378,7 +378,7 @@ class Seq2Seq(Translator):
     def forward(
         self, src: torch.Tensor, src_lengths: torch.Tensor, tgt_in: torch.Tensor
     ) -> torch.Tensor:
-        """Teacher forcing: logits ``(batch, T, vocab)`` for the target prefix ``tgt_in`` ``(batch, T)``."""
+        """Teacher forcing: logits ``(batch, T, vocab)`` for the prefix ``tgt_in``."""
         logits, _, _ = self.decode(tgt_in, self.start(src, src_lengths))
         return logits
 
