@@ -332,11 +332,11 @@ markdown_table(["model", "parameters", "steps", "target tokens", "seconds",
                 "CPU seconds"], [training_row(name) for name in models])
 
 # %% [markdown]
-# The seconds are wall-clock time on the machine that built this page, the CPU
-# seconds the processor time of all its threads (which does not depend on what else
-# the machine was doing).
+# The seconds are wall-clock time on the machine that built this page, and the CPU
+# seconds the processor time of all its threads; both depend on the machine and on
+# what else it was doing at the time.
 
-# %% mystnb={"figure": {"caption": "Training loss (per target token, averaged over 50 steps) and validation loss after every epoch, for both models.", "name": "fig-loss"}, "image": {"alt": "Two falling training-loss curves and, above them, validation losses marked once per epoch; the model with attention ends lower than the one without."}}
+# %% mystnb={"figure": {"caption": "Training loss (per target token, averaged over 50 steps) and validation loss after every epoch, for both models.", "name": "fig-loss"}, "image": {"alt": "Training-loss curves of the two models against the training step, with the validation loss of each model marked once per epoch."}}
 fig, ax = plt.subplots()
 for (name, artefact), colour in zip(artefacts.items(), n2t.plot.PALETTE, strict=False):
     loss = np.array(artefact.state["step_loss"])
@@ -430,9 +430,11 @@ glue("n_scored", len(test_references))
 # On the {glue:text}`n_scored:,` test pairs, greedy decoding scores BLEU
 # {glue:text}`bleu_plain_greedy:.1f` without attention and
 # {glue:text}`bleu_attn_greedy:.1f` with it (chrF {glue:text}`chrf_plain_greedy:.1f`
-# and {glue:text}`chrf_attn_greedy:.1f`). These are low numbers next to published
-# systems, which train on millions of sentence pairs for days; ours saw a few ten
-# thousand short sentences for minutes on a CPU.
+# and {glue:text}`chrf_attn_greedy:.1f`). Do not hold these numbers against published
+# ones: those come from other test sets and from systems trained on millions of
+# sentence pairs for days, where ours saw a few ten thousand short sentences for
+# minutes on a CPU. What they are good for is comparing the models of this book,
+# which are all scored on this same test set in this same way.
 #
 # ## The bottleneck, measured
 #
@@ -456,7 +458,7 @@ markdown_table(
      in zip(by_length["no attention"], by_length["attention"], strict=True)],
 )
 
-# %% mystnb={"figure": {"caption": "Test BLEU (greedy decoding) in buckets of source length, for the encoder–decoder without attention (one summary vector) and with attention.", "name": "fig-bleu-length"}, "image": {"alt": "Two lines of BLEU against source-length bucket. Both fall as sentences get longer; the line of the attention model lies above the other."}}
+# %% mystnb={"figure": {"caption": "Test BLEU (greedy decoding) in buckets of source length, for the encoder–decoder without attention (one summary vector) and with attention.", "name": "fig-bleu-length"}, "image": {"alt": "Two lines of test BLEU, one per model, against buckets of source length from the shortest to the longest sentences."}}
 ax = n2t.plot.curves(
     {name: (range(len(rows)), [b for _, _, b in rows])
      for name, rows in by_length.items()},
@@ -473,18 +475,23 @@ glue("plain_short", by_length["no attention"][0][2])
 glue("plain_long", by_length["no attention"][-1][2])
 glue("attn_short", by_length["attention"][0][2])
 glue("attn_long", by_length["attention"][-1][2])
+glue("gap_short", by_length["attention"][0][2] - by_length["no attention"][0][2])
+glue("gap_long", by_length["attention"][-1][2] - by_length["no attention"][-1][2])
+glue("n_long", by_length["attention"][-1][1])
 
 # %% [markdown]
 # From the shortest bucket ({glue:text}`short_label` characters) to the longest
 # ({glue:text}`long_label`), BLEU goes from {glue:text}`plain_short:.1f` to
 # {glue:text}`plain_long:.1f` without attention and from {glue:text}`attn_short:.1f`
-# to {glue:text}`attn_long:.1f` with it. Both fall: long sentences are rarer in
-# training and have more ways to go wrong. On sentences as short as Tatoeba's, the
-# bottleneck is mild — the original experiments saw the encoder–decoder collapse
-# beyond about 30 words {cite:p}`bahdanau2015`, and our longest bucket is far
-# shorter. The figure shows how much of the gap between the two models opens with
-# length on this data; the buckets at the long end hold few sentences, so their
-# BLEU is noisy.
+# to {glue:text}`attn_long:.1f` with it: attention is {glue:text}`gap_short:+.1f`
+# BLEU ahead on the shortest sentences and {glue:text}`gap_long:+.1f` on the longest.
+# Longer sentences are harder for both models (they are rarer in training and have
+# more ways to go wrong), so the question is whether the gap between the two widens
+# with length, as it would if the summary vector were the limit. Keep two things in
+# mind when reading the figure: the longest bucket holds only
+# {glue:text}`n_long` sentences, so its BLEU is noisy, and Tatoeba's sentences are
+# short — {cite:t}`bahdanau2015` saw the encoder–decoder without attention collapse
+# on sentences of 30 words and more, far longer than anything here.
 #
 # ## Attention: let the decoder look back
 #
@@ -565,7 +572,7 @@ def alignment_plot(model, source, ax):
     ax.tick_params(axis="x", labelrotation=0)  # characters read upright
 
 
-# %% mystnb={"figure": {"caption": "Attention weights of the model with additive attention while it writes its own translation (rows: English output words; columns: Chinese source characters; bright = high weight). Left: the seed sentence; the others are from the test set.", "name": "fig-alignment"}, "image": {"alt": "Three heatmaps with Chinese characters along the bottom and English words down the side. Bright cells run roughly along a diagonal, with the pronoun rows bright over the pronoun characters."}}
+# %% mystnb={"figure": {"caption": "Attention weights of the model with additive attention while it writes its own translation (rows: English output words; columns: Chinese source characters; bright = high weight). Left: the seed sentence; the others are from the test set.", "name": "fig-alignment"}, "image": {"alt": "Three heatmaps with Chinese characters along the bottom and the model's English output words down the side; the bright cells of each row show which characters the model drew on while writing that word."}}
 aligned_sources = [seed_zh, test_sources[min(60, len(test_sources) - 1)],
                    test_sources[len(test_sources) // 2]]
 fig, axes = plt.subplots(1, 3, figsize=(11, 4))
@@ -574,11 +581,12 @@ for source, ax in zip(aligned_sources, axes, strict=True):
 plt.show()
 
 # %% [markdown]
-# Where the weights form a rough diagonal, the model has learnt, without ever being
-# told, which character corresponds to which word: "我" lights up for "i", and
-# characters read in order give words in order. Where Chinese and English order
-# differ, the bright cells jump accordingly. A model that has not been trained long
-# enough spreads its weights thinly, which is what the quick profile shows.
+# Nobody told the model which character corresponds to which word; whatever
+# alignment the heatmaps show, it learnt only because looking at the right place
+# lowers the loss. Where the weights form a rough diagonal, characters read in order
+# give words in order; where Chinese and English order differ, the bright cells jump.
+# Attention weights are a soft, partial picture, though: the encoder states are
+# bidirectional, so each of them already carries some of the whole sentence.
 #
 # ## Decoding: greedy, beam search and sampling
 #
