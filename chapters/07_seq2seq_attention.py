@@ -510,7 +510,11 @@ glue("n_long", by_length["attention"][-1][1])
 #   {\sum_{j'} \exp \operatorname{score}(\mathbf{s}_t, \mathbf{h}_{j'})},
 # \qquad
 # \mathbf{c}_t = \sum_j \alpha_{tj} \mathbf{h}_j,
-# \qquad
+# $$
+#
+# and the context joins the decoder state before the output layer:
+#
+# $$
 # P(y_t \mid y_{<t}, x) = \operatorname{softmax}\big(\mathbf{W}_o
 #   \tanh(\mathbf{W}_c [\mathbf{s}_t; \mathbf{c}_t])\big).
 # $$

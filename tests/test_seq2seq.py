@@ -211,6 +211,19 @@ def test_the_split_is_fixed_disjoint_and_keeps_twins_together():
         data.cmn_eng_split("test", held_out=0)
 
 
+def test_length_batches_cover_every_pair_once_with_little_padding():
+    pairs = seq2seq.tokenized_pairs(data.cmn_eng_split("valid"))
+    vocabs = seq2seq.build_vocabs(pairs, min_freq=1)
+    batches = list(seq2seq.length_batches(pairs, *vocabs, batch_size=32, seed=1))
+    assert sum(len(b.src) for b in batches) == len(pairs)
+    seen = sorted(tuple(row[: n].tolist()) for b in batches for row, n in zip(b.src, b.src_lengths, strict=True))
+    assert seen == sorted(tuple(vocabs[0].encode(src)) for src, _ in pairs)
+    padding = sum(int((~b.src_mask).sum()) for b in batches) / sum(b.src_mask.numel() for b in batches)
+    assert padding < 0.1, f"{padding:.0%} of the source positions are padding"
+    again = list(seq2seq.length_batches(pairs, *vocabs, batch_size=32, seed=1))
+    assert all(torch.equal(a.src, b.src) for a, b in zip(batches, again, strict=True))
+
+
 def test_the_recipe_trains_scores_and_rebuilds_a_model():
     settings = Settings("seq2seq", "quick", {
         "train_pairs": 60, "test_pairs": 8, "min_freq": 1, "embed_dim": 8, "hidden_dim": 8, "dropout": 0.0,
