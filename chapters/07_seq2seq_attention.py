@@ -486,8 +486,9 @@ glue("n_long", by_length["attention"][-1][1])
 # From the shortest bucket ({glue:text}`short_label` characters) to the longest
 # ({glue:text}`long_label`), BLEU goes from {glue:text}`plain_short:.1f` to
 # {glue:text}`plain_long:.1f` without attention and from {glue:text}`attn_short:.1f`
-# to {glue:text}`attn_long:.1f` with it: attention is {glue:text}`gap_short:+.1f`
-# BLEU ahead on the shortest sentences and {glue:text}`gap_long:+.1f` on the longest.
+# to {glue:text}`attn_long:.1f` with it: the difference (attention minus no
+# attention) is {glue:text}`gap_short:+.1f` BLEU on the shortest sentences and
+# {glue:text}`gap_long:+.1f` on the longest.
 # Longer sentences are harder for both models (they are rarer in training and have
 # more ways to go wrong), so the question is whether the gap between the two widens
 # with length, as it would if the summary vector were the limit. Keep two things in
@@ -679,7 +680,7 @@ for temperature in (0.5, 1.0, 1.5):
                                 generator=generator)[0]
         samples.append((temperature, seq2seq.detokenize(vocab.decode(words))))
 markdown_table(["temperature", "sample (top-k = 10)"],
-               [(t, html.escape(s)) for t, s in samples])
+               [(t, html.escape(s, quote=False)) for t, s in samples])
 
 # %% [markdown]
 # ## Examples
@@ -696,7 +697,8 @@ for i in range(step_size // 2, len(test_sources), step_size):
                          translations["no attention"]["4"][i],
                          translations["attention"]["4"][i]))
 markdown_table(["source", "reference", "no attention", "attention"],
-               [tuple(html.escape(cell) for cell in row) for row in example_rows])
+               [tuple(html.escape(cell, quote=False) for cell in row)
+                for row in example_rows])
 
 # %%
 assert example_rows[0][:2] == ("我是一个学生。", "I am a student.")
