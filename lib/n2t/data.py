@@ -143,6 +143,57 @@ def cmn_eng_pairs() -> list[tuple[str, str]]:
     return pairs
 
 
+CMN_ENG_SPLITS = ("train", "valid", "test")
+
+
+@cache
+def _cmn_eng_split(seed: int, held_out: int) -> dict[str, tuple[tuple[str, str], ...]]:
+    pairs = cmn_eng_pairs()
+    # Pairs that share an English or a Chinese sentence form one group (union-find), and a group never straddles
+    # two splits: otherwise a test sentence could be learnt from its twin in the training set.
+    parent = list(range(len(pairs)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    first_seen: dict[tuple[int, str], int] = {}
+    for i, (english, chinese) in enumerate(pairs):
+        for side, sentence in ((0, english), (1, chinese)):
+            j = first_seen.setdefault((side, sentence), i)
+            parent[root(i)] = root(j)
+    groups: dict[int, list[int]] = {}
+    for i in range(len(pairs)):
+        groups.setdefault(root(i), []).append(i)
+    members = list(groups.values())
+    order = torch.randperm(len(members), generator=torch.Generator().manual_seed(seed)).tolist()
+    chosen: dict[str, list[int]] = {"test": [], "valid": [], "train": []}
+    for g in order:
+        # Fill test, then valid, with whole groups up to exactly held_out pairs each; the rest is training data.
+        split = next((s for s in ("test", "valid") if len(chosen[s]) + len(members[g]) <= held_out), "train")
+        chosen[split].extend(members[g])
+    if len(chosen["test"]) < held_out or len(chosen["valid"]) < held_out or not chosen["train"]:
+        raise ValueError(f"held_out ({held_out}) leaves too few pairs: the corpus has {len(pairs)}")
+    return {
+        split: tuple((pairs[i][1], pairs[i][0]) for i in sorted(indices)) for split, indices in chosen.items()
+    }
+
+
+def cmn_eng_split(split: str, seed: int = 0, held_out: int = 1000) -> list[tuple[str, str]]:
+    """The fixed translation split of the Tatoeba pairs as ``(chinese, english)`` — source first, then target.
+
+    ``held_out`` pairs each go to ``"valid"`` and ``"test"`` and the rest to ``"train"``, chosen by ``seed``. Pairs
+    that share a sentence on either side stay in one split, so no test sentence is seen in training.
+    """
+    if split not in CMN_ENG_SPLITS:
+        raise ValueError(f"split must be one of {CMN_ENG_SPLITS}; got {split!r}")
+    if isinstance(held_out, bool) or not isinstance(held_out, int) or held_out < 1:
+        raise ValueError(f"held_out must be a positive number of pairs; got {held_out!r}")
+    return list(_cmn_eng_split(seed, held_out)[split])
+
+
 def analogy_questions() -> dict[str, list[tuple[str, str, str, str]]]:
     """Mikolov's analogy questions ``a : b :: c : d``, grouped by section (e.g. ``capital-common-countries``)."""
     sections: dict[str, list[tuple[str, str, str, str]]] = {}

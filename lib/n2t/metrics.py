@@ -1,8 +1,10 @@
-"""Evaluation metrics shared by the chapters: perplexity and accuracy (BLEU/chrF arrive with translation)."""
+"""Evaluation metrics shared by the chapters: perplexity, accuracy, and BLEU/chrF through sacrebleu."""
 
 from __future__ import annotations
 
+import itertools
 import math
+from collections.abc import Sequence
 
 import torch
 
@@ -26,3 +28,67 @@ def accuracy(logits_or_predictions: torch.Tensor, targets: torch.Tensor) -> floa
     if targets.numel() == 0:
         raise ValueError("targets is empty")
     return (predictions == targets).float().mean().item()
+
+
+# ------------------------------------------------------------------------------------------ translation
+
+
+def _check_corpus(hypotheses: Sequence[str], references: Sequence[str]) -> None:
+    for name, values in (("hypotheses", hypotheses), ("references", references)):
+        if isinstance(values, str) or not all(isinstance(v, str) for v in values):
+            raise TypeError(f"{name} must be a list of strings, one per sentence")
+    if len(hypotheses) != len(references):
+        raise ValueError(
+            f"hypotheses ({len(hypotheses)}) and references ({len(references)}) must have one entry per sentence"
+        )
+    if not hypotheses:
+        raise ValueError("hypotheses is empty; need at least one sentence to score")
+
+
+def bleu(
+    hypotheses: Sequence[str], references: Sequence[str], lowercase: bool = True
+) -> float:
+    """Corpus BLEU (0–100) of detokenised ``hypotheses``: sacrebleu, one reference each.
+
+    sacrebleu tokenises both sides itself (its standard ``13a`` tokenizer), so scores
+    are comparable with published ones. ``lowercase`` (the default) ignores case: the
+    book's models write lower case.
+    """
+    import sacrebleu
+
+    _check_corpus(hypotheses, references)
+    # sacrebleu wants reference *streams*: stream j = the j-th reference of every line
+    streams = [list(references)]
+    return sacrebleu.corpus_bleu(list(hypotheses), streams, lowercase=lowercase).score
+
+
+def chrf(hypotheses: Sequence[str], references: Sequence[str], lowercase: bool = True) -> float:
+    """Corpus chrF (0–100): the F-score of character n-grams, computed by sacrebleu."""
+    import sacrebleu
+
+    _check_corpus(hypotheses, references)
+    if lowercase:
+        hypotheses, references = [h.lower() for h in hypotheses], [r.lower() for r in references]
+    return sacrebleu.corpus_chrf(list(hypotheses), [list(references)]).score
+
+
+def bleu_by_length(
+    hypotheses: Sequence[str], references: Sequence[str], source_lengths: Sequence[int], edges: Sequence[int]
+) -> list[tuple[str, int, float]]:
+    """Corpus BLEU within buckets of source length: ``(label, sentences, BLEU)`` per bucket ``[edges[i], edges[i+1])``.
+
+    The last bucket is open-ended (``edges[-1]`` and longer); a bucket without sentences is left out.
+    """
+    _check_corpus(hypotheses, references)
+    if len(source_lengths) != len(hypotheses):
+        raise ValueError(f"source_lengths ({len(source_lengths)}) must have one entry per sentence ({len(hypotheses)})")
+    if len(edges) < 1 or list(edges) != sorted(set(edges)):
+        raise ValueError(f"edges must be strictly increasing lengths; got {list(edges)}")
+    rows = []
+    bounds = [*edges, None]
+    for low, high in itertools.pairwise(bounds):
+        chosen = [i for i, n in enumerate(source_lengths) if n >= low and (high is None or n < high)]
+        if chosen:
+            label = f"{low}+" if high is None else f"{low}–{high - 1}"
+            rows.append((label, len(chosen), bleu([hypotheses[i] for i in chosen], [references[i] for i in chosen])))
+    return rows

@@ -6,20 +6,74 @@ a chapter can add to it. Call :func:`use_book_style` once at the top of a chapte
 
 from __future__ import annotations
 
+import re
+import sys
+import warnings
 from collections.abc import Mapping, Sequence
+from functools import cache
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib import font_manager
+
+from n2t.data import data_file
 
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
 
 
+# A subset of Noto Sans CJK SC that covers every character of the shipped data (data/fonts/SOURCE.md).
+CJK_FONT_FILE = "fonts/NotoSansCJKsc-Regular-subset.otf"
+# matplotlib's warning for a character that no font in the list can draw (it would print a box instead).
+MISSING_GLYPH_WARNING = r"Glyph \d+ .* missing from font"
+
+
+@cache
+def register_cjk_font() -> str:
+    """Register the shipped CJK font with matplotlib (verified against SHA256SUMS) and return its family name."""
+    path = data_file(CJK_FONT_FILE)
+    font_manager.fontManager.addfont(str(path))
+    return font_manager.FontProperties(fname=str(path)).get_name()
+
+
+_last_echoed: list[BaseException | None] = [None]
+
+
+def _echo_glyph_error_to_stderr(*_args: object) -> None:
+    """After a notebook cell: if drawing a figure failed for a missing glyph, say so on stderr as well.
+
+    IPython catches an error raised while it renders a figure and shows it as the cell's error output, which
+    nbval fails on but a Jupyter Book build renders silently; a line on stderr makes the strict build fail.
+    """
+    error = getattr(sys, "last_value", None)  # IPython stores the last error it displayed here
+    glyph_error = isinstance(error, UserWarning) and re.search(MISSING_GLYPH_WARNING, str(error))
+    if glyph_error and error is not _last_echoed[0]:
+        _last_echoed[0] = error
+        print(f"n2t.plot: a figure could not be drawn: {error}", file=sys.stderr)
+
+
+def _fail_on_missing_glyphs() -> None:
+    warnings.filterwarnings("error", message=MISSING_GLYPH_WARNING, category=UserWarning)
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with the pinned environment
+        return
+    shell = get_ipython()
+    if shell is not None and _echo_glyph_error_to_stderr not in shell.events.callbacks["post_run_cell"]:
+        shell.events.register("post_run_cell", _echo_glyph_error_to_stderr)
+
+
 def use_book_style() -> None:
-    """Set the book's matplotlib style: readable sizes, light grid, no top/right spines, crisp PNGs."""
+    """Set the book's matplotlib style: readable sizes, light grid, no top/right spines, crisp PNGs.
+
+    Text is set in DejaVu Sans with the shipped CJK font as a fallback, so Chinese characters show as
+    themselves; a character that neither font has raises an error instead of printing a box.
+    """
+    _fail_on_missing_glyphs()
     mpl.rcParams.update(
         {
+            "font.family": ["DejaVu Sans", register_cjk_font()],  # the second draws what the first lacks
             "figure.figsize": (6.0, 3.6),
             "figure.dpi": 110,
             "savefig.dpi": 110,

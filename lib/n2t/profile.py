@@ -82,6 +82,21 @@ SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
             "subsample_grid": (1e-5, 1e-4, 1e-3),
         },
     },
+    "seq2seq": {
+        # Both translation models of Chapter 7; attention: the scorer of the attention model ("additive"/"dot").
+        # train_pairs / test_pairs: how many pairs of the fixed split to train on / to score (None: all).
+        # min_freq: rarer tokens become <unk>; beam_sizes: the widths whose test translations are stored.
+        "quick": {
+            "train_pairs": 1500, "test_pairs": 100, "min_freq": 1, "embed_dim": 48, "hidden_dim": 64,
+            "dropout": 0.1, "epochs": 4, "batch_size": 32, "lr": 3e-3, "seed": 0, "attention": "additive",
+            "beam_sizes": (1, 2, 4, 8),
+        },
+        "full": {
+            "train_pairs": None, "test_pairs": None, "min_freq": 2, "embed_dim": 128, "hidden_dim": 192,
+            "dropout": 0.2, "epochs": 7, "batch_size": 64, "lr": 2e-3, "seed": 0, "attention": "additive",
+            "beam_sizes": (1, 2, 4, 8),
+        },
+    },
 }
 
 
