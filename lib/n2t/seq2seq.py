@@ -219,18 +219,25 @@ class Encoder(nn.Module):
         return states, torch.cat([last[0], last[1]], dim=-1)
 
 
-class AdditiveAttention(nn.Module):
-    """Bahdanau's score ``vᵀ tanh(W_q q + W_k k)``: a one-hidden-layer network compares a query with a key."""
+class ProjectedAttention(nn.Module):
+    """What both scores share: the query and key projections ``W_q``, ``W_k`` (keys projected once)."""
 
-    def __init__(self, query_dim: int, key_dim: int, attn_dim: int) -> None:
+    def __init__(self, query_dim: int, key_dim: int, attn_dim: int, key_bias: bool) -> None:
         super().__init__()
         self.w_q = nn.Linear(query_dim, attn_dim, bias=False)
-        self.w_k = nn.Linear(key_dim, attn_dim)
-        self.v = nn.Linear(attn_dim, 1, bias=False)
+        self.w_k = nn.Linear(key_dim, attn_dim, bias=key_bias)
 
     def project_keys(self, keys: torch.Tensor) -> torch.Tensor:
         """Keys ``(batch, S, key_dim)`` → ``W_k k`` ``(batch, S, attn_dim)``, computed once per sentence."""
         return self.w_k(keys)
+
+
+class AdditiveAttention(ProjectedAttention):
+    """Bahdanau's score ``vᵀ tanh(W_q q + W_k k)``: a one-hidden-layer network compares a query with a key."""
+
+    def __init__(self, query_dim: int, key_dim: int, attn_dim: int) -> None:
+        super().__init__(query_dim, key_dim, attn_dim, key_bias=True)
+        self.v = nn.Linear(attn_dim, 1, bias=False)
 
     def forward(
         self,
@@ -252,17 +259,11 @@ class AdditiveAttention(nn.Module):
         return weights @ values, weights
 
 
-class DotProductAttention(nn.Module):
+class DotProductAttention(ProjectedAttention):
     """Luong's score as in Chapter 8: project query and key to ``attn_dim``, then scaled dot product."""
 
     def __init__(self, query_dim: int, key_dim: int, attn_dim: int) -> None:
-        super().__init__()
-        self.w_q = nn.Linear(query_dim, attn_dim, bias=False)
-        self.w_k = nn.Linear(key_dim, attn_dim, bias=False)
-
-    def project_keys(self, keys: torch.Tensor) -> torch.Tensor:
-        """Keys ``(batch, S, key_dim)`` → ``W_k k`` ``(batch, S, attn_dim)``, computed once per sentence."""
-        return self.w_k(keys)
+        super().__init__(query_dim, key_dim, attn_dim, key_bias=False)
 
     def forward(
         self,
