@@ -372,7 +372,8 @@ glue("adaptive_head_params", adaptive_head_params)
 #
 # ```{literalinclude} ../lib/n2t/lm.py
 # :caption: lib/n2t/lm.py (score)
-# :lines: 304-307
+# :start-after: excerpt begins score
+# :end-before: excerpt ends
 # :language: python
 # ```
 #
@@ -386,7 +387,8 @@ glue("adaptive_head_params", adaptive_head_params)
 #
 # ```{literalinclude} ../lib/n2t/lm.py
 # :caption: lib/n2t/lm.py (train_lm)
-# :lines: 512-519
+# :start-after: excerpt begins training step
+# :end-before: excerpt ends
 # :language: python
 # ```
 #

@@ -300,12 +300,12 @@ def score(
     out, state = [], None
     starts = range(0, len(ids), seq_len)
     with torch.no_grad():
-        # [score the running text]
+        # excerpt begins score
         for start in starts if desc is None else progress(starts, desc=desc):
             window = slice(start, start + seq_len)
             logp, state = model(inputs[None, window], targets[None, window], state)
             out.append(logp[0].double().cpu())
-        # [end of scoring]
+        # excerpt ends
     model.train(was_training)
     return torch.cat(out)
 
@@ -508,7 +508,7 @@ def train_lm(
             batches, state = iter(stream), None
             batch = next(batches)
         inputs, targets = (t.to(dev) for t in batch)
-        # [one training step]
+        # excerpt begins training step
         logp, state = model(inputs, targets, state)  # ln p of the targets (batch, time)
         state = detach_state(state)  # carry the context, not the gradient
         loss = -logp.mean()  # the cross-entropy in nats per token
@@ -517,7 +517,7 @@ def train_lm(
         loss.backward()
         nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
         optimizer.step()
-        # [end of the training step]
+        # excerpt ends
         if scheduler is not None:
             scheduler.step()
         seen += targets.numel()
