@@ -344,9 +344,10 @@ def check_vectors(vectors: torch.Tensor, itos: Sequence[str]) -> torch.Tensor:
 
 
 class Lookup:
-    """Case-insensitive word → row look-up (the most frequent casing wins, as in gensim's evaluation).
+    """Word → row look-up, exact or case-insensitive (gensim's rule: the most frequent casing stands for all).
 
     ``itos`` must be ordered by descending frequency for that rule to hold; both word2vec's and the NNLM's are.
+    ``canonical[i]`` is the row that stands for row ``i``'s word in any casing.
     """
 
     def __init__(self, itos: Sequence[str]) -> None:
@@ -354,12 +355,17 @@ class Lookup:
         self.exact = {w: i for i, w in enumerate(self.itos)}
         self.folded: dict[str, int] = {}
         for i, w in enumerate(self.itos):
-            self.folded.setdefault(w.lower(), i)
+            self.folded.setdefault(w.upper(), i)
+        self.canonical = torch.tensor([self.folded[w.upper()] for w in self.itos], dtype=torch.long)
 
     def get(self, word: str) -> int | None:
         """The row of ``word`` (its own casing first, then any casing), or ``None``."""
         i = self.exact.get(word)
-        return i if i is not None else self.folded.get(word.lower())
+        return i if i is not None else self.folded.get(word.upper())
+
+    def fold(self, word: str) -> int | None:
+        """The row that stands for ``word`` in any casing (how the benchmarks look words up), or ``None``."""
+        return self.folded.get(word.upper())
 
     def __getitem__(self, word: str) -> int:
         i = self.get(word)
@@ -441,13 +447,18 @@ def evaluate_analogies(
     questions: Mapping[str, Sequence[tuple[str, str, str, str]]],
     batch_size: int = 2048,
 ) -> AnalogyResult:
-    """Answer every question ``a : b :: c : ?`` by 3CosAdd over the whole vocabulary, a, b, c excluded."""
+    """Answer every question ``a : b :: c : ?`` by 3CosAdd over the whole vocabulary, a, b, c excluded.
+
+    Words match in any casing, as in gensim's evaluation: a question word excludes its case variants too, and an
+    answer that differs from the expected word only in casing counts as correct.
+    """
     vectors = unit_rows(check_vectors(vectors, itos))
     lookup = Lookup(itos)
+    variants = (lookup.canonical != torch.arange(len(itos))).nonzero().squeeze(1)
     correct, covered, total = {}, {}, {}
     for category, rows in questions.items():
         total[category] = len(rows)
-        known = [[lookup.get(w) for w in q] for q in rows]
+        known = [[lookup.fold(w) for w in q] for q in rows]
         known = [q for q in known if None not in q]  # all four words in the vocabulary
         known = torch.tensor(known, dtype=torch.long).reshape(-1, 4)
         covered[category] = known.shape[0]
@@ -457,7 +468,11 @@ def evaluate_analogies(
             target = vectors[q[:, 1]] - vectors[q[:, 0]] + vectors[q[:, 2]]
             scores = target @ vectors.T  # (questions, |V|)
             scores.scatter_(1, q[:, :3], -math.inf)
-            hits += int((scores.argmax(1) == q[:, 3]).sum())
+            # ... and their case variants ("King" for "king")
+            same = (lookup.canonical[variants][None, :, None] == q[:, None, :3]).any(2)
+            scores[:, variants] = scores[:, variants].masked_fill(same, -math.inf)
+            answer = lookup.canonical[scores.argmax(1)]
+            hits += int((answer == q[:, 3]).sum())
         correct[category] = hits
     return AnalogyResult(correct, covered, total)
 
@@ -515,7 +530,7 @@ def evaluate_similarity(
     vectors = unit_rows(check_vectors(vectors, itos))
     lookup = Lookup(itos)
     pairs = list(pairs)
-    known = [(lookup.get(a), lookup.get(b), s) for a, b, s in pairs]
+    known = [(lookup.fold(a), lookup.fold(b), s) for a, b, s in pairs]
     known = [(i, j, s) for i, j, s in known if i is not None and j is not None]
     if len(known) < 2:
         raise ValueError(f"only {len(known)} of {len(pairs)} pairs have both words in the vocabulary")
