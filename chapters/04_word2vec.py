@@ -648,7 +648,7 @@ for name, r in results.items():
     glue(f"{key}_syn", 100 * r.syntactic_accuracy, display=False)
 glue("coverage", 100 * sg_result.coverage, display=False)
 best_categories = sorted(questions, key=sg_result.category_accuracy, reverse=True)[:3]
-best_names = ", ".join(f"*{c}*" for c in best_categories)
+best_names = ", ".join(best_categories)
 glue("best_categories", Text(best_names), display=False)
 glue("best_category_acc", 100 * sg_result.category_accuracy(best_categories[0]),
      display=False)

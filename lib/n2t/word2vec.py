@@ -344,10 +344,11 @@ def check_vectors(vectors: torch.Tensor, itos: Sequence[str]) -> torch.Tensor:
 
 
 class Lookup:
-    """Word → row look-up, exact or case-insensitive (gensim's rule: the most frequent casing stands for all).
+    """Word → row look-up: the word's own casing first, else its most frequent casing ("Paris" for "paris").
 
     ``itos`` must be ordered by descending frequency for that rule to hold; both word2vec's and the NNLM's are.
-    ``canonical[i]`` is the row that stands for row ``i``'s word in any casing.
+    ``canonical[i]`` is the row of the most frequent casing of row ``i``'s word: rows with the same canonical row
+    are case variants of one word.
     """
 
     def __init__(self, itos: Sequence[str]) -> None:
@@ -362,10 +363,6 @@ class Lookup:
         """The row of ``word`` (its own casing first, then any casing), or ``None``."""
         i = self.exact.get(word)
         return i if i is not None else self.folded.get(word.upper())
-
-    def fold(self, word: str) -> int | None:
-        """The row that stands for ``word`` in any casing (how the benchmarks look words up), or ``None``."""
-        return self.folded.get(word.upper())
 
     def __getitem__(self, word: str) -> int:
         i = self.get(word)
@@ -449,8 +446,8 @@ def evaluate_analogies(
 ) -> AnalogyResult:
     """Answer every question ``a : b :: c : ?`` by 3CosAdd over the whole vocabulary, a, b, c excluded.
 
-    Words match in any casing, as in gensim's evaluation: a question word excludes its case variants too, and an
-    answer that differs from the expected word only in casing counts as correct.
+    A question word excludes its case variants too ("King" for "king"), and an answer that differs from the
+    expected word only in casing ("Queen" for "queen") counts as correct, as in gensim's evaluation.
     """
     vectors = unit_rows(check_vectors(vectors, itos))
     lookup = Lookup(itos)
@@ -458,7 +455,7 @@ def evaluate_analogies(
     correct, covered, total = {}, {}, {}
     for category, rows in questions.items():
         total[category] = len(rows)
-        known = [[lookup.fold(w) for w in q] for q in rows]
+        known = [[lookup.get(w) for w in q] for q in rows]
         known = [q for q in known if None not in q]  # all four words in the vocabulary
         known = torch.tensor(known, dtype=torch.long).reshape(-1, 4)
         covered[category] = known.shape[0]
@@ -467,12 +464,13 @@ def evaluate_analogies(
             q = known[begin : begin + batch_size]  # (questions, 4) word ids
             target = vectors[q[:, 1]] - vectors[q[:, 0]] + vectors[q[:, 2]]
             scores = target @ vectors.T  # (questions, |V|)
-            scores.scatter_(1, q[:, :3], -math.inf)
-            # ... and their case variants ("King" for "king")
-            same = (lookup.canonical[variants][None, :, None] == q[:, None, :3]).any(2)
-            scores[:, variants] = scores[:, variants].masked_fill(same, -math.inf)
+            word = lookup.canonical[q]  # each word in its most frequent casing
+            scores.scatter_(1, torch.cat([q[:, :3], word[:, :3]], 1), -math.inf)
+            variant_of = lookup.canonical[variants][None, :, None]  # "KING" → "king"
+            banned = (variant_of == word[:, None, :3]).any(2)  # variants of a, b, c
+            scores[:, variants] = scores[:, variants].masked_fill(banned, -math.inf)
             answer = lookup.canonical[scores.argmax(1)]
-            hits += int((answer == q[:, 3]).sum())
+            hits += int((answer == word[:, 3]).sum())
         correct[category] = hits
     return AnalogyResult(correct, covered, total)
 
@@ -530,7 +528,7 @@ def evaluate_similarity(
     vectors = unit_rows(check_vectors(vectors, itos))
     lookup = Lookup(itos)
     pairs = list(pairs)
-    known = [(lookup.fold(a), lookup.fold(b), s) for a, b, s in pairs]
+    known = [(lookup.get(a), lookup.get(b), s) for a, b, s in pairs]
     known = [(i, j, s) for i, j, s in known if i is not None and j is not None]
     if len(known) < 2:
         raise ValueError(f"only {len(known)} of {len(pairs)} pairs have both words in the vocabulary")
