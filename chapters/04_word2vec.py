@@ -613,9 +613,11 @@ assert answer[0][0] == "queen"
 
 # %% [markdown]
 # The evaluator answers all 19,544 questions in batches, category by category. A
-# question counts only if all four words are in the vocabulary (matched regardless of
-# case, the most frequent spelling winning, as gensim does); the share of questions
-# that qualify is the **coverage**, and accuracy is over the covered questions.
+# question counts only if all four words are in the vocabulary (in their own casing,
+# else in their most frequent one); the share of questions that qualify is the
+# **coverage**, and accuracy is over the covered questions. As in gensim's evaluation,
+# casing never makes an answer: a case variant of a question word ("King" for "king")
+# is excluded too, and one of the expected word ("Queen" for "queen") counts as right.
 #
 # ```{literalinclude} ../lib/n2t/word2vec.py
 # :caption: lib/n2t/word2vec.py
