@@ -613,14 +613,16 @@ assert answer[0][0] == "queen"
 
 # %% [markdown]
 # The evaluator answers all 19,544 questions in batches, category by category. A
-# question counts only if all four words are in the vocabulary (matched regardless of
-# case, the most frequent spelling winning, as gensim does); the share of questions
-# that qualify is the **coverage**, and accuracy is over the covered questions.
+# question counts only if all four words are in the vocabulary (in their own casing,
+# else in their most frequent one); the share of questions that qualify is the
+# **coverage**, and accuracy is over the covered questions. As in gensim's evaluation,
+# casing never makes an answer: a case variant of a question word ("King" for "king")
+# is excluded too, and one of the expected word ("Queen" for "queen") counts as right.
 #
 # ```{literalinclude} ../lib/n2t/word2vec.py
 # :caption: lib/n2t/word2vec.py
 # :pyobject: evaluate_analogies
-# :lines: 1-6,8-
+# :lines: 1-6,12-
 # ```
 
 # %%
@@ -648,7 +650,7 @@ for name, r in results.items():
     glue(f"{key}_syn", 100 * r.syntactic_accuracy, display=False)
 glue("coverage", 100 * sg_result.coverage, display=False)
 best_categories = sorted(questions, key=sg_result.category_accuracy, reverse=True)[:3]
-best_names = ", ".join(f"*{c}*" for c in best_categories)
+best_names = ", ".join(best_categories)
 glue("best_categories", Text(best_names), display=False)
 glue("best_category_acc", 100 * sg_result.category_accuracy(best_categories[0]),
      display=False)
@@ -939,7 +941,7 @@ glue("batch_size", cfg.batch_size, display=False)
 # traffic. The benchmark (`make bench`, `tests/benchmarks/bench_word2vec.py`) trains
 # gensim and both of our models with the same settings and prints the ratios of
 # accuracy, $\rho$ and training time measured in one run; closing the gap would take a
-# compiled per-pair loop, which is what gensim is. Batching also changes the algorithm
+# compiled per-pair loop, which is what gensim has. Batching also changes the algorithm
 # slightly: a frequent word that appears many times in one batch receives the sum of
 # its updates at once, which is why the batches stay small (here
 # {glue:text}`batch_size` centre positions) and the learning rate stays word2vec's.
@@ -957,9 +959,10 @@ glue("batch_size", cfg.batch_size, display=False)
 #
 # ## Exercises
 #
-# 1. Derive $\partial \ell / \partial \mathbf{v}_w$ for CBOW with negative sampling and
-#    check it against `cbow_step` and autograd on a random batch, as this chapter did
-#    for skip-gram.
+# 1. Derive the gradient of the CBOW loss with respect to one context word's vector
+#    and compare it with the update `cbow_step` applies. Change `cbow_step` to follow
+#    the chain rule (the $1/n$ share), check it against autograd, retrain CBOW: what
+#    happens to the evaluations?
 # 2. Replace the noise distribution's power $3/4$ by $0$ (uniform) and $1$ (unigram).
 #    Train skip-gram on a quarter of WikiText-2 with each and compare analogy accuracy
 #    and WordSim-353 $\rho$.

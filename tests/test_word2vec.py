@@ -203,7 +203,19 @@ def test_evaluate_analogies_on_a_hand_made_example():
 def test_lookup_is_case_insensitive_with_the_most_frequent_casing():
     lookup = w2v.Lookup(["Paris", "paris", "the"])
     assert lookup["paris"] == 1 and lookup["Paris"] == 0 and lookup["PARIS"] == 0
+    assert lookup.canonical.tolist() == [0, 0, 2]
     assert lookup.get("nowhere") is None
+
+
+def test_analogies_ignore_casing_like_gensim():
+    # "King" (a case variant of the question word "king") is closest to b - a + c: it must be skipped,
+    # and "Queen", a case variant of the expected "queen", counts as the right answer.
+    words = ["man", "woman", "king", "queen", "King", "Queen"]
+    vectors = torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [1.0, 0.0, 1.0], [0.0, 0.8, 1.0],
+                            [0.0, 1.0, 1.0], [0.1, 1.0, 1.0]])
+    result = w2v.evaluate_analogies(vectors, words, {"royal": [("man", "king", "woman", "queen")]})
+    assert result.correct == {"royal": 1}
+    assert w2v.analogy(vectors, words, "man", "king", "woman", k=1)[0][0] == "King"  # a plain query keeps it
 
 
 def test_spearman_against_a_hand_example_with_ties():

@@ -344,9 +344,11 @@ def check_vectors(vectors: torch.Tensor, itos: Sequence[str]) -> torch.Tensor:
 
 
 class Lookup:
-    """Case-insensitive word → row look-up (the most frequent casing wins, as in gensim's evaluation).
+    """Word → row look-up: the word's own casing first, else its most frequent casing ("Paris" for "paris").
 
     ``itos`` must be ordered by descending frequency for that rule to hold; both word2vec's and the NNLM's are.
+    ``canonical[i]`` is the row of the most frequent casing of row ``i``'s word: rows with the same canonical row
+    are case variants of one word.
     """
 
     def __init__(self, itos: Sequence[str]) -> None:
@@ -354,12 +356,13 @@ class Lookup:
         self.exact = {w: i for i, w in enumerate(self.itos)}
         self.folded: dict[str, int] = {}
         for i, w in enumerate(self.itos):
-            self.folded.setdefault(w.lower(), i)
+            self.folded.setdefault(w.upper(), i)
+        self.canonical = torch.tensor([self.folded[w.upper()] for w in self.itos], dtype=torch.long)
 
     def get(self, word: str) -> int | None:
         """The row of ``word`` (its own casing first, then any casing), or ``None``."""
         i = self.exact.get(word)
-        return i if i is not None else self.folded.get(word.lower())
+        return i if i is not None else self.folded.get(word.upper())
 
     def __getitem__(self, word: str) -> int:
         i = self.get(word)
@@ -441,9 +444,14 @@ def evaluate_analogies(
     questions: Mapping[str, Sequence[tuple[str, str, str, str]]],
     batch_size: int = 2048,
 ) -> AnalogyResult:
-    """Answer every question ``a : b :: c : ?`` by 3CosAdd over the whole vocabulary, a, b, c excluded."""
+    """Answer every question ``a : b :: c : ?`` by 3CosAdd over the whole vocabulary, a, b, c excluded.
+
+    A question word excludes its case variants too ("King" for "king"), and an answer that differs from the
+    expected word only in casing ("Queen" for "queen") counts as correct, as in gensim's evaluation.
+    """
     vectors = unit_rows(check_vectors(vectors, itos))
     lookup = Lookup(itos)
+    variants = (lookup.canonical != torch.arange(len(itos))).nonzero().squeeze(1)
     correct, covered, total = {}, {}, {}
     for category, rows in questions.items():
         total[category] = len(rows)
@@ -456,8 +464,13 @@ def evaluate_analogies(
             q = known[begin : begin + batch_size]  # (questions, 4) word ids
             target = vectors[q[:, 1]] - vectors[q[:, 0]] + vectors[q[:, 2]]
             scores = target @ vectors.T  # (questions, |V|)
-            scores.scatter_(1, q[:, :3], -math.inf)
-            hits += int((scores.argmax(1) == q[:, 3]).sum())
+            word = lookup.canonical[q]  # each word in its most frequent casing
+            scores.scatter_(1, torch.cat([q[:, :3], word[:, :3]], 1), -math.inf)
+            variant_of = lookup.canonical[variants][None, :, None]  # "KING" → "king"
+            banned = (variant_of == word[:, None, :3]).any(2)  # variants of a, b, c
+            scores[:, variants] = scores[:, variants].masked_fill(banned, -math.inf)
+            answer = lookup.canonical[scores.argmax(1)]
+            hits += int((answer == word[:, 3]).sum())
         correct[category] = hits
     return AnalogyResult(correct, covered, total)
 
