@@ -14,18 +14,17 @@
 # %% [markdown]
 # # Word2Vec
 #
-# The neural language model of Chapter 3 learned word vectors as a by-product of
-# predicting the next word, and paid for them with a hidden layer and a softmax over
-# the whole vocabulary at every token. Mikolov and colleagues asked what is left if the
-# goal is only the vectors {cite:p}`mikolov2013,mikolov2013b`: drop the hidden layer,
-# replace the softmax by a handful of yes/no questions, and train on far more text
-# in the same time. This chapter builds the two models of *word2vec*, CBOW and
+# The neural language model of {doc}`03_neural_lm` learned word vectors as a
+# by-product of predicting the next word, and paid for them with a hidden layer and a
+# softmax over the whole vocabulary at every token. Mikolov and colleagues asked what
+# is left if the goal is only the vectors {cite:p}`mikolov2013,mikolov2013b`: drop the
+# hidden layer, replace the softmax by a handful of yes/no questions, and train on far
+# more text in the same time. This chapter builds the two models of *word2vec*, CBOW and
 # skip-gram, by hand on a toy corpus, adds the three tricks that make them work
 # (negative sampling, subsampling of frequent words, a dynamic window), trains both on
 # WikiText-2 {cite:p}`merity2016` and measures what the vectors know.
 
 # %% tags=["remove-cell"]
-import html
 import math
 from itertools import groupby
 
@@ -33,8 +32,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 import torch.nn.functional as F
-from IPython.display import HTML, display
-from n2t.book import glue
+from IPython.display import display
+from n2t.book import glue, markdown_table
 
 import n2t.data
 import n2t.plot
@@ -48,16 +47,6 @@ torch.manual_seed(0)
 # The chapter's tensors are small: one CPU thread beats two that must keep synchronising
 # (by far on a busy machine). The library's training loop does the same.
 torch.set_num_threads(1)
-
-
-def table(header, rows):
-    """An HTML table; every cell is escaped, so tokens such as <unk> survive."""
-    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>"
-        for row in rows
-    )
-    return HTML(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
 
 
 class Text:
@@ -268,7 +257,7 @@ def toy_cosine(vectors, a, b):
 
 toy_checks = [("king", "queen"), ("man", "woman"), ("cat", "dog"), ("king", "bread"),
               ("queen", "milk")]
-display(table(["pair", "skip-gram", "CBOW"], [
+display(markdown_table(["pair", "skip-gram", "CBOW"], [
     (f"{a} – {b}", *(f"{toy_cosine(m, a, b):.2f}" for m in (toy_sg, toy_cbow)))
     for a, b in toy_checks
 ]))
@@ -387,7 +376,7 @@ len(corpus), len(corpus.itos)
 # %%
 probe = ["the", "of", "king", "river", "Paris", "guitar"]
 probe = [w for w in probe if w in corpus.stoi]
-display(table(["word", "count", "P(w) in the text", "P_n(w) ∝ count^0.75"], [
+display(markdown_table(["word", "count", "P(w) in the text", "P_n(w) ∝ count^0.75"], [
     (w, int(corpus.counts[corpus.stoi[w]]), f"{float(unigram[corpus.stoi[w]]):.5f}",
      f"{float(noise[corpus.stoi[w]]):.5f}") for w in probe
 ]))
@@ -461,7 +450,7 @@ def kept_share(t):
 
 
 kept = {t: kept_share(t) for t in (1e-5, 1e-4, 1e-3)}
-display(table(["t", "tokens kept", "P(keep 'the')"], [
+display(markdown_table(["t", "tokens kept", "P(keep 'the')"], [
     (f"{t:g}", f"{100 * share:.0f}%",
      f"{float(w2v.keep_probability(corpus.counts, t)[the]):.3f}")
     for t, share in kept.items()
@@ -502,7 +491,8 @@ offsets = w2v.window_offsets(cfg.window)
 usage = mask.double().mean(0)
 expected = (cfg.window - offsets.abs() + 1) / cfg.window
 assert torch.allclose(usage, expected.double(), atol=0.01)
-display(table(["offset j", "share of positions using it", "(c − |j| + 1) / c"], [
+offset_header = ["offset j", "share of positions using it", "(c − |j| + 1) / c"]
+display(markdown_table(offset_header, [
     (j, f"{u:.3f}", f"{e:.3f}")
     for j, u, e in zip(offsets.tolist(), usage.tolist(), expected.tolist(), strict=True)
 ]))
@@ -640,7 +630,7 @@ rows = [
 ]
 rows.append(("all", 19_544, sum(sg_result.covered.values()),
              *(f"{100 * r.accuracy:.1f}%" for r in results.values())))
-display(table(["category", "questions", "covered", "skip-gram", "CBOW"], rows))
+display(markdown_table(["category", "questions", "covered", "skip-gram", "CBOW"], rows))
 
 # %%
 for name, r in results.items():
@@ -692,7 +682,7 @@ similarity = {
     }
     for name, m in models.items()
 }
-display(table(["benchmark", "pairs covered", "skip-gram ρ", "CBOW ρ"], [
+display(markdown_table(["benchmark", "pairs covered", "skip-gram ρ", "CBOW ρ"], [
     (bench, f"{s.covered} of {s.total}",
      *(f"{similarity[name][bench].rho:.3f}" for name in models))
     for bench, s in similarity["skip-gram"].items()
@@ -722,7 +712,7 @@ queries = ["king", "France", "music", "river", "war", "three", "played", "good"]
 neighbours = {
     q: w2v.nearest(sg_vectors, sg_itos, q, k=6) for q in queries if q in sg_itos
 }
-display(table(["word", "nearest neighbours (cosine)"], [
+display(markdown_table(["word", "nearest neighbours (cosine)"], [
     (q, ", ".join(f"{w} ({c:.2f})" for w, c in found))
     for q, found in neighbours.items()
 ]))
@@ -758,6 +748,44 @@ ax.legend()
 plt.show()
 
 # %% [markdown]
+# ### Against the neural language model's vectors
+#
+# The NNLM of {doc}`03_neural_lm` learned a vector per word too, as a by-product of
+# predicting the next word from the four before it. The same measures on the same
+# questions and pairs (its vocabulary keeps every WikiText-2 type, so it covers more):
+
+# %%
+nnlm_artefact = zoo.get("nnlm")
+rivals = {name: (m.state["vectors"], m.state["itos"]) for name, m in models.items()}
+rivals["NNLM"] = (nnlm_artefact.state["embedding"], nnlm_artefact.state["itos"])
+rival_scores = {}
+for name, (vectors, itos) in rivals.items():
+    analogies = w2v.evaluate_analogies(vectors, itos, questions)
+    ws, men_result = (w2v.evaluate_similarity(vectors, itos, pairs)
+                      for pairs in benchmarks.values())
+    rival_scores[name] = (analogies, ws, men_result)
+display(markdown_table(
+    ["vectors", "analogy accuracy", "questions covered", "WordSim-353 ρ", "MEN ρ"],
+    [(name, f"{100 * a.accuracy:.1f}%", f"{100 * a.coverage:.0f}%", f"{ws.rho:.3f}",
+      f"{men_result.rho:.3f}") for name, (a, ws, men_result) in rival_scores.items()],
+))
+
+# %% tags=["remove-cell"]
+nnlm_analogies, nnlm_ws, nnlm_men = rival_scores["NNLM"]
+glue("nnlm_acc", 100 * nnlm_analogies.accuracy, display=False)
+glue("nnlm_ws", nnlm_ws.rho, display=False)
+glue("nnlm_men", nnlm_men.rho, display=False)
+
+# %% [markdown]
+# The NNLM's vectors answer {glue:text}`nnlm_acc:.1f`% of the analogies they cover and
+# reach $\rho =$ {glue:text}`nnlm_ws:.2f` on WordSim-353 and {glue:text}`nnlm_men:.2f`
+# on MEN, against skip-gram's {glue:text}`sg_acc:.1f`%, {glue:text}`sg_ws:.2f` and
+# {glue:text}`sg_men:.2f`. The two were not trained alike: the NNLM's vectors were a
+# means to predict the next word, and its training budget went mostly to the hidden
+# layer and the output layer; word2vec spends all of its budget on the vectors, with a
+# window on both sides of each word.
+
+# %% [markdown]
 # ## The honest part
 #
 # ### King − man + woman
@@ -766,7 +794,7 @@ plt.show()
 king = w2v.analogy(sg_vectors, sg_itos, "man", "king", "woman", k=5)
 king_cbow = w2v.analogy(cbow.state["vectors"], cbow.state["itos"], "man", "king",
                         "woman", k=5)
-display(table(["rank", "skip-gram", "CBOW"], [
+display(markdown_table(["rank", "skip-gram", "CBOW"], [
     (i + 1, f"{a} ({sa:.2f})", f"{b} ({sb:.2f})")
     for i, ((a, sa), (b, sb)) in enumerate(zip(king, king_cbow, strict=True))
 ]))
@@ -858,7 +886,8 @@ for key, metric in measures.items():
 
 # %%
 sweep = curves_artefact.metrics["subsampling"]
-display(table(["t", "tokens kept", "analogy accuracy", "WordSim-353 ρ", "MEN ρ"], [
+sweep_header = ["t", "tokens kept", "analogy accuracy", "WordSim-353 ρ", "MEN ρ"]
+display(markdown_table(sweep_header, [
     (f"{r['t']:g}", f"{100 * kept_share(r['t']):.0f}%",
      f"{100 * r['analogy_accuracy']:.1f}%",
      f"{r['ws353_rho']:.3f}", f"{r['men_rho']:.3f}")

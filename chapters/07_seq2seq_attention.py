@@ -36,11 +36,11 @@ import html
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from IPython.display import Markdown
+
 
 import n2t.plot
 from n2t import data, decoding, metrics, seq2seq, zoo
-from n2t.book import glue
+from n2t.book import glue, markdown_table
 from n2t.profile import current
 from n2t.train import seed_everything
 
@@ -272,13 +272,6 @@ def free_running(model, source, max_len=20):
 def code(token):
     """A token as Markdown code, so that <eos> is shown, not eaten by the browser."""
     return f"`{token}`" if token else ""
-
-
-def markdown_table(header, rows):
-    """A Markdown table from a header and rows of cells (already formatted)."""
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
-    return Markdown("\n".join(lines))
 
 
 # %%

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import numbers
+import re
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
 import torch
+from IPython.display import Markdown
 
 
 def plain(value: Any) -> Any:
@@ -30,3 +33,33 @@ def glue(name: str, value: Any, display: bool = False) -> None:
     from myst_nb import glue as myst_glue
 
     myst_glue(name, plain(value), display=display)
+
+
+_CODE_SPAN = re.compile(r"(`[^`]*`)")
+
+
+def _markdown_cell(value: Any) -> str:
+    """A table cell as Markdown: ``|`` escaped, and ``<``/``>``/``&`` outside code spans as HTML entities."""
+    parts = _CODE_SPAN.split(str(plain(value)).replace("|", "\\|").replace("\n", " "))
+    return "".join(
+        part if part.startswith("`") else part.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        for part in parts
+    )
+
+
+def markdown_table(header: Sequence[Any], rows: Iterable[Sequence[Any]]) -> Markdown:
+    """A Markdown table (themed on the page, unlike raw HTML) from a header and rows of cells.
+
+    Cells are Markdown: a token such as ``<eos>`` survives (it is escaped, or shown as code when written in
+    backticks), and a ``|`` inside a cell does not split it.
+    """
+    header = list(header)
+    if not header:
+        raise ValueError("header must name at least one column")
+    lines = ["| " + " | ".join(map(_markdown_cell, header)) + " |", "|" + "---|" * len(header)]
+    for i, row in enumerate(rows):
+        row = list(row)
+        if len(row) != len(header):
+            raise ValueError(f"row {i} has {len(row)} cells but the header has {len(header)}: {row!r}")
+        lines.append("| " + " | ".join(map(_markdown_cell, row)) + " |")
+    return Markdown("\n".join(lines))

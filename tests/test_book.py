@@ -1,0 +1,31 @@
+"""n2t.book: numbers glued as plain values, tables that keep their tokens."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from n2t import book
+
+
+def test_plain_numbers():
+    assert book.plain(np.float64(1.5)) == 1.5 and type(book.plain(np.float64(1.5))) is float
+    assert book.plain(torch.tensor(3)) == 3
+    with pytest.raises(ValueError, match="one-element tensor"):
+        book.plain(torch.zeros(2))
+
+
+def test_markdown_table_keeps_tokens_and_pipes():
+    table = book.markdown_table(["token", "count"], [("<eos>", 3), ("`<unk>`", np.int64(2)), ("a|b", 1.5)])
+    assert table.data.splitlines() == [
+        "| token | count |",
+        "|---|---|",
+        "| &lt;eos&gt; | 3 |",  # escaped: the browser would otherwise swallow <eos> as an HTML tag
+        "| `<unk>` | 2 |",  # code spans are left alone
+        "| a\\|b | 1.5 |",
+    ]
+    with pytest.raises(ValueError, match="row 0 has 1 cells but the header has 2"):
+        book.markdown_table(["a", "b"], [("x",)])
+    with pytest.raises(ValueError, match="header"):
+        book.markdown_table([], [])
