@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -27,3 +28,12 @@ def data_copy(tmp_path, monkeypatch) -> Path:
         shutil.copy(ROOT / "data" / name, root / name)
     monkeypatch.setenv("N2T_DATA", str(root))
     return root
+
+
+@pytest.fixture
+def one_thread():
+    """Tiny tensors: one torch thread is fastest, and it does not fight other processes for the cores."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
