@@ -184,3 +184,9 @@ def test_bibliography_parses_and_holds_every_cited_key():
              for key in keys.split(",")}
     assert cited, "no citation found: the pattern is wrong"
     assert cited <= set(entries), f"cited but not in references.bib: {sorted(cited - set(entries))}"
+
+
+def test_glossary_names_each_term_once():
+    terms = [line.split("|")[1].strip() for line in (ROOT / "book" / "glossary.md").read_text().splitlines()
+             if line.startswith("| ") and not line.startswith("| English")]
+    assert len(terms) == len(set(terms)), f"terms listed twice: {sorted({t for t in terms if terms.count(t) > 1})}"
