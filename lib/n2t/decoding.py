@@ -20,6 +20,8 @@ from typing import Any
 
 import torch
 
+from n2t.train import map_tensors
+
 State = Any
 StepFn = Callable[[torch.Tensor, State], tuple[torch.Tensor, State]]
 
@@ -36,15 +38,7 @@ class Hypothesis:
 
 def select_rows(state: State, index: torch.Tensor) -> State:
     """``state`` with every tensor's first (batch) dimension indexed by ``index`` (to copy or reorder rows)."""
-    if isinstance(state, torch.Tensor):
-        return state.index_select(0, index.to(state.device))
-    if isinstance(state, tuple) and hasattr(state, "_fields"):
-        return type(state)(*(select_rows(x, index) for x in state))
-    if isinstance(state, list | tuple):
-        return type(state)(select_rows(x, index) for x in state)
-    if isinstance(state, dict):
-        return {key: select_rows(value, index) for key, value in state.items()}
-    return state
+    return map_tensors(state, lambda tensor: tensor.index_select(0, index.to(tensor.device)))
 
 
 def batch_size_of(state: State) -> int:

@@ -47,17 +47,22 @@ def device(name: str | None = None) -> torch.device:
     return torch.device("cpu")
 
 
-def to_device(obj: Any, dev: torch.device | str) -> Any:
-    """``obj`` with every tensor in it moved to ``dev``: a tensor, or tuples, lists, dicts and NamedTuples of them."""
+def map_tensors(obj: Any, fn: Callable[[torch.Tensor], torch.Tensor]) -> Any:
+    """``obj`` with ``fn`` applied to every tensor in it: a tensor, or tuples, lists, dicts and NamedTuples of them."""
     if isinstance(obj, torch.Tensor):
-        return obj.to(dev, non_blocking=True)
+        return fn(obj)
     if isinstance(obj, tuple) and hasattr(obj, "_fields"):  # a NamedTuple such as PairBatch
-        return type(obj)(*(to_device(x, dev) for x in obj))
+        return type(obj)(*(map_tensors(x, fn) for x in obj))
     if isinstance(obj, list | tuple):
-        return type(obj)(to_device(x, dev) for x in obj)
+        return type(obj)(map_tensors(x, fn) for x in obj)
     if isinstance(obj, dict):
-        return {key: to_device(value, dev) for key, value in obj.items()}
+        return {key: map_tensors(value, fn) for key, value in obj.items()}
     return obj
+
+
+def to_device(obj: Any, dev: torch.device | str) -> Any:
+    """``obj`` with every tensor in it moved to ``dev`` (see :func:`map_tensors` for the containers)."""
+    return map_tensors(obj, lambda tensor: tensor.to(dev, non_blocking=True))
 
 
 def model_device(model: nn.Module) -> torch.device:
