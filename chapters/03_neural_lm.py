@@ -603,15 +603,10 @@ points = n2t.plot.pca_2d(vectors[vocab.encode(group_words)])
 
 # %% mystnb={"figure": {"caption": "The NNLM's embeddings of four groups of words, projected onto their first two principal components.", "name": "fig-nnlm-embeddings"}, "image": {"alt": "A scatter plot of 26 labelled words in four colours: months, numbers, countries and past-tense verbs, each word placed by the first two principal components of its embedding."}}
 fig, ax = plt.subplots(figsize=(6.5, 4.5))
-start = 0
-for name, members in groups.items():
-    part = points[start : start + len(members)]
-    ax.scatter(part[:, 0], part[:, 1], s=16, label=name)
-    for (x, y), word in zip(part, members, strict=True):
-        ax.annotate(word, (x, y), xytext=(3, 3), textcoords="offset points", fontsize=8)
-    start += len(members)
-ax.set(xlabel="principal component 1", ylabel="principal component 2")
-ax.legend()
+n2t.plot.scatter_2d(
+    points, group_words, groups=[name for name, ws in groups.items() for _ in ws],
+    xlabel="principal component 1", ylabel="principal component 2", ax=ax,
+)
 plt.show()
 
 # %% tags=["remove-cell"]

@@ -736,15 +736,10 @@ shown = {g: [w for w in ws if lookup.get(w) is not None] for g, ws in groups.ite
 words = [w for ws in shown.values() for w in ws]
 points = n2t.plot.pca_2d(w2v.unit_rows(sg_vectors)[[lookup[w] for w in words]])
 fig, ax = plt.subplots(figsize=(6, 4.5))
-start = 0
-for colour, (group, ws) in zip(n2t.plot.PALETTE, shown.items(), strict=False):
-    part = points[start : start + len(ws)]
-    ax.scatter(part[:, 0], part[:, 1], s=16, color=colour, label=group)
-    for (px, py), w in zip(part, ws, strict=True):
-        ax.annotate(w, (px, py), xytext=(3, 3), textcoords="offset points", fontsize=8)
-    start += len(ws)
-ax.set(xlabel="principal component 1", ylabel="principal component 2")
-ax.legend()
+n2t.plot.scatter_2d(
+    points, words, groups=[group for group, ws in shown.items() for _ in ws],
+    xlabel="principal component 1", ylabel="principal component 2", ax=ax,
+)
 plt.show()
 
 # %% [markdown]

@@ -130,6 +130,11 @@ def test_plot_helpers_label_their_axes():
         plot.heatmap([1, 2, 3])
     with pytest.raises(ValueError, match=r"shape \(n, 2\)"):
         plot.scatter_2d([[1, 2, 3]])
+    ax = plot.scatter_2d([[0, 0], [1, 1], [2, 2]], ["a", "b", "c"], groups=["x", "y", "x"])
+    assert [text.get_text() for text in ax.get_legend().get_texts()] == ["x", "y"]
+    assert [len(collection.get_offsets()) for collection in ax.collections] == [2, 1]
+    with pytest.raises(ValueError, match="groups must name the group of each of the 3 points"):
+        plot.scatter_2d([[0, 0], [1, 1], [2, 2]], groups=["x"])
 
 
 # ------------------------------------------------------------------ what the pages show of the library

@@ -173,14 +173,26 @@ def scatter_2d(
     xlabel: str = "dimension 1",
     ylabel: str = "dimension 2",
     title: str | None = None,
+    groups: Sequence[str] | None = None,
     ax: plt.Axes | None = None,
 ) -> plt.Axes:
-    """Points ``(n, 2)`` (e.g. embeddings after PCA), each with its label written beside it."""
+    """Points ``(n, 2)`` (e.g. embeddings after PCA), each with its label written beside it.
+
+    ``groups`` names the group of each point: one colour and one legend entry per group, in order of appearance.
+    """
     values = _array(points)
     if values.ndim != 2 or values.shape[1] != 2:
         raise ValueError(f"points must have shape (n, 2); got {values.shape}")
+    if groups is not None and len(groups) != len(values):
+        raise ValueError(f"groups must name the group of each of the {len(values)} points; got {len(groups)}")
     ax = _axes(ax)
-    ax.scatter(values[:, 0], values[:, 1], s=14)
+    if groups is None:
+        ax.scatter(values[:, 0], values[:, 1], s=14)
+    else:
+        for group in dict.fromkeys(groups):
+            members = np.array([g == group for g in groups])
+            ax.scatter(values[members, 0], values[members, 1], s=16, label=group)
+        ax.legend()
     for (x, y), label in zip(values, labels or (), strict=False):
         ax.annotate(label, (x, y), xytext=(3, 3), textcoords="offset points", fontsize=8)
     ax.set(xlabel=xlabel, ylabel=ylabel)
