@@ -462,4 +462,4 @@ def test_zoo_recipe_scores_every_baseline_on_the_whole_test_split():
     # the stored log-probabilities are those of the highest order, the model mixtures use
     assert state["model"] == "Kneser–Ney 3-gram"
     assert lm.perplexity(state["test_logprobs"]) == pytest.approx(records["Kneser–Ney 3-gram"]["test_ppl"])
-    assert len(state["valid_logprobs"]) == sum(len(line) + 1 for line in lm.wikitext2_lines("valid", 50))
+    assert len(state["valid_logprobs"]) == sum(len(line) + 1 for line in lm.wikitext2_lines("valid"))

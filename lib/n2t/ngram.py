@@ -632,7 +632,8 @@ def train_ngram_baselines(cfg: Settings) -> tuple[dict[str, Any], dict[str, Any]
 
     The metrics hold one record per model (uniform, unigram MLE, Kneser–Ney of order 2 … ``max_order``); the
     state holds the highest-order Kneser–Ney model's ln p of every test and validation token, the n-gram side
-    of the book's mixtures with neural LMs.
+    of the book's mixtures with neural LMs (a neural LM validated on the first lines of the validation split
+    pairs with the same prefix of these).
     """
     from n2t import lm  # the harness reads the splits; ngram must not need it at import time
 
@@ -650,7 +651,7 @@ def train_ngram_baselines(cfg: Settings) -> tuple[dict[str, Any], dict[str, Any]
         model = make().fit(train, vocab=vocab)
         fit_seconds = time.perf_counter() - start
         test_logp = lm.ngram_logprobs(model, "test")
-        valid_logp = lm.ngram_logprobs(model, "valid", cfg.valid_lines)
+        valid_logp = lm.ngram_logprobs(model, "valid")  # all of it: any prefix pairs with a neural LM's
         records.append(
             {
                 "model": name,
