@@ -16,15 +16,13 @@
 #
 # Eleven chapters built one model after another, each to fix what the one before it
 # could not do. This chapter trains nothing. It reads every model's measurements from
-# the book's zoo, where the earlier chapters stored them (a model missing from the zoo is
-# trained on the spot, as everywhere in the book), and puts them side by side on the
+# the book's zoo, where the earlier chapters stored them (a model missing from the zoo
+# is trained on the spot, as everywhere in the book), and puts them side by side on the
 # book's three shared yardsticks: the same WikiText-2 test tokens for every language
 # model, the same Chinese–English test sentences for every translation model, and the
 # same labelled task for every pretrained representation.
 
 # %% tags=["remove-cell"]
-import math
-
 import matplotlib.pyplot as plt
 from n2t.book import glue, markdown_table
 
@@ -34,6 +32,10 @@ from n2t.profile import current
 
 n2t.plot.use_book_style()
 profile = current()
+CHAPTER_FILES = {
+    2: "02_ngram_models", 3: "03_neural_lm", 4: "04_word2vec",
+    7: "07_seq2seq_attention", 8: "08_attention", 9: "09_self_attention",
+}
 
 # %% [markdown]
 # The numbers below belong to the profile this page was built with:
@@ -58,6 +60,9 @@ glue("vocab_size", lm.VOCAB_SIZE)
 
 
 # %%
+CONTEXTS = {lm.NGRAM_CONTEXT: "sentences", lm.RUNNING_TEXT: "running text"}
+
+
 def lm_row(name, chapter, record):
     """One row of the language-model table from a harness record."""
     return {
@@ -68,7 +73,7 @@ def lm_row(name, chapter, record):
         "parameters": record["parameters"],
         "tokens_seen": record["tokens_seen"],
         "seconds": record["training_seconds"],
-        "context": "sentences" if record["context"] == lm.NGRAM_CONTEXT else "running text",
+        "context": CONTEXTS.get(record["context"], record["context"]),
     }
 
 
@@ -89,7 +94,7 @@ NEURAL_LMS = [  # (zoo name, label, chapter)
 def mixture_row(label, chapter, artefact, kn_logp):
     """The row of ``label`` + Kneser–Ney, its weight tuned on the validation split."""
     neural_valid = artefact.state["valid_logprobs"]
-    kn_valid = kn_logp[0][: len(neural_valid)]  # the lines the neural LM was validated on
+    kn_valid = kn_logp[0][: len(neural_valid)]  # the lines the neural LM validated on
     weight = lm.mixture_weight(neural_valid, kn_valid)
     valid = lm.mix(neural_valid, kn_valid, weight)
     test = lm.mix(artefact.state["test_logprobs"], kn_logp[1], weight)
@@ -110,13 +115,6 @@ for zoo_name, label, chapter in NEURAL_LMS:
 
 
 # %% tags=["hide-input"]
-CHAPTER_FILES = {
-    2: "02_ngram_models",
-    3: "03_neural_lm",
-    7: "07_seq2seq_attention",
-}
-
-
 def chapter_link(number):
     """The chapter's number as a link to its page."""
     return f"{{doc}}`{number} <{CHAPTER_FILES[number]}>`"
@@ -129,8 +127,8 @@ def table(rows):
     ordered = sorted(rows, key=lambda row: -row["test_ppl"])
     return markdown_table(header, [
         [row["model"], chapter_link(row["chapter"]), f"{row['test_ppl']:,.1f}",
-         f"{row['valid_ppl']:,.1f}", f"{row['parameters']:,}", f"{row['tokens_seen']:,}",
-         f"{row['seconds']:,.0f}", row["context"]]
+         f"{row['valid_ppl']:,.1f}", f"{row['parameters']:,}",
+         f"{row['tokens_seen']:,}", f"{row['seconds']:,.0f}", row["context"]]
         for row in ordered
     ])
 
@@ -218,7 +216,7 @@ markdown_table(
     [[label, chapter_link(chapter), f"{m['bleu_beam1']:.1f}", f"{m['chrf_beam1']:.1f}",
       f"{m['bleu_beam4']:.1f}", f"{m['chrf_beam4']:.1f}", f"{m['parameters']:,}",
       f"{m['fit_seconds']:,.0f}"]
-     for (name, label, chapter), m in zip(TRANSLATORS, translation.values(), strict=True)],
+     for (_, label, chapter), m in zip(TRANSLATORS, translation.values(), strict=True)],
 )
 
 # %% tags=["remove-cell"]
@@ -232,15 +230,26 @@ glue("best_bleu", translation[best_translator]["bleu_beam4"])
 
 # %% [markdown]
 # ## What each model fixed, and what it left
-#
-# | model | chapter | what it fixed | what it left |
-# |---|---|---|---|
-# | n-gram + Kneser–Ney | {doc}`02_ngram_models` | a probability for every sentence, from counts alone | no sharing between similar words; a context of $n-1$ words |
-# | neural LM | {doc}`03_neural_lm` | similar words share learned vectors | a fixed window; a costly softmax |
-# | word2vec | {doc}`04_word2vec` | embeddings from far more text, cheaply | one vector per word, whatever its sense |
-# | RNN encoder–decoder | {doc}`07_seq2seq_attention` | a sequence in, a sequence out | the whole source squeezed into one vector |
-# | attention | {doc}`07_seq2seq_attention`, {doc}`08_attention` | the decoder looks back at every source position | still a recurrence, one step at a time |
-# | self-attention | {doc}`09_self_attention` | every position sees every other in one parallel step | blind to order; quadratic in length |
+
+# %% tags=["remove-input"]
+LINEAGE = [  # (model, chapter, what it fixed, what it left)
+    ("n-gram + Kneser–Ney", 2, "a probability for every sentence, from counts alone",
+     "no sharing between similar words; a context of n − 1 words"),
+    ("neural LM", 3, "similar words share learned vectors",
+     "a fixed window; a costly softmax over the vocabulary"),
+    ("word2vec", 4, "embeddings from far more text, cheaply",
+     "one vector per word, whatever its sense"),
+    ("RNN encoder–decoder", 7, "a sequence in, a sequence out",
+     "the whole source squeezed into one vector"),
+    ("attention", 8, "the decoder looks back at every source position",
+     "still a recurrence, one step at a time"),
+    ("self-attention", 9, "every position sees every other in one parallel step",
+     "blind to word order; quadratic in the length"),
+]
+markdown_table(
+    ["model", "ch.", "what it fixed", "what it left"],
+    [[model, chapter_link(ch), fixed, left] for model, ch, fixed, left in LINEAGE],
+)
 
 # %% [markdown]
 # ## Exercises
@@ -251,5 +260,5 @@ glue("best_bleu", translation[best_translator]["bleu_beam4"])
 # 2. The figure compares models by wall-clock seconds on one machine. Redraw it against
 #    the number of training tokens instead. Which conclusions change?
 # 3. The published AWD-LSTM reaches 65.8 on the same test tokens. List what it does
-#    that this book's models do not (the paper names its regularisers), and estimate from
-#    the figure how much compute the book's models would need to get there.
+#    that this book's models do not (the paper names its regularisers), and estimate
+#    from the figure how much compute the book's models would need to get there.
