@@ -23,6 +23,8 @@
 # same labelled task for every pretrained representation.
 
 # %% tags=["remove-cell"]
+import re
+
 import matplotlib.pyplot as plt
 from n2t.book import glue, markdown_table
 
@@ -59,8 +61,13 @@ glue("test_tokens", lm.TEST_TOKENS)
 glue("vocab_size", lm.VOCAB_SIZE)
 
 
-# %%
-CONTEXTS = {lm.NGRAM_CONTEXT: "sentences", lm.RUNNING_TEXT: "running text"}
+# %% tags=["hide-input"]
+def context_of(record):
+    """The context convention in a few words (and the window, if the model has one)."""
+    if record["context"] == lm.NGRAM_CONTEXT:
+        return "sentences"
+    window = re.search(r"reads the last (\d+)", record["context"])
+    return f"running text, last {window[1]} tokens" if window else "running text"
 
 
 def lm_row(name, chapter, record):
@@ -73,7 +80,7 @@ def lm_row(name, chapter, record):
         "parameters": record["parameters"],
         "tokens_seen": record["tokens_seen"],
         "seconds": record["training_seconds"],
-        "context": CONTEXTS.get(record["context"], record["context"]),
+        "context": context_of(record),
     }
 
 
@@ -85,7 +92,7 @@ kn_logp = ngram.state["valid_logprobs"], ngram.state["test_logprobs"]
 # %% [markdown]
 # The neural models, each with its mixture with the Kneser–Ney model:
 
-# %%
+# %% tags=["hide-input"]
 NEURAL_LMS = [  # (zoo name, label, chapter)
     ("nnlm", "NNLM (Bengio et al.)", 3),
 ]
