@@ -10,6 +10,8 @@ from n2t import classify, data, metrics
 from n2t.data import Example, TextTask, Vocab
 from n2t.profile import Settings
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 LABELS = ("neg", "pos")
 
 

@@ -210,7 +210,8 @@ class EmbeddingEncoder(nn.Module):
                 raise ValueError(f"dim ({dim}) disagrees with the vectors' width ({vectors.shape[1]})")
         self.vocab = vocab
         self.dim = int(vectors.shape[1])
-        self.embedding = nn.Embedding.from_pretrained(vectors.float().clone(), freeze=freeze)
+        # Sparse gradients: a step touches only the rows of the batch's words (trained with SparseAdam).
+        self.embedding = nn.Embedding.from_pretrained(vectors.float().clone(), freeze=freeze, sparse=True)
 
     def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Ids ``(batch, time)`` and mask ``(batch, time)`` → vectors ``(batch, time, dim)``, zero at padding."""
@@ -355,7 +356,8 @@ def train_classifier(
 
     Each pass over the data is a fresh permutation cut into whole batches (the remainder waits for the next).
 
-    The head learns at ``lr``, the encoder (if any of it is trainable) at ``encoder_lr``. With ``features``
+    The head learns at ``lr``, the encoder (if any of it is trainable) at ``encoder_lr``; a sparse embedding
+    table learns with SparseAdam (only the rows of the batch's words move at each step). With ``features``
     (``(examples, 2 · dim)``, the pooled vectors of a frozen encoder) only the head runs: the same result, faster.
     """
     if steps < 1 or batch_size < 1:
@@ -363,10 +365,16 @@ def train_classifier(
     dev = device()
     model.to(dev)
     groups = [{"params": list(model.head.parameters()), "lr": lr}]
-    trainable = [p for p in model.encoder.parameters() if p.requires_grad]
-    if trainable and features is None:
-        groups.append({"params": trainable, "lr": encoder_lr})
-    optimizer = torch.optim.Adam(groups)
+    sparse = {id(m.weight): m.weight for m in model.encoder.modules()
+              if isinstance(m, nn.Embedding | nn.EmbeddingBag) and m.sparse and m.weight.requires_grad}
+    trainable = [p for p in model.encoder.parameters() if p.requires_grad and id(p) not in sparse]
+    optimizers = []
+    if features is None:
+        if trainable:
+            groups.append({"params": trainable, "lr": encoder_lr})
+        if sparse:
+            optimizers.append(torch.optim.SparseAdam(list(sparse.values()), lr=encoder_lr))
+    optimizers.append(torch.optim.Adam(groups))
     generator = torch.Generator().manual_seed(seed)
     order, cursor, losses = torch.randperm(len(data), generator=generator), 0, []
     model.train()
@@ -382,9 +390,11 @@ def train_classifier(
             ids, mask = data.rows(index)
             logits = model(ids.to(dev), mask.to(dev))
         loss = F.cross_entropy(logits, data.labels[index].to(dev))
-        optimizer.zero_grad(set_to_none=True)
+        for optimizer in optimizers:
+            optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        optimizer.step()
+        for optimizer in optimizers:
+            optimizer.step()
         losses.append(loss.item())
     model.eval()
     return losses
