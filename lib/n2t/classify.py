@@ -222,7 +222,10 @@ class EmbeddingEncoder(nn.Module):
                 f"ids hold {int(ids.max())}, but the encoder's vocabulary has {len(self.vocab)} types: "
                 f"encode the texts with this encoder's vocab"
             )
-        return self.embedding(ids) * mask.unsqueeze(-1)
+        # [embed]
+        vectors = self.embedding(ids)  # (batch, time, dim): row ids[b, t] of the table
+        return vectors * mask.unsqueeze(-1)  # zero at padding
+        # [/embed]
 
 
 def restrict_vectors(
@@ -285,10 +288,12 @@ def pool(vectors: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Mean and max over the real tokens: ``(batch, time, dim)`` → ``(batch, 2 · dim)``."""
     if not bool(mask.any(dim=1).all()):
         raise ValueError("every row of mask needs at least one real token (True) to pool")
-    weights = mask.unsqueeze(-1).to(vectors.dtype)
-    mean = (vectors * weights).sum(dim=1) / weights.sum(dim=1)
-    largest = vectors.masked_fill(~mask.unsqueeze(-1), float("-inf")).amax(dim=1)
-    return torch.cat([mean, largest], dim=-1)
+    # [pool]
+    real = mask.unsqueeze(-1)  # (batch, time, 1)
+    mean = (vectors * real).sum(dim=1) / real.sum(dim=1)
+    largest = vectors.masked_fill(~real, float("-inf")).amax(dim=1)
+    return torch.cat([mean, largest], dim=-1)  # (batch, 2 · dim)
+    # [/pool]
 
 
 class Classifier(nn.Module):
@@ -303,11 +308,17 @@ class Classifier(nn.Module):
         check_encoder(encoder)
         if num_classes < 2:
             raise ValueError(f"num_classes must be at least 2; got {num_classes}")
+        # [classifier]
         self.encoder = encoder
+        width = 2 * encoder.dim  # mean and max of the token vectors
         self.head = nn.Sequential(
-            nn.BatchNorm1d(2 * encoder.dim), nn.Dropout(dropout), nn.Linear(2 * encoder.dim, hidden), nn.ReLU(),
+            nn.BatchNorm1d(width),  # standardise each pooled feature
+            nn.Dropout(dropout),
+            nn.Linear(width, hidden),
+            nn.ReLU(),
             nn.Linear(hidden, num_classes),
         )
+        # [/classifier]
 
     def features(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Pooled token vectors ``(batch, 2 · dim)``."""
@@ -344,7 +355,8 @@ def encode_examples(task: TextTask, examples: Sequence[Example], encoder: nn.Mod
     return Encoded(ids, mask, task.label_ids(examples))
 
 
-def _steps(size: int, settings: Any) -> int:
+def steps_for(size: int, settings: Any) -> int:
+    """Training steps for ``size`` labelled examples: ``epochs`` passes, clamped to [min_steps, max_steps]."""
     return min(settings.max_steps, max(settings.min_steps, math.ceil(settings.epochs * size / settings.batch_size)))
 
 
@@ -480,21 +492,24 @@ def learning_curve(
         test = encode_examples(task, task.test, encoder, settings.max_len)
         frozen = is_frozen(encoder)
         for size in settings.sizes:
-            index = labelled_subset(train.labels, size, seed)
+            # [curve]
+            index = labelled_subset(train.labels, size, seed)  # stratified, nested
             seed_everything(seed)
-            model = Classifier(encoder if frozen else copy.deepcopy(encoder), len(task.labels),
-                               settings.hidden, settings.dropout)
-            if frozen and size == settings.sizes[0]:
-                train_features, test_features = pooled_features(model, train), pooled_features(model, test)
+            fresh = encoder if frozen else copy.deepcopy(encoder)
+            model = Classifier(fresh, len(task.labels), settings.hidden, settings.dropout)
+            if frozen and size == settings.sizes[0]:  # a frozen encoder runs once
+                train_features = pooled_features(model, train)
+                test_features = pooled_features(model, test)
             subset = Encoded(train.ids[index], train.mask[index], train.labels[index])
-            steps = _steps(len(index), settings)
+            steps = steps_for(len(index), settings)
             train_classifier(
-                model, subset, steps, settings.batch_size, settings.lr, encoder_lr, seed,
-                features=train_features[index] if frozen else None,
+                model, subset, steps, settings.batch_size, settings.lr, encoder_lr,
+                seed, features=train_features[index] if frozen else None,
             )
             predictions = predict(model, test, test_features if frozen else None)
-            records.append(_record(task, variant, len(index), seed, steps,
-                                   scores(predictions, test.labels, len(task.labels))))
+            result = scores(predictions, test.labels, len(task.labels))
+            # [/curve]
+            records.append(_record(task, variant, len(index), seed, steps, result))
             runs.update(1)
     runs.close()
     return records
