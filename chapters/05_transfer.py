@@ -32,7 +32,7 @@ from collections import Counter
 
 import matplotlib.pyplot as plt
 import torch
-from n2t.book import glue, markdown_table
+from n2t.book import Text, glue, markdown_table
 
 import n2t.plot
 import n2t.profile
@@ -43,16 +43,6 @@ n2t.plot.use_book_style()
 torch.manual_seed(0)
 # Small tensors: one CPU thread beats two that must keep synchronising.
 torch.set_num_threads(1)
-
-
-class Text:
-    """A glued string shown without quotes by {glue:text}."""
-
-    def __init__(self, text):
-        self.text = text
-
-    def __repr__(self):
-        return self.text
 
 
 # %% [markdown]
@@ -176,13 +166,13 @@ glue("ham_macro_f1", (f1_ham + 0.0) / 2, display=False)
 #
 # Pretrained vectors exist only for the words of the pretraining corpus. The tasks are
 # tokenised the way WikiText-2 was, so that the same word gets the same token
-# (`n2t.data.ptb_tokenize`: lower case, contractions split as in the Penn Treebank),
-# and a token finds its vector in its own casing or in its most frequent one ("paris"
-# finds "Paris"):
+# (`n2t.data.wikitext_tokenize`: lower case, contractions split before the apostrophe
+# as in WikiText-2's `don 't`), and a token finds its vector in its own casing or in
+# its most frequent one ("paris" finds "Paris"):
 
 # %%
 message = "Don't miss it! Txt WIN to 80086 for ur £100 prize"
-data.ptb_tokenize(message)
+data.wikitext_tokenize(message)
 
 # %% [markdown]
 # The **vocabulary coverage** counts how many running tokens, and how many distinct
@@ -221,7 +211,7 @@ glue("w2v_words", len(w2v_itos), display=False)
 def missing(task, vocab, k=12):
     """The most frequent training tokens without a vector, written as code."""
     find = classify.lookup(vocab)
-    counts = Counter(t for e in task.train for t in data.ptb_tokenize(e.text)
+    counts = Counter(t for e in task.train for t in data.wikitext_tokenize(e.text)
                      if not find.known(t))
     return ", ".join(f"`{token}`" for token, _ in counts.most_common(k))
 
@@ -233,14 +223,14 @@ markdown_table(["task", "most frequent tokens without a word2vec vector"],
 # Subjectivity sentences are edited English from film reviews, and
 # {glue:text}`cover_subj_word2vec:.1f`% of their tokens have a word2vec vector
 # ({glue:text}`cover_subj_wikitext2:.1f`% are in WikiText-2's vocabulary). Text
-# messages are another language: abbreviations (`u`, `ur`), phone numbers, prices,
-# and spellings that no encyclopaedia uses. Only
+# messages are written in another register, with abbreviations, symbols and spellings
+# that an encyclopaedia does not use, and with numbers (prices, phone numbers, short
+# codes) that are rare as types even where they are common as a kind. Only
 # {glue:text}`cover_sms_spam_word2vec:.1f`% of their tokens have a word2vec vector
-# (WikiText-2's vocabulary covers {glue:text}`cover_sms_spam_wikitext2:.1f`%), and
-# the missing ones include the words that shout spam. A token without a vector becomes
-# `<unk>`: the classifier sees that *something* unknown was there, not what. This is
-# the first limit of transfer: pretraining helps only where the pretraining text
-# resembles the task's.
+# (WikiText-2's vocabulary covers {glue:text}`cover_sms_spam_wikitext2:.1f`%). A token
+# without a vector becomes `<unk>`: the classifier sees that *something* unknown was
+# there, not what. This is the first limit of transfer: pretraining helps only where
+# the pretraining text resembles the task's.
 #
 # ## The classifier
 #
@@ -267,7 +257,7 @@ markdown_table(["task", "most frequent tokens without a word2vec vector"],
 # without it the network would need large weights to see those differences.
 #
 # ```{literalinclude} ../lib/n2t/classify.py
-# :caption: lib/n2t/classify.py — Classifier.__init__, its layers
+# :caption: lib/n2t/classify.py — the layers of Classifier
 # :start-after: [classifier]
 # :end-before: [/classifier]
 # :dedent:
@@ -320,16 +310,18 @@ torch.testing.assert_close(classify.pool(vectors, mask), by_hand)
 demo_size, seed = 256, 0
 train_labels = spam_task.label_ids(spam_task.train)
 subset = classify.labelled_subset(train_labels, demo_size, seed)
+steps = classify.steps_for(demo_size, cfg)
 tables = {}
 for variant in ("word2vec frozen", "word2vec fine-tuned"):
     encoder = classify.embedding_encoder(spam_task, variant, seed)
     before = encoder.embedding.weight.detach().clone()
-    encoded = classify.encode_examples(spam_task, spam_task.train, encoder, cfg.max_len)
-    chosen = classify.Encoded(encoded.ids[subset], encoded.mask[subset],
-                              encoded.labels[subset])
-    model = classify.Classifier(encoder, len(spam_task.labels), cfg.hidden, cfg.dropout)
-    classify.train_classifier(model, chosen, classify.steps_for(demo_size, cfg),
-                              cfg.batch_size, cfg.lr, cfg.encoder_lr, seed)
+    train = classify.encode_examples(spam_task, spam_task.train, encoder,
+                                     cfg.max_len)
+    chosen = classify.Encoded(train.ids[subset], train.mask[subset],
+                              train.labels[subset])
+    model = classify.Classifier(encoder, 2, cfg.hidden, cfg.dropout)
+    classify.train_classifier(model, chosen, steps, cfg.batch_size, cfg.lr,
+                              cfg.encoder_lr, seed)
     tables[variant] = (before, encoder.embedding.weight.detach().cpu())
 
 # %%
@@ -343,35 +335,53 @@ assert moved.max() > 0  # fine-tuned: the vectors moved
  "rows in the table": len(moved)}
 
 # %% [markdown]
-# Only the rows of words that occur in the 256 messages moved. The words that moved
-# furthest are the ones the task leans on:
+# Only the rows of words that occur in the 256 messages moved. The ten that moved
+# furthest, with how often they occur in those messages and in how many of the spam
+# ones:
 
 # %%
 vocab = encoder.vocab  # the fine-tuned encoder's (all three share it)
 seen = Counter(chosen.ids[chosen.mask].tolist())
-spam_rows = chosen.labels == 1
-spam_in = Counter(i for ids_row, m in zip(chosen.ids[spam_rows], chosen.mask[spam_rows],
-                                          strict=True)
-                  for i in set(ids_row[m].tolist()))
+is_spam = chosen.labels == 1
+spam_in = Counter(i for ids, m in zip(chosen.ids[is_spam], chosen.mask[is_spam],
+                                      strict=True)
+                  for i in set(ids[m].tolist()))
 rows = [[f"`{vocab.itos[i]}`", f"{moved[i]:.3f}", seen[i], spam_in[i]]
         for i in moved.argsort(descending=True)[:10].tolist()]
-markdown_table(["word", "distance moved", "tokens in the 256", "spam messages with it"],
-               rows)
+markdown_table(["word", "distance moved", "tokens", "spam messages with it"], rows)
 
 # %% tags=["remove-cell"]
-test_ids = classify.encode_examples(spam_task, spam_task.test, encoder, cfg.max_len)
-test_tokens = test_ids.ids[test_ids.mask]
-moved_test_share = (moved[test_tokens] > 0).float().mean().item()
-glue("moved_test_share", 100 * moved_test_share, display=False)
-glue("demo_size", demo_size, display=False)
 glue("moved_rows", int((moved > 0).sum()), display=False)
 glue("table_rows", len(moved), display=False)
 
 # %% [markdown]
 # Fine-tuning moved {glue:text}`moved_rows:,` of the {glue:text}`table_rows:,` rows.
-# In the test messages, {glue:text}`moved_test_share:.1f`% of the tokens belong to a
-# moved row; the rest keep their word2vec vectors while the network above them was
-# fitted to the moved ones. That mismatch is the price of fine-tuning on little data.
+# Which test tokens does fine-tuning reach? Only those whose word occurs in the
+# labelled examples; the others keep their word2vec vectors while the network above
+# them was fitted to moved ones. The share grows quickly with the number of labels,
+# because a few frequent words make up most of the running text:
+
+# %%
+test = classify.encode_examples(spam_task, spam_task.test, encoder, cfg.max_len)
+test_tokens = test.ids[test.mask]
+reached = {}
+for n in [*cfg.sizes[:-1], len(train_labels)]:
+    seen_rows = train.ids[classify.labelled_subset(train_labels, n, seed)]
+    seen_rows = seen_rows[seen_rows != vocab.pad_id].unique()
+    reached[n] = torch.isin(test_tokens, seen_rows).float().mean().item()
+{n: f"{share:.1%}" for n, share in reached.items()}
+
+# %% tags=["remove-cell"]
+glue("reached_first", 100 * reached[cfg.sizes[0]], display=False)
+glue("reached_first_size", cfg.sizes[0], display=False)
+glue("reached_all", 100 * reached[len(train_labels)], display=False)
+
+# %% [markdown]
+# With {glue:text}`reached_first_size` labelled messages, fine-tuning reaches
+# {glue:text}`reached_first:.1f`% of the test tokens; with the whole training split,
+# {glue:text}`reached_all:.1f`%. The tokens it never reaches are the rare words, and
+# those are where a pretrained vector has the most to offer and a moved neighbour the
+# most to disturb.
 #
 # ## The learning curve
 #
@@ -473,8 +483,8 @@ for name in cfg.tasks:
     half = gains[(name, peak_n)] / 2
     closed = next((n for n in sizes[name] if n > peak_n and gains[(name, n)] <= half),
                   None)
-    glue(f"closes_{key}", Text(f"{closed:,} labelled examples" if closed
-                               else "none of the sizes tried"), display=False)
+    glue(f"closes_{key}", Text(f"by {closed:,} labelled examples" if closed
+                               else "at none of the sizes tried"), display=False)
     neural = {v: mean(name, v, last) for v in classify.EMBEDDING_VARIANTS}
     best_variant = max(neural, key=neural.get)
     glue(f"best_all_{key}", Text(best_variant), display=False)
@@ -508,10 +518,10 @@ glue("first_size", sizes[cfg.tasks[0]][0], display=False)
 # few of them generalises to the rest. SMS spam hangs on tokens that word2vec never saw
 # (prices, numbers, `txt`), which the coverage table showed.
 #
-# **Where the gap closes.** Half of the peak gain is gone by
-# {glue:text}`closes_subj` on subjectivity and by {glue:text}`closes_sms_spam` on SMS
-# spam. With the whole training split the gain is {glue:text}`gain_all_subj:+.3f` on
-# subjectivity ({glue:text}`all_subj:,` examples) and
+# **Where the gap closes.** Half of the peak gain is gone {glue:text}`closes_subj` on
+# subjectivity and {glue:text}`closes_sms_spam` on SMS spam. With the whole training
+# split the gain is {glue:text}`gain_all_subj:+.3f` on subjectivity
+# ({glue:text}`all_subj:,` examples) and
 # {glue:text}`gain_all_sms_spam:+.3f` on SMS spam ({glue:text}`all_sms_spam:,`):
 # enough labels teach random vectors what word2vec knew, at least what the task needs
 # of it.

@@ -292,11 +292,23 @@ def test_stratified_split_rejects_bad_shares():
         data.stratified_split(examples, ("x", "y"), (0.6, 0.5), seed=0)
 
 
-def test_ptb_tokenize_splits_like_wikitext():
+def test_ptb_tokenize_splits_like_the_penn_treebank():
     assert data.ptb_tokenize("Don't go, it's 5pm!") == ["do", "n't", "go", ",", "it", "'s", "5pm", "!"]
     assert data.ptb_tokenize("I can't—I'm late") == ["i", "ca", "n't", "—", "i", "'m", "late"]
-    assert data.ptb_tokenize("the movie 's end") == ["the", "movie", "'s", "end"]
     assert data.ptb_tokenize("  ") == []
+
+
+def test_wikitext_tokenize_splits_like_wikitext():
+    assert data.wikitext_tokenize("Don't go, it's 5pm!") == ["don", "'t", "go", ",", "it", "'s", "5pm", "!"]
+    assert data.wikitext_tokenize("I can't—I'm late") == ["i", "can", "'t", "—", "i", "'m", "late"]
+    assert data.wikitext_tokenize("the movie 's end") == ["the", "movie", "'s", "end"]
+    assert data.wikitext_tokenize("  ") == []
+    with pytest.raises(TypeError, match="text must be a string"):
+        data.wikitext_tokenize(None)
+    # WikiText-2 itself writes these contractions the same way
+    train = " ".join(" ".join(line) for line in data.wikitext2_lines("train", max_lines=20000))
+    for written in ("don 't", "can 't", "it 's"):
+        assert f" {written} " in train
 
 
 def test_vocab_from_itos_keeps_ids():

@@ -5,7 +5,7 @@
 - ``vocab``: an :class:`n2t.data.Vocab`, the ids it expects;
 - ``dim``: the width of the vectors it returns;
 - ``forward(ids (batch, time) long, mask (batch, time) bool, True = real token) -> (batch, time, dim)``;
-- optionally ``tokenize(text) -> list[str]`` (default :func:`n2t.data.ptb_tokenize`).
+- optionally ``tokenize(text) -> list[str]`` (default :func:`n2t.data.wikitext_tokenize`).
 
 Tokens are looked up in ``vocab`` in their own casing first, then in their most frequent casing ("paris" finds
 "Paris"), else ``<unk>``. Chapter 5's :class:`EmbeddingEncoder` gives each token its vector from a table (random,
@@ -30,7 +30,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from n2t import profile, zoo
-from n2t.data import PAD, UNK, Example, TextTask, Vocab, lengths_to_mask, ptb_tokenize, text_task
+from n2t.data import PAD, UNK, Example, TextTask, Vocab, lengths_to_mask, text_task, wikitext_tokenize
 from n2t.metrics import accuracy, macro_f1
 from n2t.train import device, progress, seed_everything
 
@@ -102,12 +102,12 @@ def lookup(vocab: Vocab) -> TokenLookup:
 
 
 def tokenizer_of(encoder: Any) -> Callable[[str], list[str]]:
-    """The encoder's ``tokenize`` if it has one, else :func:`n2t.data.ptb_tokenize`."""
-    return getattr(encoder, "tokenize", ptb_tokenize)
+    """The encoder's ``tokenize`` if it has one, else :func:`n2t.data.wikitext_tokenize`."""
+    return getattr(encoder, "tokenize", wikitext_tokenize)
 
 
 def encode_texts(
-    texts: Sequence[str], vocab: Vocab, tokenize: Callable[[str], list[str]] = ptb_tokenize,
+    texts: Sequence[str], vocab: Vocab, tokenize: Callable[[str], list[str]] = wikitext_tokenize,
     max_len: int | None = None,
 ) -> list[list[int]]:
     """Tokenise each text and look its tokens up in ``vocab`` (cut to ``max_len`` tokens if given).
@@ -159,7 +159,7 @@ class Coverage:
         return self.known_types / self.types
 
 
-def coverage(texts: Iterable[str], vocab: Vocab, tokenize: Callable[[str], list[str]] = ptb_tokenize) -> Coverage:
+def coverage(texts: Iterable[str], vocab: Vocab, tokenize: Callable[[str], list[str]] = wikitext_tokenize) -> Coverage:
     """The :class:`Coverage` of ``vocab`` on ``texts`` (a token is covered if it is not ``<unk>``)."""
     find = lookup(vocab)
     counts: dict[str, int] = {}
@@ -230,7 +230,7 @@ class EmbeddingEncoder(nn.Module):
 
 def restrict_vectors(
     vectors: torch.Tensor, itos: Sequence[str], texts: Iterable[str],
-    tokenize: Callable[[str], list[str]] = ptb_tokenize,
+    tokenize: Callable[[str], list[str]] = wikitext_tokenize,
 ) -> tuple[Vocab, torch.Tensor]:
     """The rows of pretrained ``vectors`` that tokens of ``texts`` look up, as a vocabulary and a table.
 
@@ -548,7 +548,7 @@ def train_bag_of_words(
     """
     if c <= 0:
         raise ValueError(f"c (the inverse regularisation strength) must be positive; got {c}")
-    tokens = [t for text in texts for t in ptb_tokenize(text)]
+    tokens = [t for text in texts for t in wikitext_tokenize(text)]
     model = BagOfWords(Vocab(tokens, specials=(UNK,)), num_classes)
     flat, offsets = model.bags(texts)
     labels = torch.as_tensor(labels)

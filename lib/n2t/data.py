@@ -382,20 +382,35 @@ def english_tokenize(text: str) -> list[str]:
     return _ENGLISH_TOKEN.findall(text)
 
 
-# Penn Treebank / WikiText-2 conventions: "don't" → do n't, "it's" → it 's, "can't" → ca n't.
+# Penn Treebank conventions: "don't" → do n't, "it's" → it 's, "can't" → ca n't.
 _PTB_TOKEN = re.compile(r"[^\W_]+?(?=n't\b)|n't\b|'(?:s|m|d|re|ve|ll)\b|[^\W_]+|[^\w\s]|_")
+# WikiText-2's conventions: "don't" → don 't, "it's" → it 's, "can't" → can 't.
+_WIKITEXT_TOKEN = re.compile(r"'(?:s|m|d|t|re|ve|ll)\b|[^\W_]+|[^\w\s]|_")
+
+
+def _lower_nfc(text: str) -> str:
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a string; got {type(text).__name__}")
+    return unicodedata.normalize("NFC", text).lower().replace("’", "'")
 
 
 def ptb_tokenize(text: str) -> list[str]:
-    """Lower-case English words split the way WikiText-2 splits them: "Don't go!" → do n't go !
+    """Lower-case English words split as in the Penn Treebank: "Don't go!" → do n't go !
 
-    Contractions come apart as in the Penn Treebank ("it's" → it 's, "can't" → ca n't), punctuation and symbols
-    are tokens of their own, and letters are Unicode letters (NFC-normalised first).
+    Contractions come apart before ``n't`` and before ``'s 'm 'd 're 've 'll`` ("can't" → ca n't), punctuation
+    and symbols are tokens of their own, and letters are Unicode letters (NFC-normalised first).
     """
-    if not isinstance(text, str):
-        raise TypeError(f"text must be a string; got {type(text).__name__}")
-    text = unicodedata.normalize("NFC", text).lower().replace("’", "'")
-    return _PTB_TOKEN.findall(text)
+    return _PTB_TOKEN.findall(_lower_nfc(text))
+
+
+def wikitext_tokenize(text: str) -> list[str]:
+    """Lower-case English words split the way WikiText-2 splits them: "Don't go!" → don 't go !
+
+    Contractions come apart before the apostrophe (``'t 's 'm 'd 're 've 'll``: "can't" → can 't, "I'm" → i 'm),
+    so that they find the tokens the WikiText-2 vectors were trained on; punctuation and symbols are tokens of
+    their own, and letters are Unicode letters (NFC-normalised first). The default tokenizer of ``n2t.classify``.
+    """
+    return _WIKITEXT_TOKEN.findall(_lower_nfc(text))
 
 
 def chinese_tokenize(text: str) -> list[str]:
