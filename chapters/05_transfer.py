@@ -241,7 +241,7 @@ markdown_table(["task", "most frequent tokens without a word2vec vector"],
 # word (one "prize" in a message) {cite:p}`iyyer2015`. Pooling has no parameters and
 # ignores word order, so every difference between two encoders is a difference
 # between their vectors. A recurrent or convolutional layer would read order too
-# {cite:p}`kim2014`, at many times the cost per step; the next chapter puts order into
+# {cite:p}`kim2014`, at a higher cost per step; the next chapter puts order into
 # the vectors instead.
 #
 # ```{literalinclude} ../lib/n2t/classify.py
