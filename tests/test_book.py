@@ -29,3 +29,9 @@ def test_markdown_table_keeps_tokens_and_pipes():
         book.markdown_table(["a", "b"], [("x",)])
     with pytest.raises(ValueError, match="header"):
         book.markdown_table([], [])
+
+
+def test_text_is_glued_without_quotes():
+    assert repr(book.Text("beats")) == "beats"
+    with pytest.raises(TypeError, match="text must be a string"):
+        book.Text(3)

@@ -160,7 +160,7 @@ def literal_includes() -> list[tuple[str, str, dict[str, str]]]:
 def test_library_excerpts_fit_the_page():
     from types import SimpleNamespace
 
-    from sphinx.directives.code import LiteralIncludeReader
+    from sphinx.directives.code import LiteralInclude, LiteralIncludeReader
 
     includes = literal_includes()
     assert includes, "the chapters show no library code at all"
@@ -169,7 +169,9 @@ def test_library_excerpts_fit_the_page():
         source = (ROOT / "chapters" / path).resolve()
         where = f"{chapter}: literalinclude {path} {options}"
         assert source.is_file(), f"{where}: no such file"
-        text, _ = LiteralIncludeReader(str(source), dict(options), config).read()
+        # the directive's own converters, e.g. a bare ":dedent:" means None (dedent automatically)
+        parsed = {key: LiteralInclude.option_spec[key](value or None) for key, value in options.items()}
+        text, _ = LiteralIncludeReader(str(source), parsed, config).read()
         lines = text.rstrip("\n").splitlines()
         too_wide = [line for line in lines if len(line) > PAGE_WIDTH]
         assert not too_wide, f"{where}: {len(too_wide)} lines wider than {PAGE_WIDTH}: {too_wide[:3]}"

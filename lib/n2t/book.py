@@ -25,6 +25,18 @@ def plain(value: Any) -> Any:
     return value
 
 
+class Text:
+    """A string to glue into the prose: ``{glue:text}`` shows it without the quotes a ``str`` would get."""
+
+    def __init__(self, text: str) -> None:
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a string; got {type(text).__name__}")
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
 def glue(name: str, value: Any, display: bool = False) -> None:
     """``myst_nb.glue`` for numbers computed in a chapter, so that ``{glue:text}`name:.2f``` can format them.
 
