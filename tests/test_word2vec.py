@@ -112,12 +112,80 @@ def test_skipgram_step_is_sgd_on_the_negative_sampling_loss():
     assert torch.allclose(w_out, a_out.detach() - lr * a_out.grad)
 
 
+def test_skipgram_step_skips_a_negative_that_is_the_target():
+    w_in, w_out = _tables()
+    words, targets = torch.tensor([0, 3]), torch.tensor([2, 5])
+    negatives = torch.tensor([[2, 4], [5, 5]])  # 2 and 5 are the targets: word2vec.c skips these draws
+    a_in, a_out = w_in.clone().requires_grad_(), w_out.clone().requires_grad_()
+    v = a_in[words]
+    pos = (a_out[targets] * v).sum(1)
+    loss = -(F.logsigmoid(pos).sum() + F.logsigmoid(-(a_out[4] * v[0]).sum()))  # only negative 4 counts
+    loss.backward()
+    lr = 0.1
+    returned = w2v.skipgram_step(w_in, w_out, words, targets, negatives, lr)
+    assert math.isclose(returned, float(loss.detach()), rel_tol=1e-9)
+    assert torch.allclose(w_in, a_in.detach() - lr * a_in.grad)
+    assert torch.allclose(w_out, a_out.detach() - lr * a_out.grad)
+
+
+def test_learning_rate_falls_linearly_from_lr_to_min_lr():
+    assert w2v.learning_rate(0.025, 1e-4, 0.0) == 0.025
+    assert math.isclose(w2v.learning_rate(0.025, 1e-4, 0.5), (0.025 + 1e-4) / 2)
+    assert math.isclose(w2v.learning_rate(0.025, 1e-4, 1.0), 1e-4)
+    assert math.isclose(w2v.learning_rate(0.025, 1e-4, 1.5), 1e-4)  # never below min_lr
+
+
+def test_training_decays_the_rate_over_the_words_read(monkeypatch):
+    """The rate of each step follows the words read before subsampling, over all epochs (word2vec.c, gensim)."""
+    corpus = w2v.encode_corpus([["a", "b", "c", "d"] * 25] * 40, min_count=1)  # 4,000 words in 40 lines
+    seen = []
+    real_step = w2v.skipgram_step
+
+    def spy(w_in, w_out, words, targets, negatives, lr):
+        seen.append(lr)
+        return real_step(w_in, w_out, words, targets, negatives, lr)
+
+    monkeypatch.setattr(w2v, "skipgram_step", spy)
+    w2v.train(corpus, dim=4, window=2, epochs=2, subsample_t=0, batch_size=100, lr=0.02, min_lr=1e-3, dev="cpu")
+    # Without subsampling, step i starts after 100·i of the 8,000 words of both epochs.
+    expected = [0.02 - (0.02 - 1e-3) * 100 * i / 8000 for i in range(80)]
+    assert len(seen) == 80
+    assert all(math.isclose(a, b) for a, b in zip(seen, expected, strict=True))
+
+
+def test_the_rate_counts_the_words_that_subsampling_drops():
+    corpus = w2v.encode_corpus([["a"] * 50 + ["b", "c"] * 25] * 20, min_count=1)
+    g1, g2 = torch.Generator().manual_seed(5), torch.Generator().manual_seed(5)
+    kept = w2v.kept_positions(corpus, 0.05, g1)
+    ids, _ = w2v.subsample(corpus, 0.05, g2)
+    assert torch.equal(corpus.ids[kept], ids)  # the same draw
+    assert kept.numel() < len(corpus) and bool((kept[1:] > kept[:-1]).all())
+
+
+def test_skipgram_training_lets_the_context_word_predict_the_centre(monkeypatch):
+    """word2vec.c and gensim train the context word's input vector to predict the centre word's output vector."""
+    corpus = w2v.encode_corpus([["a", "b"]] * 10, min_count=1)  # each pair is (a, b) or (b, a) within a line
+    calls = []
+    real_step = w2v.skipgram_step
+
+    def spy(w_in, w_out, words, targets, negatives, lr):
+        calls.append((words.clone(), targets.clone()))
+        return real_step(w_in, w_out, words, targets, negatives, lr)
+
+    monkeypatch.setattr(w2v, "skipgram_step", spy)
+    w2v.train(corpus, dim=4, window=1, epochs=1, subsample_t=0, batch_size=4, dev="cpu")
+    a, b = corpus.stoi["a"], corpus.stoi["b"]
+    # In batch order the centres run a, b, a, b …; the first pair has centre a and context b.
+    words, targets = calls[0]
+    assert (int(words[0]), int(targets[0])) == (b, a)
+
+
 def test_cbow_step_is_word2vecs_update_on_the_negative_sampling_loss():
     w_in, w_out = _tables()
     contexts = torch.tensor([1, 2, 3, 0, 5, 6, 2])  # two centres: three and four context words
     owners = torch.tensor([0, 0, 0, 1, 1, 1, 1])
     centres = torch.tensor([5, 1])
-    negatives = torch.tensor([[2, 3, 3], [6, 4, 1]])
+    negatives = torch.tensor([[2, 3, 3], [6, 4, 1]])  # the last one is the centre word: skipped
     a_in, a_out = w_in.clone().requires_grad_(), w_out.clone().requires_grad_()
     total = torch.stack([a_in[contexts[:3]].sum(0), a_in[contexts[3:]].sum(0)])
     mean = total / torch.tensor([[3.0], [4.0]], dtype=torch.float64)
@@ -125,7 +193,7 @@ def test_cbow_step_is_word2vecs_update_on_the_negative_sampling_loss():
     h = mean.detach() + (total - total.detach())
     pos = (a_out[centres] * h).sum(1)
     neg = (a_out[negatives] * h[:, None, :]).sum(2)
-    loss = -(F.logsigmoid(pos).sum() + F.logsigmoid(-neg).sum())
+    loss = -(F.logsigmoid(pos).sum() + F.logsigmoid(-neg)[negatives != centres[:, None]].sum())
     loss.backward()
     lr = 0.1
     returned = w2v.cbow_step(w_in, w_out, contexts, owners, centres, negatives, lr)
