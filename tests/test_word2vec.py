@@ -95,37 +95,48 @@ def _tables(vocab=7, dim=4, seed=0):
     )
 
 
-def test_skipgram_step_is_sgd_on_the_negative_sampling_loss():
+def _check_skipgram_step(words: torch.Tensor, targets: torch.Tensor, negatives: torch.Tensor) -> None:
+    """skipgram_step equals SGD on the negative-sampling loss (autograd), negatives equal to the target left out."""
     w_in, w_out = _tables()
-    centres, contexts = torch.tensor([0, 1, 0, 3]), torch.tensor([2, 2, 5, 0])
-    negatives = torch.tensor([[4, 6], [0, 4], [2, 2], [6, 1]])  # repeated rows must add up
-    a_in, a_out = w_in.clone().requires_grad_(), w_out.clone().requires_grad_()
-    v = a_in[centres]
-    pos = (a_out[contexts] * v).sum(1)
-    neg = (a_out[negatives] * v[:, None, :]).sum(2)
-    loss = -(F.logsigmoid(pos).sum() + F.logsigmoid(-neg).sum())
-    loss.backward()
-    lr = 0.1
-    returned = w2v.skipgram_step(w_in, w_out, centres, contexts, negatives, lr)
-    assert math.isclose(returned, float(loss.detach()), rel_tol=1e-9)
-    assert torch.allclose(w_in, a_in.detach() - lr * a_in.grad)
-    assert torch.allclose(w_out, a_out.detach() - lr * a_out.grad)
-
-
-def test_skipgram_step_skips_a_negative_that_is_the_target():
-    w_in, w_out = _tables()
-    words, targets = torch.tensor([0, 3]), torch.tensor([2, 5])
-    negatives = torch.tensor([[2, 4], [5, 5]])  # 2 and 5 are the targets: word2vec.c skips these draws
     a_in, a_out = w_in.clone().requires_grad_(), w_out.clone().requires_grad_()
     v = a_in[words]
     pos = (a_out[targets] * v).sum(1)
-    loss = -(F.logsigmoid(pos).sum() + F.logsigmoid(-(a_out[4] * v[0]).sum()))  # only negative 4 counts
+    neg = (a_out[negatives] * v[:, None, :]).sum(2)
+    loss = -(F.logsigmoid(pos).sum() + F.logsigmoid(-neg)[negatives != targets[:, None]].sum())
     loss.backward()
     lr = 0.1
     returned = w2v.skipgram_step(w_in, w_out, words, targets, negatives, lr)
     assert math.isclose(returned, float(loss.detach()), rel_tol=1e-9)
     assert torch.allclose(w_in, a_in.detach() - lr * a_in.grad)
     assert torch.allclose(w_out, a_out.detach() - lr * a_out.grad)
+
+
+def test_skipgram_step_is_sgd_on_the_negative_sampling_loss():
+    negatives = torch.tensor([[4, 6], [0, 4], [2, 2], [6, 1]])  # repeated rows must add up
+    _check_skipgram_step(torch.tensor([0, 1, 0, 3]), torch.tensor([2, 2, 5, 0]), negatives)
+
+
+def test_skipgram_step_skips_a_negative_that_is_the_target():
+    negatives = torch.tensor([[2, 4], [5, 5]])  # 2 and 5 are the targets: word2vec.c skips these draws
+    _check_skipgram_step(torch.tensor([0, 3]), torch.tensor([2, 5]), negatives)
+    w_in, w_out = _tables()
+    v, before = w_in[3].clone(), w_out.clone()
+    w2v.skipgram_step(w_in, w_out, torch.tensor([3]), torch.tensor([5]), torch.tensor([[5, 5]]), 0.1)
+    positive_only = before[5] - 0.1 * (torch.sigmoid(before[5] @ v) - 1) * v
+    assert torch.allclose(w_out[5], positive_only)  # the skipped draws add nothing to row 5
+
+
+@pytest.fixture
+def skipgram_calls(monkeypatch) -> list[tuple[torch.Tensor, torch.Tensor, float]]:
+    """Record ``(words, targets, lr)`` of every skipgram_step that training makes."""
+    calls, real_step = [], w2v.skipgram_step
+
+    def spy(w_in, w_out, words, targets, negatives, lr):
+        calls.append((words.clone(), targets.clone(), lr))
+        return real_step(w_in, w_out, words, targets, negatives, lr)
+
+    monkeypatch.setattr(w2v, "skipgram_step", spy)
+    return calls
 
 
 def test_learning_rate_falls_linearly_from_lr_to_min_lr():
@@ -135,20 +146,13 @@ def test_learning_rate_falls_linearly_from_lr_to_min_lr():
     assert math.isclose(w2v.learning_rate(0.025, 1e-4, 1.5), 1e-4)  # never below min_lr
 
 
-def test_training_decays_the_rate_over_the_words_read(monkeypatch):
+def test_training_decays_the_rate_over_the_words_read(skipgram_calls):
     """The rate of each step follows the words read before subsampling, over all epochs (word2vec.c, gensim)."""
     corpus = w2v.encode_corpus([["a", "b", "c", "d"] * 25] * 40, min_count=1)  # 4,000 words in 40 lines
-    seen = []
-    real_step = w2v.skipgram_step
-
-    def spy(w_in, w_out, words, targets, negatives, lr):
-        seen.append(lr)
-        return real_step(w_in, w_out, words, targets, negatives, lr)
-
-    monkeypatch.setattr(w2v, "skipgram_step", spy)
     w2v.train(corpus, dim=4, window=2, epochs=2, subsample_t=0, batch_size=100, lr=0.02, min_lr=1e-3, dev="cpu")
     # Without subsampling, step i starts after 100·i of the 8,000 words of both epochs.
     expected = [0.02 - (0.02 - 1e-3) * 100 * i / 8000 for i in range(80)]
+    seen = [lr for _, _, lr in skipgram_calls]
     assert len(seen) == 80
     assert all(math.isclose(a, b) for a, b in zip(seen, expected, strict=True))
 
@@ -162,21 +166,13 @@ def test_the_rate_counts_the_words_that_subsampling_drops():
     assert kept.numel() < len(corpus) and bool((kept[1:] > kept[:-1]).all())
 
 
-def test_skipgram_training_lets_the_context_word_predict_the_centre(monkeypatch):
+def test_skipgram_training_lets_the_context_word_predict_the_centre(skipgram_calls):
     """word2vec.c and gensim train the context word's input vector to predict the centre word's output vector."""
-    corpus = w2v.encode_corpus([["a", "b"]] * 10, min_count=1)  # each pair is (a, b) or (b, a) within a line
-    calls = []
-    real_step = w2v.skipgram_step
-
-    def spy(w_in, w_out, words, targets, negatives, lr):
-        calls.append((words.clone(), targets.clone()))
-        return real_step(w_in, w_out, words, targets, negatives, lr)
-
-    monkeypatch.setattr(w2v, "skipgram_step", spy)
+    corpus = w2v.encode_corpus([["a", "b"]] * 10, min_count=1)
     w2v.train(corpus, dim=4, window=1, epochs=1, subsample_t=0, batch_size=4, dev="cpu")
     a, b = corpus.stoi["a"], corpus.stoi["b"]
-    # In batch order the centres run a, b, a, b …; the first pair has centre a and context b.
-    words, targets = calls[0]
+    words, targets, _ = skipgram_calls[0]
+    # The first centre is the first "a"; its one context word is the "b" after it.
     assert (int(words[0]), int(targets[0])) == (b, a)
 
 
