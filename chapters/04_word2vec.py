@@ -305,12 +305,14 @@ glue("toy_sg_kb", toy_cosine(toy_sg, "king", "bread"), display=False)
 #
 # The library applies exactly these updates to a batch of pairs, adding each row's
 # gradient in place with `index_add_` (a word that appears several times in the batch
-# gets the sum), so no autograd graph is built:
+# gets the sum), so no autograd graph is built. `words` are the rows of $\mathbf{v}$
+# and `targets` those of $\mathbf{u}$; `used` drops a negative that happens to be the
+# target itself, as word2vec.c does:
 #
 # ```{literalinclude} ../lib/n2t/word2vec.py
 # :caption: lib/n2t/word2vec.py
 # :pyobject: skipgram_step
-# :lines: 1-4,11-
+# :lines: 1-4,12-
 # ```
 
 # %% [markdown]
@@ -505,6 +507,7 @@ display(markdown_table(offset_header, [
 # %% tags=["remove-cell"]
 glue("window_size", cfg.window, display=False)
 glue("lr", cfg.lr, display=False)
+glue("min_lr", Text(f"{cfg.min_lr:g}"), display=False)
 ws353_scores = {(a, b): score for a, b, score in n2t.data.wordsim353()}
 glue("tiger_cat", ws353_scores["tiger", "cat"], display=False)
 
@@ -515,8 +518,12 @@ glue("tiger_cat", ws353_scores["tiger", "cat"], display=False)
 # and draws every dynamic window at once; then the loop walks over batches of
 # `batch_size` centre positions (each with its pairs for skip-gram), draws their
 # negatives and applies one step. The learning rate falls linearly from
-# {glue:text}`lr` towards zero over the run, as in word2vec.c. Not one Python loop runs
-# over tokens:
+# {glue:text}`lr` to {glue:text}`min_lr` over the words read, dropped ones included,
+# as in word2vec.c and gensim. Skip-gram follows word2vec.c in one more detail: in
+# each pair, the *context* word's input vector predicts the *centre* word. Every
+# position draws its reach from the same distribution, so these are the same pairs,
+# in expectation, as the other way round; only which rows change together differs.
+# Not one Python loop runs over tokens:
 #
 # ```{literalinclude} ../lib/n2t/word2vec.py
 # :caption: lib/n2t/word2vec.py

@@ -95,21 +95,85 @@ def _tables(vocab=7, dim=4, seed=0):
     )
 
 
-def test_skipgram_step_is_sgd_on_the_negative_sampling_loss():
+def _check_skipgram_step(words: torch.Tensor, targets: torch.Tensor, negatives: torch.Tensor) -> None:
+    """skipgram_step equals SGD on the negative-sampling loss (autograd), negatives equal to the target left out."""
     w_in, w_out = _tables()
-    centres, contexts = torch.tensor([0, 1, 0, 3]), torch.tensor([2, 2, 5, 0])
-    negatives = torch.tensor([[4, 6], [0, 4], [2, 2], [6, 1]])  # repeated rows must add up
     a_in, a_out = w_in.clone().requires_grad_(), w_out.clone().requires_grad_()
-    v = a_in[centres]
-    pos = (a_out[contexts] * v).sum(1)
+    v = a_in[words]
+    pos = (a_out[targets] * v).sum(1)
     neg = (a_out[negatives] * v[:, None, :]).sum(2)
-    loss = -(F.logsigmoid(pos).sum() + F.logsigmoid(-neg).sum())
+    loss = -(F.logsigmoid(pos).sum() + F.logsigmoid(-neg)[negatives != targets[:, None]].sum())
     loss.backward()
     lr = 0.1
-    returned = w2v.skipgram_step(w_in, w_out, centres, contexts, negatives, lr)
+    returned = w2v.skipgram_step(w_in, w_out, words, targets, negatives, lr)
     assert math.isclose(returned, float(loss.detach()), rel_tol=1e-9)
     assert torch.allclose(w_in, a_in.detach() - lr * a_in.grad)
     assert torch.allclose(w_out, a_out.detach() - lr * a_out.grad)
+
+
+def test_skipgram_step_is_sgd_on_the_negative_sampling_loss():
+    negatives = torch.tensor([[4, 6], [0, 4], [2, 2], [6, 1]])  # repeated rows must add up
+    _check_skipgram_step(torch.tensor([0, 1, 0, 3]), torch.tensor([2, 2, 5, 0]), negatives)
+
+
+def test_skipgram_step_skips_a_negative_that_is_the_target():
+    negatives = torch.tensor([[2, 4], [5, 5]])  # 2 and 5 are the targets: word2vec.c skips these draws
+    _check_skipgram_step(torch.tensor([0, 3]), torch.tensor([2, 5]), negatives)
+    w_in, w_out = _tables()
+    v, before = w_in[3].clone(), w_out.clone()
+    w2v.skipgram_step(w_in, w_out, torch.tensor([3]), torch.tensor([5]), torch.tensor([[5, 5]]), 0.1)
+    positive_only = before[5] - 0.1 * (torch.sigmoid(before[5] @ v) - 1) * v
+    assert torch.allclose(w_out[5], positive_only)  # the skipped draws add nothing to row 5
+
+
+@pytest.fixture
+def skipgram_calls(monkeypatch) -> list[tuple[torch.Tensor, torch.Tensor, float]]:
+    """Record ``(words, targets, lr)`` of every skipgram_step that training makes."""
+    calls, real_step = [], w2v.skipgram_step
+
+    def spy(w_in, w_out, words, targets, negatives, lr):
+        calls.append((words.clone(), targets.clone(), lr))
+        return real_step(w_in, w_out, words, targets, negatives, lr)
+
+    monkeypatch.setattr(w2v, "skipgram_step", spy)
+    return calls
+
+
+def test_learning_rate_falls_linearly_from_lr_to_min_lr():
+    assert w2v.learning_rate(0.025, 1e-4, 0.0) == 0.025
+    assert math.isclose(w2v.learning_rate(0.025, 1e-4, 0.5), (0.025 + 1e-4) / 2)
+    assert math.isclose(w2v.learning_rate(0.025, 1e-4, 1.0), 1e-4)
+    assert math.isclose(w2v.learning_rate(0.025, 1e-4, 1.5), 1e-4)  # never below min_lr
+
+
+def test_training_decays_the_rate_over_the_words_read(skipgram_calls):
+    """The rate of each step follows the words read before subsampling, over all epochs (word2vec.c, gensim)."""
+    corpus = w2v.encode_corpus([["a", "b", "c", "d"] * 25] * 40, min_count=1)  # 4,000 words in 40 lines
+    w2v.train(corpus, dim=4, window=2, epochs=2, subsample_t=0, batch_size=100, lr=0.02, min_lr=1e-3, dev="cpu")
+    # Without subsampling, step i starts after 100·i of the 8,000 words of both epochs.
+    expected = [0.02 - (0.02 - 1e-3) * 100 * i / 8000 for i in range(80)]
+    seen = [lr for _, _, lr in skipgram_calls]
+    assert len(seen) == 80
+    assert all(math.isclose(a, b) for a, b in zip(seen, expected, strict=True))
+
+
+def test_the_rate_counts_the_words_that_subsampling_drops():
+    corpus = w2v.encode_corpus([["a"] * 50 + ["b", "c"] * 25] * 20, min_count=1)
+    g1, g2 = torch.Generator().manual_seed(5), torch.Generator().manual_seed(5)
+    kept = w2v.kept_positions(corpus, 0.05, g1)
+    ids, _ = w2v.subsample(corpus, 0.05, g2)
+    assert torch.equal(corpus.ids[kept], ids)  # the same draw
+    assert kept.numel() < len(corpus) and bool((kept[1:] > kept[:-1]).all())
+
+
+def test_skipgram_training_lets_the_context_word_predict_the_centre(skipgram_calls):
+    """word2vec.c and gensim train the context word's input vector to predict the centre word's output vector."""
+    corpus = w2v.encode_corpus([["a", "b"]] * 10, min_count=1)
+    w2v.train(corpus, dim=4, window=1, epochs=1, subsample_t=0, batch_size=4, dev="cpu")
+    a, b = corpus.stoi["a"], corpus.stoi["b"]
+    words, targets, _ = skipgram_calls[0]
+    # The first centre is the first "a"; its one context word is the "b" after it.
+    assert (int(words[0]), int(targets[0])) == (b, a)
 
 
 def test_cbow_step_is_word2vecs_update_on_the_negative_sampling_loss():
@@ -117,7 +181,7 @@ def test_cbow_step_is_word2vecs_update_on_the_negative_sampling_loss():
     contexts = torch.tensor([1, 2, 3, 0, 5, 6, 2])  # two centres: three and four context words
     owners = torch.tensor([0, 0, 0, 1, 1, 1, 1])
     centres = torch.tensor([5, 1])
-    negatives = torch.tensor([[2, 3, 3], [6, 4, 1]])
+    negatives = torch.tensor([[2, 3, 3], [6, 4, 1]])  # the last one is the centre word: skipped
     a_in, a_out = w_in.clone().requires_grad_(), w_out.clone().requires_grad_()
     total = torch.stack([a_in[contexts[:3]].sum(0), a_in[contexts[3:]].sum(0)])
     mean = total / torch.tensor([[3.0], [4.0]], dtype=torch.float64)
@@ -125,7 +189,7 @@ def test_cbow_step_is_word2vecs_update_on_the_negative_sampling_loss():
     h = mean.detach() + (total - total.detach())
     pos = (a_out[centres] * h).sum(1)
     neg = (a_out[negatives] * h[:, None, :]).sum(2)
-    loss = -(F.logsigmoid(pos).sum() + F.logsigmoid(-neg).sum())
+    loss = -(F.logsigmoid(pos).sum() + F.logsigmoid(-neg)[negatives != centres[:, None]].sum())
     loss.backward()
     lr = 0.1
     returned = w2v.cbow_step(w_in, w_out, contexts, owners, centres, negatives, lr)

@@ -116,9 +116,24 @@ def keep_probability(counts: torch.Tensor, t: float) -> torch.Tensor:
 
 def subsample(corpus: Corpus, t: float, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     """Drop each token independently with probability ``1 - keep_probability``; returns ``(ids, line_ids)``."""
+    kept = kept_positions(corpus, t, generator)
+    return corpus.ids[kept], corpus.line_ids[kept]
+
+
+def kept_positions(corpus: Corpus, t: float, generator: torch.Generator) -> torch.Tensor:
+    """The positions ``(kept,)`` of the tokens that one pass of subsampling keeps, in text order."""
     keep = keep_probability(corpus.counts, t)[corpus.ids]
     mask = torch.rand(len(corpus), generator=generator, dtype=torch.float64) < keep
-    return corpus.ids[mask], corpus.line_ids[mask]
+    return mask.nonzero().squeeze(1)
+
+
+def learning_rate(lr: float, min_lr: float, progress: float) -> float:
+    """The rate after ``progress`` (0 … 1) of all epochs' words: linear from ``lr`` to ``min_lr``.
+
+    gensim's schedule (``alpha`` to ``min_alpha``); ``progress`` counts the words read before subsampling, as
+    word2vec.c's ``word_count_actual`` does.
+    """
+    return lr - (lr - min_lr) * min(max(progress, 0.0), 1.0)
 
 
 # ------------------------------------------------------------------------------------------ windows
@@ -159,28 +174,38 @@ def skipgram_pairs(ids: torch.Tensor, mask: torch.Tensor, window: int) -> tuple[
 
 def skipgram_step(
     w_in: torch.Tensor, w_out: torch.Tensor,
-    centres: torch.Tensor, contexts: torch.Tensor, negatives: torch.Tensor, lr: float,
+    words: torch.Tensor, targets: torch.Tensor, negatives: torch.Tensor, lr: float,
 ) -> float:
     """One SGD step of skip-gram with negative sampling on a batch of pairs; returns the summed loss.
 
-    ``centres`` and ``contexts`` are ``(batch,)`` ids, ``negatives`` is ``(batch, k)``. For each pair the loss
-    is ``-ln σ(u_c·v) - Σ_k ln σ(-u_k·v)``; its gradients are written out, and ``index_add_`` adds them to the
-    rows of ``w_in`` (the vectors ``v``) and ``w_out`` (the vectors ``u``) in place.
+    ``words`` and ``targets`` are ``(batch,)`` ids, ``negatives`` is ``(batch, k)``. For each pair the loss
+    is ``-ln σ(u_t·v) - Σ_k ln σ(-u_k·v)``, with ``v`` the input vector of the word and ``u`` the output
+    vectors; a negative that is the target itself is skipped, as in word2vec.c. The gradients are written
+    out, and ``index_add_`` adds them to the rows of ``w_in`` and ``w_out`` in place.
     """
     dim = w_in.shape[1]
-    targets = torch.cat([contexts[:, None], negatives], dim=1)  # (batch, 1 + k)
-    v = w_in[centres]  # (batch, dim)
-    u = w_out[targets]  # (batch, 1 + k, dim)
+    rows = torch.cat([targets[:, None], negatives], dim=1)  # (batch, 1 + k)
+    v = w_in[words]  # (batch, dim)
+    u = w_out[rows]  # (batch, 1 + k, dim)
     scores = (u * v[:, None, :]).sum(2)  # (batch, 1 + k)
-    labels = torch.zeros_like(scores)
-    labels[:, 0] = 1.0
-    grad_scores = torch.sigmoid(scores) - labels  # d loss / d score
-    loss = F.binary_cross_entropy_with_logits(scores, labels, reduction="sum")
+    labels, used = _labels(scores, negatives, targets)
+    grad_scores = (torch.sigmoid(scores) - labels) * used  # d loss / d score
+    loss = F.binary_cross_entropy_with_logits(scores, labels, weight=used, reduction="sum")
     grad_v = (grad_scores[:, :, None] * u).sum(1)  # (batch, dim)
     grad_u = grad_scores[:, :, None] * v[:, None, :]  # (batch, 1 + k, dim)
-    w_in.index_add_(0, centres, grad_v, alpha=-lr)
-    w_out.index_add_(0, targets.reshape(-1), grad_u.reshape(-1, dim), alpha=-lr)
+    w_in.index_add_(0, words, grad_v, alpha=-lr)
+    w_out.index_add_(0, rows.reshape(-1), grad_u.reshape(-1, dim), alpha=-lr)
     return float(loss)
+
+
+def _labels(scores: torch.Tensor, negatives: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Labels ``(batch, 1 + k)`` (1 for the target, 0 for the negatives) and which scores count (0 or 1):
+    word2vec.c and gensim skip a negative that happens to be the target word."""
+    labels = torch.zeros_like(scores)
+    labels[:, 0] = 1.0
+    used = torch.ones_like(scores)
+    used[:, 1:].masked_fill_(negatives == targets[:, None], 0.0)
+    return labels, used
 
 
 def cbow_step(
@@ -192,23 +217,23 @@ def cbow_step(
     ``centres`` is ``(batch,)`` and ``negatives`` ``(batch, k)``; the context words of all centres are listed
     flat, ``contexts`` ``(n,)`` with ``owners`` ``(n,)`` naming the centre (0 … batch-1) each belongs to; every
     centre has at least one. Every context word receives the whole gradient with respect to the mean, not the
-    ``1/n`` share that the chain rule gives: word2vec.c's update, which gensim keeps.
+    ``1/n`` share that the chain rule gives: word2vec.c's update, which gensim keeps. A negative that is the
+    centre word itself is skipped.
     """
     dim = w_in.shape[1]
     sizes = torch.bincount(owners, minlength=centres.numel()).to(w_in.dtype)[:, None]
     h = torch.zeros(centres.numel(), dim, dtype=w_in.dtype, device=w_in.device)
     h = h.index_add_(0, owners, w_in[contexts]) / sizes  # (batch, dim): the mean context vector
-    targets = torch.cat([centres[:, None], negatives], dim=1)  # (batch, 1 + k)
-    u = w_out[targets]  # (batch, 1 + k, dim)
+    rows = torch.cat([centres[:, None], negatives], dim=1)  # (batch, 1 + k)
+    u = w_out[rows]  # (batch, 1 + k, dim)
     scores = (u * h[:, None, :]).sum(2)
-    labels = torch.zeros_like(scores)
-    labels[:, 0] = 1.0
-    grad_scores = torch.sigmoid(scores) - labels
-    loss = F.binary_cross_entropy_with_logits(scores, labels, reduction="sum")
+    labels, used = _labels(scores, negatives, centres)
+    grad_scores = (torch.sigmoid(scores) - labels) * used
+    loss = F.binary_cross_entropy_with_logits(scores, labels, weight=used, reduction="sum")
     grad_h = (grad_scores[:, :, None] * u).sum(1)  # (batch, dim), given to every context word
     grad_u = grad_scores[:, :, None] * h[:, None, :]
     w_in.index_add_(0, contexts, grad_h[owners], alpha=-lr)
-    w_out.index_add_(0, targets.reshape(-1), grad_u.reshape(-1, dim), alpha=-lr)
+    w_out.index_add_(0, rows.reshape(-1), grad_u.reshape(-1, dim), alpha=-lr)
     return float(loss)
 
 
@@ -248,7 +273,8 @@ def train(
     """Train CBOW or skip-gram with negative sampling on ``corpus``; the learning rate decays linearly.
 
     ``batch_size`` counts centre positions per step (a skip-gram step holds their ~``window`` + 1 pairs
-    each). Input vectors start uniform in ``±0.5/dim`` and output vectors at zero, as in word2vec.c.
+    each). Input vectors start uniform in ``±0.5/dim`` and output vectors at zero, and the learning rate
+    falls from ``lr`` to ``min_lr`` over the words read (``learning_rate``), as in word2vec.c and gensim.
     ``threads`` sets torch's CPU threads while training (``None``: leave them): the steps are small gathers
     and scatters, for which one thread measured faster than two here, and far faster on a busy machine.
     """
@@ -282,32 +308,30 @@ def _train(
     w_out = torch.zeros(vocab_size, dim, device=dev)
     draw_negatives = NoiseSampler(noise_distribution(corpus.counts))
     model = Word2Vec(w_in, w_out, list(corpus.itos), corpus.counts.clone(), architecture)
-    # The learning rate falls with the centre positions processed, so every epoch's length is estimated.
-    expected = float(keep_probability(corpus.counts, subsample_t)[corpus.ids].sum()) * epochs
-    done, start = 0, time.perf_counter()
+    start = time.perf_counter()
     bar = progress(total=epochs, desc=desc or f"{architecture} epochs")
-    for _epoch in range(epochs):
+    for epoch in range(epochs):
         # [epoch]
-        ids, line_ids = subsample(corpus, subsample_t, generator)
+        kept = kept_positions(corpus, subsample_t, generator)  # positions in the text
+        ids, line_ids = corpus.ids[kept], corpus.line_ids[kept]
         mask = dynamic_windows(line_ids, window, generator)
         offsets = window_offsets(window)
         for begin in range(0, ids.numel(), batch_size):
-            rate = max(min_lr, lr * (1 - done / expected))
+            read = epoch * len(corpus) + int(kept[begin])  # words read so far, subsampled or not
+            rate = learning_rate(lr, min_lr, read / (epochs * len(corpus)))
             chunk = mask[begin : begin + batch_size]  # (batch, 2·window)
-            rows = torch.arange(begin, begin + chunk.shape[0])
-            done += rows.numel()
             if architecture == "skipgram":
                 position, slot = chunk.nonzero(as_tuple=True)  # one per pair
-                centres = ids[rows[position]]
-                contexts = ids[rows[position] + offsets[slot]]
+                centres = ids[begin + position]
+                contexts = ids[begin + position + offsets[slot]]
                 negs = draw_negatives((centres.numel(), negatives), generator)
-                batch = to_device((centres, contexts, negs), dev)
+                batch = to_device((contexts, centres, negs), dev)
+                # As in word2vec.c: the context word's vector predicts the centre word.
                 loss = skipgram_step(w_in, w_out, *batch, rate)
                 count = centres.numel()  # pairs
             else:
-                has_context = chunk.any(1)  # a word alone on its line predicts nothing
-                owners, slot = chunk[has_context].nonzero(as_tuple=True)
-                rows = rows[has_context]
+                rows = begin + chunk.any(1).nonzero().squeeze(1)  # centres with context
+                owners, slot = mask[rows].nonzero(as_tuple=True)
                 contexts = ids[rows[owners] + offsets[slot]]
                 negs = draw_negatives((rows.numel(), negatives), generator)
                 batch = to_device((contexts, owners, ids[rows], negs), dev)
@@ -594,8 +618,8 @@ def _train_recipe(settings: Settings, architecture: str) -> tuple[dict, dict]:
     corpus = encode_corpus(lines, settings.min_count)
     model = train(
         corpus, architecture, dim=settings.dim, window=settings.window, negatives=settings.negatives,
-        subsample_t=settings.subsample_t, epochs=settings.epochs, lr=settings.lr, batch_size=settings.batch_size,
-        seed=settings.seed, desc=f"word2vec {architecture}",
+        subsample_t=settings.subsample_t, epochs=settings.epochs, lr=settings.lr, min_lr=settings.min_lr,
+        batch_size=settings.batch_size, seed=settings.seed, desc=f"word2vec {architecture}",
     )
     metrics = evaluate(model.vectors, model.itos)
     metrics.update(
@@ -646,6 +670,6 @@ def train_curves(settings: Settings) -> tuple[dict, dict]:
     return {"shares": torch.tensor(settings.fractions)}, curves
 
 
-_TRAIN_SETTINGS = ("dim", "window", "negatives", "epochs", "lr", "batch_size", "seed")
+_TRAIN_SETTINGS = ("dim", "window", "negatives", "epochs", "lr", "min_lr", "batch_size", "seed")
 _CURVE_METRICS = ("analogy_accuracy", "analogy_coverage", "analogy_semantic", "analogy_syntactic",
                   "analogy_by_category", "ws353_rho", "men_rho")
