@@ -130,6 +130,12 @@ def test_decoder_only_is_causal() -> None:
             changed[:, t + 1 :] = (changed[:, t + 1 :] + 1) % 30
             assert torch.allclose(gpt(changed)[:, : t + 1], base[:, : t + 1], atol=1e-5)
             assert not torch.allclose(gpt(changed)[:, t + 1 :], base[:, t + 1 :], atol=1e-5)
+        # left padding: with the mask, the padded tokens' values never reach the real positions
+        mask = (torch.arange(13) >= 3)[None].expand(2, -1)  # True = real token
+        pad_a = torch.cat([torch.zeros(2, 3, dtype=torch.long), ids], dim=1)
+        pad_b = torch.cat([torch.full((2, 3), 9), ids], dim=1)
+        assert torch.allclose(gpt(pad_a, mask)[:, 3:], gpt(pad_b, mask)[:, 3:], atol=1e-5)
+        assert not torch.allclose(gpt(pad_a)[:, 3:], gpt(pad_b)[:, 3:], atol=1e-5)
 
 
 def test_encoder_only_sees_both_directions_and_ignores_padding() -> None:

@@ -637,13 +637,19 @@ class DecoderOnly(nn.Module):
         self.lm_head = nn.Linear(d_model, vocab_size, bias=False)
         self.lm_head.weight = self.embed.token.weight  # tied
 
-    def forward(self, ids: torch.Tensor, caches: list[Cache] | None = None, offset: int = 0) -> torch.Tensor:
+    def forward(
+        self,
+        ids: torch.Tensor,
+        mask: torch.Tensor | None = None,
+        caches: list[Cache] | None = None,
+        offset: int = 0,
+    ) -> torch.Tensor:
         """ids ``(batch, time)`` → hidden ``(batch, time, d_model)``; position t sees positions ≤ t only.
 
-        With ``caches`` (one dict per layer, filled in place) ``ids`` are the tokens after the ``offset``
-        cached ones.
+        ``mask`` ``(batch, time)``: True = real token (padding is never attended to). With ``caches`` (one dict
+        per layer, filled in place) ``ids`` are the tokens after the ``offset`` cached ones.
         """
-        return self.stack(self.embed(ids, offset), None, is_causal=True, caches=caches)
+        return self.stack(self.embed(ids, offset), mask, is_causal=True, caches=caches)
 
     def logits(self, hidden: torch.Tensor) -> torch.Tensor:
         """Hidden ``(batch, time, d_model)`` → next-token logits ``(batch, time, vocab)``."""
@@ -653,14 +659,14 @@ class DecoderOnly(nn.Module):
         """Read ``prefix`` ``(batch, P)`` (may be empty, P = 0) into a fresh cache; the next ``step`` continues it."""
         caches: list[Cache] = [{} for _ in self.stack.layers]
         if prefix.shape[1] > 0:
-            self(prefix, caches)
+            self(prefix, caches=caches)
         return {"caches": caches, "position": prefix.shape[1], "batch": torch.zeros(prefix.shape[0], 0)}
 
     def step(self, tokens: torch.Tensor, state: dict[str, Any]) -> tuple[torch.Tensor, dict[str, Any]]:
         """Feed tokens ``(batch,)``: log-probs of the next token ``(batch, vocab)`` and the new state."""
         caches = [dict(cache) for cache in state["caches"]]
         dev = self.lm_head.weight.device
-        hidden = self(tokens.to(dev)[:, None], caches, state["position"])
+        hidden = self(tokens.to(dev)[:, None], caches=caches, offset=state["position"])
         log_probs = self.logits(hidden[:, -1]).log_softmax(dim=-1)
         return log_probs, {**state, "caches": caches, "position": state["position"] + 1}
 
