@@ -74,12 +74,14 @@ def sinusoidal_table(length: int, d_model: int, offset: int = 0, base: float = 1
     """PE ``(length, d_model)`` for positions ``offset … offset+length-1``: sin on even dims, cos on odd."""
     if d_model % 2 != 0:
         raise ValueError(f"d_model ({d_model}) must be even for sinusoidal positions (sin/cos pairs)")
-    pos = torch.arange(offset, offset + length, dtype=torch.float32)[:, None]  # (length, 1)
+    # excerpt begins sinusoidal_table
+    pos = torch.arange(offset, offset + length, dtype=torch.float32)[:, None]
     i = torch.arange(0, d_model, 2, dtype=torch.float32)  # 2i = 0, 2, 4, …
     angle = pos / base ** (i / d_model)  # (length, d_model / 2)
     table = torch.empty(length, d_model)
     table[:, 0::2] = torch.sin(angle)  # PE(pos, 2i)
     table[:, 1::2] = torch.cos(angle)  # PE(pos, 2i+1)
+    # excerpt ends
     return table
 
 
@@ -151,7 +153,10 @@ class Embeddings(nn.Module):
         """Embed ids ``(batch, time)`` at positions ``offset …`` → ``(batch, time, d_model)``."""
         if ids.dim() != 2 or ids.dtype != torch.long:
             raise ValueError(f"ids must be a long tensor of shape (batch, time); got {ids.dtype} {tuple(ids.shape)}")
-        return self.dropout(self.position(self.token(ids) * math.sqrt(self.d_model), offset))
+        # excerpt begins Embeddings
+        x = self.token(ids) * math.sqrt(self.d_model)  # (batch, time, d_model)
+        return self.dropout(self.position(x, offset))  # + PE(offset …)
+        # excerpt ends
 
 
 # ------------------------------------------------------------------------------------- the layers
@@ -181,7 +186,7 @@ def residual(
     dropout: nn.Dropout,
     norm_first: bool,
 ) -> torch.Tensor:
-    """Post-LN ``norm(x + dropout(sublayer(x)))`` (the paper) or pre-LN ``x + dropout(sublayer(norm(x)))``."""
+    """Post-LN ``norm(x + sublayer(x))`` (the paper) or pre-LN ``x + sublayer(norm(x))``."""
     if norm_first:
         return x + dropout(sublayer(norm(x)))
     return norm(x + dropout(sublayer(x)))
@@ -202,6 +207,7 @@ def cached_attention(
     itself. Cross-attention (``memory`` given): keys and values of ``memory`` are projected once, at the first
     call. ``mask`` ``(batch, 1, 1, L_k)`` marks real keys. Returns ``(batch, new, d_model)``.
     """
+    # excerpt begins cached_attention
     q = attn._split_heads(attn.q_proj(query))  # (batch, heads, new, head_dim)
     if memory is not None:
         if prefix + "k" not in cache:
@@ -220,6 +226,7 @@ def cached_attention(
         if new > 1:  # query i (at position past + i) sees keys 0 … past + i
             causal = causal_mask(total, device=query.device)[total - new :]
             mask = causal if mask is None else mask & causal
+    # excerpt ends
     dropout_p = attn.dropout if attn.training else 0.0
     heads = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p)
     batch, new = query.shape[0], query.shape[1]
@@ -263,13 +270,15 @@ class EncoderLayer(nn.Module):
         With ``cache`` (a dict, filled in place) ``x`` holds only the new positions and attention is causal.
         """
 
-        def attend(h: torch.Tensor) -> torch.Tensor:
+        # excerpt begins EncoderLayer
+        def attend(h: torch.Tensor) -> torch.Tensor:  # every position queries every one
             if cache is not None:
                 return cached_attention(self.self_attn, h, None, cache, "self_", mask)
             return self.self_attn(h, h, h, mask=mask, is_causal=is_causal)[0]
 
         x = residual(x, attend, self.norm1, self.dropout1, self.norm_first)
         return residual(x, self.ffn, self.norm2, self.dropout2, self.norm_first)
+        # excerpt ends
 
 
 class DecoderLayer(nn.Module):
@@ -309,20 +318,27 @@ class DecoderLayer(nn.Module):
         holds only the new positions. ``need_weights`` keeps the cross-attention weights in ``cross_weights``.
         """
 
-        def attend_self(h: torch.Tensor) -> torch.Tensor:
+        # excerpt begins DecoderLayer
+        def attend_self(h: torch.Tensor) -> torch.Tensor:  # masked: earlier words only
             if cache is not None:
                 return cached_attention(self.self_attn, h, None, cache, "self_")
             return self.self_attn(h, h, h, mask=self_mask)[0]
 
-        def attend_memory(h: torch.Tensor) -> torch.Tensor:
+        def attend_memory(h: torch.Tensor) -> torch.Tensor:  # queries from the target
             if cache is not None and not need_weights:
-                return cached_attention(self.cross_attn, h, memory, cache, "cross_", memory_mask)
-            out, self.cross_weights = self.cross_attn(h, memory, memory, mask=memory_mask, need_weights=need_weights)
+                return cached_attention(
+                    self.cross_attn, h, memory, cache, "cross_", memory_mask
+                )
+            out, self.cross_weights = self.cross_attn(
+                h, memory, memory, mask=memory_mask, need_weights=need_weights
+            )
             return out
 
-        x = residual(x, attend_self, self.norm1, self.dropout1, self.norm_first)
-        x = residual(x, attend_memory, self.norm2, self.dropout2, self.norm_first)
-        return residual(x, self.ffn, self.norm3, self.dropout3, self.norm_first)
+        norm_first = self.norm_first
+        x = residual(x, attend_self, self.norm1, self.dropout1, norm_first)
+        x = residual(x, attend_memory, self.norm2, self.dropout2, norm_first)
+        return residual(x, self.ffn, self.norm3, self.dropout3, norm_first)
+        # excerpt ends
 
 
 # ------------------------------------------------------------------------------------- the stacks
@@ -577,14 +593,18 @@ class Transformer(Translator):
         With the cache only the new token runs through the decoder; without it, the whole prefix again.
         """
         tokens = tokens.to(state["memory"].device)[:, None]  # (batch, 1)
-        if "caches" in state:
-            caches = [dict(cache) for cache in state["caches"]]  # filled in place: keep the old state intact
-            logits = self.decode(tokens, state["memory"], state["src_mask"], caches, state["position"])
-            new_state = {**state, "caches": caches, "position": state["position"] + 1}
-        else:
+        memory, src_mask = state["memory"], state["src_mask"]
+        # excerpt begins step
+        if "caches" in state:  # only the new token runs through the decoder
+            caches = [dict(cache) for cache in state["caches"]]  # copies, filled in place
+            position = state["position"]
+            logits = self.decode(tokens, memory, src_mask, caches, position)
+            new_state = {**state, "caches": caches, "position": position + 1}
+        else:  # the whole prefix, again
             prefix = torch.cat([state["prefix"], tokens], dim=1)  # (batch, t)
-            logits = self.decode(prefix, state["memory"], state["src_mask"])
+            logits = self.decode(prefix, memory, src_mask)
             new_state = {**state, "prefix": prefix}
+        # excerpt ends
         return logits[:, -1].log_softmax(dim=-1), new_state
 
     @torch.no_grad()
