@@ -670,7 +670,7 @@ source_ids = torch.tensor([model.src_vocab.encode(data.chinese_tokenize(seed_zh)
 state = model.start(source_ids, torch.tensor([source_ids.shape[1]]))
 token, rows, output = torch.tensor([model.tgt_vocab.bos_id]), [], []
 with torch.no_grad():
-    for step in range(20):
+    for step in range(model.max_output_length(source_ids.shape[1])):
         log_probs, state = model.step(token, state)
         top = log_probs[0].exp().topk(3)
         candidates = [f"`{model.tgt_vocab.itos[i]}` {p:.2f}"
@@ -827,8 +827,9 @@ stored = artefact.state["test_translations"]
 scored = results["Transformer"]
 assert metrics.bleu(stored["1"], test_references) == scored["bleu_beam1"]
 assert metrics.chrf(stored["4"], test_references) == scored["chrf_beam4"]
-again = model.translate(test_sources[:20])
-assert sum(a == b for a, b in zip(again, stored["1"], strict=False)) >= 18
+again = model.translate(test_sources)  # the same batches as the recipe's
+same = sum(a == b for a, b in zip(again, stored["1"], strict=True))
+assert same >= 0.9 * len(again), same  # up to ties broken differently by the arithmetic
 
 # %% [markdown]
 # CPU seconds are the processor time of training, all threads together; they depend

@@ -186,7 +186,7 @@ def residual(
     dropout: nn.Dropout,
     norm_first: bool,
 ) -> torch.Tensor:
-    """Post-LN ``norm(x + sublayer(x))`` (the paper) or pre-LN ``x + sublayer(norm(x))``."""
+    """Post-LN ``norm(x + sublayer(x))`` (paper) or pre-LN ``x + sublayer(norm(x))``."""
     if norm_first:
         return x + dropout(sublayer(norm(x)))
     return norm(x + dropout(sublayer(x)))
@@ -596,7 +596,7 @@ class Transformer(Translator):
         memory, src_mask = state["memory"], state["src_mask"]
         # excerpt begins step
         if "caches" in state:  # only the new token runs through the decoder
-            caches = [dict(cache) for cache in state["caches"]]  # copies, filled in place
+            caches = [dict(c) for c in state["caches"]]  # copies, filled in place
             position = state["position"]
             logits = self.decode(tokens, memory, src_mask, caches, position)
             new_state = {**state, "caches": caches, "position": position + 1}
