@@ -321,12 +321,13 @@ glue("chance", 100 / cfg.toy_vocab)
 # {glue:text}`pe_sinusoidal_new_last:.1f`% and {glue:text}`pe_learned_new_last:.1f`%
 # (chance is {glue:text}`chance:.1f`%). The learned model has no information at all
 # about its unseen positions: their vectors are still the random initialisation.
-# The sinusoidal model has well-defined vectors there, but it has never seen them
-# either, and the rotation property alone does not make it use them: nothing in
-# training forced the model to rely on relative offsets rather than on the absolute
-# positions it saw. The paper's hope is a possibility, not a guarantee; later
-# position schemes (relative positions, rotary embeddings, ALiBi) were designed
-# precisely to extrapolate better.
+# The sinusoidal model has well-defined vectors there, related to the trained ones by
+# the rotations above, but it has never seen them either: nothing in training forces
+# it to rely on relative offsets rather than on the absolute positions it saw, and
+# the vectors of new positions, added to the embeddings, are inputs unlike any in
+# training. The paper's "may allow the model to extrapolate" is a possibility, not a
+# guarantee; later position schemes (relative positions, rotary embeddings, ALiBi)
+# were designed to extrapolate better.
 #
 # ## The position-wise feed-forward network
 #
@@ -471,6 +472,9 @@ glue("ln_cpu_seconds", ln_cpu_seconds)
 glue("uniform_loss", float(np.log(cfg.toy_vocab)))
 for name, loss in final_loss.items():
     glue(ln_keys[name], loss)
+uniform = np.log(cfg.toy_vocab)
+stalled = [name for name, loss in final_loss.items() if loss > 0.9 * uniform]
+glue("ln_stalled", ", ".join(stalled) if stalled else "none")
 
 # %% [markdown]
 # After {glue:text}`ln_steps` steps the final losses are
@@ -478,10 +482,13 @@ for name, loss in final_loss.items():
 # {glue:text}`ln_post_warm:.2f` (post-LN, warm-up),
 # {glue:text}`ln_pre_cold:.2f` (pre-LN, no warm-up) and
 # {glue:text}`ln_pre_warm:.2f` (pre-LN, warm-up); a uniform guess scores
-# {glue:text}`uniform_loss:.2f`. In this run post-LN without warm-up is the one that
-# stalls at the uniform guess: it does not blow up to infinity, it gets stuck, the
-# usual form of the failure. Warm-up rescues it, and pre-LN trains either way. The
-# four runs took {glue:text}`ln_cpu_seconds:.0f` CPU seconds. We keep post-LN as the
+# {glue:text}`uniform_loss:.2f`. The runs that end within 10% of the uniform guess,
+# that is, that never learn the task: **{glue:text}`ln_stalled`**. The configuration
+# expected to fail is post-LN without warm-up: its failure is usually not a loss that
+# blows up to infinity but one that gets stuck, because the large early updates push
+# the stack into a state it does not recover from. Warm-up keeps the first updates
+# small until the gradients settle. The four runs took
+# {glue:text}`ln_cpu_seconds:.0f` CPU seconds. We keep post-LN as the
 # default, because it is the paper's model and `nn.Transformer`'s, and train it with
 # warm-up; GPT-2 and most large models since use pre-LN.
 #
@@ -706,11 +713,11 @@ for head, ax in enumerate(np.atleast_1d(axes)):
 plt.show()
 
 # %% [markdown]
-# Unlike Chapter 7's single attention, these heads need not each form an alignment:
-# some concentrate on the character that is being translated, others spread over the
-# sentence or settle on the final punctuation, a kind of "no particular place" default
-# also seen in trained BERT models {cite:p}`clark2019`. Between them, and over the
-# layers, the decoder gathers what it needs.
+# Unlike Chapter 7's single attention, these heads need not each form an alignment.
+# Heads of trained Transformers typically specialise: some concentrate on the source
+# word being translated, others spread over the sentence or settle on punctuation, a
+# kind of "no particular place" default also seen in BERT {cite:p}`clark2019`.
+# Between them, and over the layers, the decoder gathers what it needs.
 #
 # ## Incremental decoding with a key/value cache
 #
@@ -871,9 +878,10 @@ glue("cpu_ratio", ours["fit_cpu_seconds"] / rnn["fit_cpu_seconds"])
 # With a beam of 4 the Transformer scores BLEU {glue:text}`tf_bleu4:.1f` (chrF
 # {glue:text}`tf_chrf4:.1f`) after {glue:text}`tf_cpu:,.0f` CPU seconds of training,
 # and the GRU with attention {glue:text}`rnn_bleu4:.1f` (chrF
-# {glue:text}`rnn_chrf4:.1f`) after {glue:text}`rnn_cpu:,.0f`: the Transformer is
-# {glue:text}`bleu_gap:+.1f` BLEU ahead, having used {glue:text}`cpu_ratio:.2f` times
-# the training time. The best of the three by BLEU with beam 4 is the
+# {glue:text}`rnn_chrf4:.1f`) after {glue:text}`rnn_cpu:,.0f`: the difference,
+# Transformer minus GRU with attention, is {glue:text}`bleu_gap:+.1f` BLEU, with
+# {glue:text}`cpu_ratio:.2f` times the training time (the figure shows the losses at
+# equal times). The best of the three by BLEU with beam 4 is the
 # **{glue:text}`best_model`**. Two cautions. This is a small data set of short
 # sentences, where the recurrent models' built-in sense of order is a useful prior
 # and the Transformer's advantage at long range has little to work on. And the

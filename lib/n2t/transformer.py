@@ -31,17 +31,15 @@ from torch import nn
 from n2t import zoo
 from n2t.attention import MultiHeadAttention, causal_mask
 from n2t.data import PairBatch, Vocab, cmn_eng_split, lengths_to_mask
-from n2t.metrics import bleu, chrf
-from n2t.seq2seq import Translator, build_vocabs, length_batches, tokenized_pairs
-from n2t.train import (
-    count_parameters,
-    fit,
-    model_device,
-    progress,
-    seed_everything,
-    to_device,
-    warmup_inverse_sqrt,
+from n2t.seq2seq import (
+    Translator,
+    build_vocabs,
+    epoch_batches,
+    tokenized_pairs,
+    translator_artefact,
+    validation_loss,
 )
+from n2t.train import fit, model_device, seed_everything, warmup_inverse_sqrt
 
 Cache = dict[str, torch.Tensor]
 
@@ -358,7 +356,49 @@ def _load_layer(ours: EncoderLayer | DecoderLayer, theirs: nn.Module) -> None:
     ours.norm2.load_state_dict(theirs.norm2.state_dict())
 
 
-class Encoder(nn.Module):
+class _Stack(nn.Module):
+    """What the two stacks share: ``num_layers`` identical layers, an optional final LayerNorm, torch's weights."""
+
+    def __init__(
+        self,
+        layer: type[EncoderLayer] | type[DecoderLayer],
+        num_layers: int,
+        d_model: int,
+        num_heads: int,
+        d_ff: int,
+        dropout: float,
+        norm_first: bool,
+        final_norm: bool | None,
+        activation: str,
+    ) -> None:
+        super().__init__()
+        if num_layers < 1:
+            raise ValueError(f"num_layers must be at least 1; got {num_layers}")
+        self.layers = nn.ModuleList(
+            layer(d_model, num_heads, d_ff, dropout, norm_first, activation) for _ in range(num_layers)
+        )
+        final_norm = norm_first if final_norm is None else final_norm
+        self.norm = nn.LayerNorm(d_model) if final_norm else nn.Identity()
+
+    def _check_caches(self, caches: list[Cache]) -> None:
+        if len(caches) != len(self.layers):
+            raise ValueError(f"caches must hold one dict per layer ({len(self.layers)}); got {len(caches)}")
+
+    @torch.no_grad()
+    def load_torch_weights(self, theirs: nn.TransformerEncoder | nn.TransformerDecoder) -> _Stack:
+        """Copy a ``torch.nn.TransformerEncoder``/``TransformerDecoder`` of the same shape into ours; returns self."""
+        if len(theirs.layers) != len(self.layers):
+            raise ValueError(f"torch's stack has {len(theirs.layers)} layers, ours {len(self.layers)}")
+        for ours, layer in zip(self.layers, theirs.layers, strict=True):
+            _load_layer(ours, layer)
+        if (theirs.norm is None) != isinstance(self.norm, nn.Identity):
+            raise ValueError("one stack has a final LayerNorm and the other has not (set final_norm)")
+        if theirs.norm is not None:
+            self.norm.load_state_dict(theirs.norm.state_dict())
+        return self
+
+
+class Encoder(_Stack):
     """A stack of :class:`EncoderLayer` (+ a final LayerNorm when ``final_norm``; default: when pre-LN).
 
     Works on vectors ``(batch, time, d_model)``; the models embed the tokens first.
@@ -375,14 +415,7 @@ class Encoder(nn.Module):
         final_norm: bool | None = None,
         activation: str = "relu",
     ) -> None:
-        super().__init__()
-        if num_layers < 1:
-            raise ValueError(f"num_layers must be at least 1; got {num_layers}")
-        self.layers = nn.ModuleList(
-            EncoderLayer(d_model, num_heads, d_ff, dropout, norm_first, activation) for _ in range(num_layers)
-        )
-        final_norm = norm_first if final_norm is None else final_norm
-        self.norm = nn.LayerNorm(d_model) if final_norm else nn.Identity()
+        super().__init__(EncoderLayer, num_layers, d_model, num_heads, d_ff, dropout, norm_first, final_norm, activation)
 
     def forward(
         self,
@@ -400,28 +433,15 @@ class Encoder(nn.Module):
             raise ValueError(f"x must have shape (batch, time, d_model); got {tuple(x.shape)}")
         if caches is None:
             check_padding_mask(mask, x.shape[0], x.shape[1])
-        elif len(caches) != len(self.layers):
-            raise ValueError(f"caches must hold one dict per layer ({len(self.layers)}); got {len(caches)}")
+        else:
+            self._check_caches(caches)
         attn_mask = None if mask is None else mask[:, None, None, :]  # (batch, 1, 1, time)
         for i, layer in enumerate(self.layers):
             x = layer(x, attn_mask, is_causal, None if caches is None else caches[i])
         return self.norm(x)
 
-    @torch.no_grad()
-    def load_torch_weights(self, theirs: nn.TransformerEncoder) -> Encoder:
-        """Copy a ``torch.nn.TransformerEncoder`` of the same shape into this stack; returns self."""
-        if len(theirs.layers) != len(self.layers):
-            raise ValueError(f"torch's stack has {len(theirs.layers)} layers, ours {len(self.layers)}")
-        for ours, layer in zip(self.layers, theirs.layers, strict=True):
-            _load_layer(ours, layer)
-        if (theirs.norm is None) != isinstance(self.norm, nn.Identity):
-            raise ValueError("one stack has a final LayerNorm and the other has not (set final_norm)")
-        if theirs.norm is not None:
-            self.norm.load_state_dict(theirs.norm.state_dict())
-        return self
 
-
-class Decoder(nn.Module):
+class Decoder(_Stack):
     """A stack of :class:`DecoderLayer` (+ a final LayerNorm when ``final_norm``; default: when pre-LN)."""
 
     def __init__(
@@ -435,14 +455,7 @@ class Decoder(nn.Module):
         final_norm: bool | None = None,
         activation: str = "relu",
     ) -> None:
-        super().__init__()
-        if num_layers < 1:
-            raise ValueError(f"num_layers must be at least 1; got {num_layers}")
-        self.layers = nn.ModuleList(
-            DecoderLayer(d_model, num_heads, d_ff, dropout, norm_first, activation) for _ in range(num_layers)
-        )
-        final_norm = norm_first if final_norm is None else final_norm
-        self.norm = nn.LayerNorm(d_model) if final_norm else nn.Identity()
+        super().__init__(DecoderLayer, num_layers, d_model, num_heads, d_ff, dropout, norm_first, final_norm, activation)
 
     def forward(
         self,
@@ -469,26 +482,13 @@ class Decoder(nn.Module):
             self_mask = causal_mask(x.shape[1], device=x.device)  # (T, T)
             if mask is not None:
                 self_mask = self_mask & mask[:, None, None, :]  # (batch, 1, T, T)
-        elif len(caches) != len(self.layers):
-            raise ValueError(f"caches must hold one dict per layer ({len(self.layers)}); got {len(caches)}")
+        else:
+            self._check_caches(caches)
         cross_mask = None if memory_mask is None else memory_mask[:, None, None, :]  # (batch, 1, 1, S)
         for i, layer in enumerate(self.layers):
             cache = None if caches is None else caches[i]
             x = layer(x, memory, self_mask, cross_mask, cache, need_weights)
         return self.norm(x)
-
-    @torch.no_grad()
-    def load_torch_weights(self, theirs: nn.TransformerDecoder) -> Decoder:
-        """Copy a ``torch.nn.TransformerDecoder`` of the same shape into this stack; returns self."""
-        if len(theirs.layers) != len(self.layers):
-            raise ValueError(f"torch's stack has {len(theirs.layers)} layers, ours {len(self.layers)}")
-        for ours, layer in zip(self.layers, theirs.layers, strict=True):
-            _load_layer(ours, layer)
-        if (theirs.norm is None) != isinstance(self.norm, nn.Identity):
-            raise ValueError("one stack has a final LayerNorm and the other has not (set final_norm)")
-        if theirs.norm is not None:
-            self.norm.load_state_dict(theirs.norm.state_dict())
-        return self
 
 
 # ------------------------------------------------------------------------------------- the models
@@ -773,62 +773,21 @@ def train_transformer(settings: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     model = Transformer(src_vocab, tgt_vocab, **config)
     optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr, betas=(0.9, 0.98), eps=1e-9)
     scheduler = warmup_inverse_sqrt(optimizer, settings.d_model, settings.warmup)
-    epoch = 0
-
-    def batches() -> list[PairBatch]:  # a new seeded order every epoch
-        nonlocal epoch
-        epoch += 1
-        return list(length_batches(train, src_vocab, tgt_vocab, settings.batch_size, settings.seed + epoch))
-
-    valid = tokenized_pairs(cmn_eng_split("valid")[: settings.test_pairs])
-    valid_batches = list(length_batches(valid, src_vocab, tgt_vocab, settings.batch_size, settings.seed))
-    valid_tokens = sum(int((b.tgt_lengths - 1).sum()) for b in valid_batches)
-
-    def valid_loss(m: Transformer) -> dict[str, float]:
-        batches_here = to_device(valid_batches, model_device(m))
-        total = sum(m.loss(b).item() * int((b.tgt_lengths - 1).sum()) for b in batches_here)
-        return {"valid_loss": total / valid_tokens}
-
+    evaluate = validation_loss(src_vocab, tgt_vocab, settings)
     cpu_start = time.process_time()
     history = fit(
         model,
-        batches,
+        epoch_batches(train, src_vocab, tgt_vocab, settings),
         lambda m, batch: m.loss(batch, settings.label_smoothing),
         optimizer,
         epochs=settings.epochs,
-        evaluate=valid_loss,
+        evaluate=evaluate,
         scheduler=scheduler,
         desc="transformer",
     )
     cpu_seconds = time.process_time() - cpu_start  # CPU time of all threads: independent of other load
-    test = cmn_eng_split("test")[: settings.test_pairs]
-    sources, references = [zh for zh, _ in test], [en for _, en in test]
-    translations = {}
-    for beam in progress(settings.beam_sizes, desc="decode test (transformer)"):
-        translations[str(beam)] = model.translate(sources, beam_size=beam)
-    state = {
-        "model": {k: v.cpu() for k, v in model.state_dict().items()},
-        "src_freqs": dict(src_vocab.freqs),
-        "tgt_freqs": dict(tgt_vocab.freqs),
-        "config": {**config, "min_freq": settings.min_freq},
-        "step_loss": history.step_loss,
-        "valid_loss": [m["valid_loss"] for m in history.epoch_metrics],
-        "test_translations": translations,
-    }
-    metrics = {
-        "parameters": count_parameters(model),
-        "steps": history.steps,
-        "target_tokens": sum(len(t) + 1 for _, t in train) * settings.epochs,
-        "fit_seconds": round(history.seconds, 3),
-        "fit_cpu_seconds": round(cpu_seconds, 3),
-        "torch_threads": torch.get_num_threads(),
-        "src_vocab": len(src_vocab),
-        "tgt_vocab": len(tgt_vocab),
-    }
-    for beam, hypotheses in translations.items():
-        metrics[f"bleu_beam{beam}"] = bleu(hypotheses, references)
-        metrics[f"chrf_beam{beam}"] = chrf(hypotheses, references)
-    return state, metrics
+    config["min_freq"] = settings.min_freq
+    return translator_artefact(model, settings, train, history, cpu_seconds, config, "transformer")
 
 
 @zoo.register("transformer-zh-en", section="transformer")
