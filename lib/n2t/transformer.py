@@ -357,25 +357,29 @@ def _load_layer(ours: EncoderLayer | DecoderLayer, theirs: nn.Module) -> None:
 
 
 class _Stack(nn.Module):
-    """What the two stacks share: ``num_layers`` identical layers, an optional final LayerNorm, torch's weights."""
+    """What the two stacks share: ``num_layers`` identical layers, an optional final LayerNorm, torch's weights.
+
+    ``final_norm``: add a LayerNorm after the last layer (default ``None``: only for pre-LN, where it is needed).
+    """
+
+    layer_class: type[EncoderLayer] | type[DecoderLayer]
 
     def __init__(
         self,
-        layer: type[EncoderLayer] | type[DecoderLayer],
         num_layers: int,
         d_model: int,
         num_heads: int,
         d_ff: int,
-        dropout: float,
-        norm_first: bool,
-        final_norm: bool | None,
-        activation: str,
+        dropout: float = 0.1,
+        norm_first: bool = False,
+        final_norm: bool | None = None,
+        activation: str = "relu",
     ) -> None:
         super().__init__()
         if num_layers < 1:
             raise ValueError(f"num_layers must be at least 1; got {num_layers}")
         self.layers = nn.ModuleList(
-            layer(d_model, num_heads, d_ff, dropout, norm_first, activation) for _ in range(num_layers)
+            self.layer_class(d_model, num_heads, d_ff, dropout, norm_first, activation) for _ in range(num_layers)
         )
         final_norm = norm_first if final_norm is None else final_norm
         self.norm = nn.LayerNorm(d_model) if final_norm else nn.Identity()
@@ -401,21 +405,11 @@ class _Stack(nn.Module):
 class Encoder(_Stack):
     """A stack of :class:`EncoderLayer` (+ a final LayerNorm when ``final_norm``; default: when pre-LN).
 
-    Works on vectors ``(batch, time, d_model)``; the models embed the tokens first.
+    ``Encoder(num_layers, d_model, num_heads, d_ff, dropout=0.1, norm_first=False, final_norm=None,
+    activation="relu")``. Works on vectors ``(batch, time, d_model)``; the models embed the tokens first.
     """
 
-    def __init__(
-        self,
-        num_layers: int,
-        d_model: int,
-        num_heads: int,
-        d_ff: int,
-        dropout: float = 0.1,
-        norm_first: bool = False,
-        final_norm: bool | None = None,
-        activation: str = "relu",
-    ) -> None:
-        super().__init__(EncoderLayer, num_layers, d_model, num_heads, d_ff, dropout, norm_first, final_norm, activation)
+    layer_class = EncoderLayer
 
     def forward(
         self,
@@ -442,20 +436,12 @@ class Encoder(_Stack):
 
 
 class Decoder(_Stack):
-    """A stack of :class:`DecoderLayer` (+ a final LayerNorm when ``final_norm``; default: when pre-LN)."""
+    """A stack of :class:`DecoderLayer` (+ a final LayerNorm when ``final_norm``; default: when pre-LN).
 
-    def __init__(
-        self,
-        num_layers: int,
-        d_model: int,
-        num_heads: int,
-        d_ff: int,
-        dropout: float = 0.1,
-        norm_first: bool = False,
-        final_norm: bool | None = None,
-        activation: str = "relu",
-    ) -> None:
-        super().__init__(DecoderLayer, num_layers, d_model, num_heads, d_ff, dropout, norm_first, final_norm, activation)
+    Same constructor as :class:`Encoder`.
+    """
+
+    layer_class = DecoderLayer
 
     def forward(
         self,
