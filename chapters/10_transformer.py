@@ -32,6 +32,7 @@
 
 # %% tags=["remove-cell"]
 import time
+import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -48,6 +49,8 @@ from n2t.train import count_parameters, seed_everything, warmup_inverse_sqrt
 
 n2t.plot.use_book_style()
 seed_everything(0)
+# nn.Transformer warns that it cannot use its nested-tensor fast path for pre-LN
+warnings.filterwarnings("ignore", message="enable_nested_tensor is True")
 
 # %% [markdown]
 # The experiments are sized by the profile (`quick` in CI, `full` for the numbers
