@@ -116,6 +116,32 @@ SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
             "lr": 3e-3, "encoder_lr": 1e-3, "max_len": 64, "bow_c": 1.0,
         },
     },
+    "transformer": {
+        # Chapter 10's translation Transformer (zoo "transformer-zh-en") on Chapter 7's split: train_pairs /
+        # test_pairs as there (None: all); lr multiplies the paper's warm-up/inverse-sqrt schedule (warmup steps).
+        # The chapter's small experiments on the look-back task (output the token `back` positions earlier):
+        # pe_* learned vs sinusoidal positions, trained on length pe_train_len and tested on pe_test_lens;
+        # ln_* post-LN vs pre-LN, with and without ln_warmup steps of warm-up, on a deep stack;
+        # cache_lengths: output lengths of the KV-cache timing.
+        "quick": {
+            "train_pairs": 1500, "test_pairs": 100, "min_freq": 1, "d_model": 64, "num_heads": 4,
+            "num_encoder_layers": 2, "num_decoder_layers": 2, "d_ff": 128, "dropout": 0.1, "norm_first": False,
+            "epochs": 3, "batch_size": 32, "lr": 1.0, "warmup": 100, "label_smoothing": 0.1, "seed": 0,
+            "beam_sizes": (1, 4), "back": 2, "toy_vocab": 16, "toy_batch": 32,
+            "pe_train_len": 12, "pe_test_lens": (8, 12, 16, 24), "pe_steps": 150, "pe_d_model": 32,
+            "ln_layers": 6, "ln_steps": 40, "ln_d_model": 32, "ln_lr": 2e-3, "ln_warmup": 20,
+            "cache_lengths": (8, 16, 32),
+        },
+        "full": {
+            "train_pairs": None, "test_pairs": None, "min_freq": 2, "d_model": 128, "num_heads": 4,
+            "num_encoder_layers": 2, "num_decoder_layers": 2, "d_ff": 512, "dropout": 0.1, "norm_first": False,
+            "epochs": 5, "batch_size": 64, "lr": 0.5, "warmup": 400, "label_smoothing": 0.1, "seed": 0,
+            "beam_sizes": (1, 4), "back": 2, "toy_vocab": 16, "toy_batch": 32,
+            "pe_train_len": 16, "pe_test_lens": (8, 12, 16, 20, 24, 32, 48), "pe_steps": 800, "pe_d_model": 64,
+            "ln_layers": 12, "ln_steps": 200, "ln_d_model": 64, "ln_lr": 2e-3, "ln_warmup": 100,
+            "cache_lengths": (16, 32, 64, 128, 256),
+        },
+    },
 }
 
 

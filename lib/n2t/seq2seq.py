@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import torch
@@ -479,6 +479,77 @@ def model_from_state(state: dict[str, Any]) -> Seq2Seq:
     return model.eval()
 
 
+def epoch_batches(
+    train: Sequence[tuple[list[str], list[str]]], src_vocab: Vocab, tgt_vocab: Vocab, settings: Any
+) -> Callable[[], list[PairBatch]]:
+    """A function that returns the next epoch's batches, in a new seeded order at every call (for ``fit``)."""
+    epoch = 0
+
+    def batches() -> list[PairBatch]:
+        nonlocal epoch
+        epoch += 1
+        return list(length_batches(train, src_vocab, tgt_vocab, settings.batch_size, settings.seed + epoch))
+
+    return batches
+
+
+def validation_loss(src_vocab: Vocab, tgt_vocab: Vocab, settings: Any) -> Callable[[nn.Module], dict[str, float]]:
+    """``fit``'s ``evaluate``: a model's mean cross-entropy per target token on the validation split."""
+    valid = tokenized_pairs(cmn_eng_split("valid")[: settings.test_pairs])
+    valid_batches = list(length_batches(valid, src_vocab, tgt_vocab, settings.batch_size, settings.seed))
+    tokens = sum(int((b.tgt_lengths - 1).sum()) for b in valid_batches)
+
+    def valid_loss(m: nn.Module) -> dict[str, float]:
+        batches = to_device(valid_batches, model_device(m))
+        return {"valid_loss": sum(m.loss(b).item() * int((b.tgt_lengths - 1).sum()) for b in batches) / tokens}
+
+    return valid_loss
+
+
+def translator_artefact(
+    model: Translator,
+    settings: Any,
+    train: Sequence[tuple[list[str], list[str]]],
+    history: Any,
+    cpu_seconds: float,
+    config: dict[str, Any],
+    desc: str,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Decode the test split with every beam width of ``settings``; the zoo artefact's ``(state, metrics)``.
+
+    ``state`` holds the weights, the vocabularies' counts, ``config``, the losses and the test translations;
+    ``metrics`` the parameters, steps, training seconds and BLEU/chrF of every beam width.
+    """
+    test = cmn_eng_split("test")[: settings.test_pairs]
+    sources, references = [zh for zh, _ in test], [en for _, en in test]
+    translations = {}
+    for beam in progress(settings.beam_sizes, desc=f"decode test ({desc})"):
+        translations[str(beam)] = model.translate(sources, beam_size=beam)
+    state = {
+        "model": {k: v.cpu() for k, v in model.state_dict().items()},
+        "src_freqs": dict(model.src_vocab.freqs),
+        "tgt_freqs": dict(model.tgt_vocab.freqs),
+        "config": config,
+        "step_loss": history.step_loss,
+        "valid_loss": [m["valid_loss"] for m in history.epoch_metrics],
+        "test_translations": translations,
+    }
+    metrics = {
+        "parameters": count_parameters(model),
+        "steps": history.steps,
+        "target_tokens": sum(len(t) + 1 for _, t in train) * settings.epochs,
+        "fit_seconds": round(history.seconds, 3),
+        "fit_cpu_seconds": round(cpu_seconds, 3),
+        "torch_threads": torch.get_num_threads(),
+        "src_vocab": len(model.src_vocab),
+        "tgt_vocab": len(model.tgt_vocab),
+    }
+    for beam, hypotheses in translations.items():
+        metrics[f"bleu_beam{beam}"] = bleu(hypotheses, references)
+        metrics[f"chrf_beam{beam}"] = chrf(hypotheses, references)
+    return state, metrics
+
+
 def train_translator(
     settings: Any, attention: str
 ) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -495,77 +566,21 @@ def train_translator(
         settings.dropout,
     )
     optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr)
-    epoch = 0
-
-    def batches() -> list[PairBatch]:  # a new seeded order every epoch
-        nonlocal epoch
-        epoch += 1
-        return list(
-            length_batches(
-                train, src_vocab, tgt_vocab, settings.batch_size, settings.seed + epoch
-            )
-        )
-
     cpu_start = time.process_time()
-    valid = tokenized_pairs(cmn_eng_split("valid")[: settings.test_pairs])
-    valid_batches = list(
-        length_batches(valid, src_vocab, tgt_vocab, settings.batch_size, settings.seed)
-    )
-
-    def valid_loss(m: Seq2Seq) -> dict[str, float]:
-        total = sum(
-            m.loss(b).item() * int((b.tgt_lengths - 1).sum())
-            for b in to_device(valid_batches, model_device(m))
-        )
-        return {
-            "valid_loss": total
-            / sum(int((b.tgt_lengths - 1).sum()) for b in valid_batches)
-        }
-
     history = fit(
         model,
-        batches,
+        epoch_batches(train, src_vocab, tgt_vocab, settings),
         lambda m, batch: m.loss(batch),
         optimizer,
         epochs=settings.epochs,
-        evaluate=valid_loss,
+        evaluate=validation_loss(src_vocab, tgt_vocab, settings),
         grad_clip=1.0,
         desc=f"seq2seq ({attention})",
     )
-    cpu_seconds = (
-        time.process_time() - cpu_start
-    )  # CPU time of all threads: independent of other load
-    test = cmn_eng_split("test")[: settings.test_pairs]
-    sources, references = [zh for zh, _ in test], [en for _, en in test]
-    translations = {}
-    for beam in progress(settings.beam_sizes, desc=f"decode test ({attention})"):
-        translations[str(beam)] = model.translate(sources, beam_size=beam)
-    config = {
-        key: settings[key] for key in ("embed_dim", "hidden_dim", "dropout", "min_freq")
-    }
-    state = {
-        "model": {k: v.cpu() for k, v in model.state_dict().items()},
-        "src_freqs": dict(src_vocab.freqs),
-        "tgt_freqs": dict(tgt_vocab.freqs),
-        "config": {**config, "attention": attention},
-        "step_loss": history.step_loss,
-        "valid_loss": [m["valid_loss"] for m in history.epoch_metrics],
-        "test_translations": translations,
-    }
-    metrics = {
-        "parameters": count_parameters(model),
-        "steps": history.steps,
-        "target_tokens": sum(len(t) + 1 for _, t in train) * settings.epochs,
-        "fit_seconds": round(history.seconds, 3),
-        "fit_cpu_seconds": round(cpu_seconds, 3),
-        "torch_threads": torch.get_num_threads(),
-        "src_vocab": len(src_vocab),
-        "tgt_vocab": len(tgt_vocab),
-    }
-    for beam, hypotheses in translations.items():
-        metrics[f"bleu_beam{beam}"] = bleu(hypotheses, references)
-        metrics[f"chrf_beam{beam}"] = chrf(hypotheses, references)
-    return state, metrics
+    cpu_seconds = time.process_time() - cpu_start  # CPU time of all threads: independent of other load
+    config = {key: settings[key] for key in ("embed_dim", "hidden_dim", "dropout", "min_freq")}
+    config["attention"] = attention
+    return translator_artefact(model, settings, train, history, cpu_seconds, config, attention)
 
 
 @zoo.register("seq2seq-zh-en", section="seq2seq")

@@ -37,6 +37,7 @@ RECIPE_MODULES: tuple[str, ...] = (
     "n2t.word2vec",
     "n2t.seq2seq",
     "n2t.classify",
+    "n2t.transformer",
 )
 
 
