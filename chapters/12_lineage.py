@@ -29,14 +29,15 @@ import matplotlib.pyplot as plt
 from n2t.book import glue, markdown_table
 
 import n2t.plot
-from n2t import lm, zoo
+from n2t import classify, lm, zoo
 from n2t.profile import current
 
 n2t.plot.use_book_style()
 profile = current()
 CHAPTER_FILES = {
     2: "02_ngram_models", 3: "03_neural_lm", 4: "04_word2vec",
-    7: "07_seq2seq_attention", 8: "08_attention", 9: "09_self_attention",
+    5: "05_transfer", 7: "07_seq2seq_attention", 8: "08_attention",
+    9: "09_self_attention", 10: "10_transformer",
 }
 
 # %% [markdown]
@@ -213,6 +214,7 @@ plt.show()
 TRANSLATORS = [  # (zoo name, label, chapter)
     ("seq2seq-zh-en", "GRU encoder–decoder", 7),
     ("seq2seq-attention-zh-en", "GRU + attention", 7),
+    ("transformer-zh-en", "Transformer", 10),
 ]
 translation = {label: zoo.metrics(name) for name, label, _ in TRANSLATORS}
 
@@ -234,6 +236,65 @@ glue("best_bleu", translation[best_translator]["bleu_beam4"])
 # %% [markdown]
 # The best translator is the {glue:text}`best_translator` at
 # {glue:text}`best_bleu:.1f` BLEU with beam search of width 4.
+
+# %% [markdown]
+# ## Transfer: one labelled task for every representation
+#
+# Chapter 5 set up the downstream tasks (spam detection on SMS messages, and
+# subjectivity) and the learning curve: the same classifier trained on a growing number
+# of labelled examples, scored by test macro-F1. Every pretrained representation of the
+# book comes back to it. The table gives the score with few labels and with all of them
+# (mean over the seeds each curve was run with).
+
+# %% tags=["hide-input"]
+TRANSFER_CURVES = [  # (zoo name, chapter)
+    ("transfer-curves", 5),
+]
+records = [
+    {**record, "chapter": chapter}
+    for name, chapter in TRANSFER_CURVES
+    for record in zoo.metrics(name)["records"]
+]
+summary = classify.summarise(records)
+sizes = sorted({record["size"] for record in records})
+few = 64 if 64 in sizes else sizes[0]
+
+
+def transfer_cell(task, variant, size):
+    """Mean ± standard deviation of test macro-F1 over the seeds, or a dash."""
+    if (task, variant, size) not in summary:
+        return "–"
+    mean, std = summary[task, variant, size]
+    return f"{mean:.3f} ± {std:.3f}"
+
+
+variants = list(dict.fromkeys((r["task"], r["variant"], r["chapter"]) for r in records))
+all_labels = {task: max(r["size"] for r in records if r["task"] == task)
+              for task, _, _ in variants}
+seeds_of = {}
+for r in records:
+    seeds_of.setdefault((r["task"], r["variant"]), set()).add(r["seed"])
+markdown_table(
+    ["task", "representation", "ch.", f"macro-F1, {few} labels", "macro-F1, all labels",
+     "seeds"],
+    [[task, variant, chapter_link(chapter), transfer_cell(task, variant, few),
+      transfer_cell(task, variant, all_labels[task]), len(seeds_of[task, variant])]
+     for task, variant, chapter in variants],
+)
+
+# %% tags=["remove-cell"]
+glue("few_labels", few)
+for task in all_labels:
+    best_few = max((v for t, v, _ in variants if t == task and (t, v, few) in summary),
+                   key=lambda v, t=task: summary[t, v, few][0])
+    glue(f"{task}_best_few", best_few)
+    glue(f"{task}_best_few_f1", summary[task, best_few, few][0])
+
+# %% [markdown]
+# With {glue:text}`few_labels` labelled examples the best representation for spam
+# detection is {glue:text}`sms-spam_best_few`
+# ({glue:text}`sms-spam_best_few_f1:.3f`), and for subjectivity
+# {glue:text}`subj_best_few` ({glue:text}`subj_best_few_f1:.3f`).
 
 # %% [markdown]
 # ## What each model fixed, and what it left
