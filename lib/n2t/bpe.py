@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from operator import itemgetter
 
 END = "</w>"  # marks the end of a word
@@ -48,7 +49,7 @@ class BPE:
         if word not in self._cache:
             symbols = [c if c in self.index else UNK for c in word] + [END]
             while len(symbols) > 1:
-                pairs = [(self.rank.get(p, len(self.rank)), p) for p in zip(symbols, symbols[1:])]
+                pairs = [(self.rank.get(p, len(self.rank)), p) for p in pairwise(symbols)]
                 rank, pair = min(pairs)
                 if rank == len(self.rank):  # no learned merge applies
                     break
@@ -82,11 +83,11 @@ def train_bpe(words: Iterable[str], num_merges: int) -> BPE:
         raise ValueError("words is empty; need some text to learn merges from")
     spelled = [[*word, END] for word in counts]  # each word type as a list of symbols
     freq = list(counts.values())
-    alphabet = sorted({c for word in counts for c in word}) + [END]
+    alphabet = [*sorted({c for word in counts for c in word}), END]
     pairs: Counter = Counter()  # (a, b) → how often it occurs in the text
     where = defaultdict(set)  # (a, b) → the word types it occurs in
     for i, symbols in enumerate(spelled):
-        for pair in zip(symbols, symbols[1:]):
+        for pair in pairwise(symbols):
             pairs[pair] += freq[i]
             where[pair].add(i)
     # excerpt begins merge loop
@@ -98,12 +99,12 @@ def train_bpe(words: Iterable[str], num_merges: int) -> BPE:
         merges.append(best)
         for i in where.pop(best):  # re-spell only the words that hold it
             old = spelled[i]
-            for pair in zip(old, old[1:]):
+            for pair in pairwise(old):
                 pairs[pair] -= freq[i]
                 if not pairs[pair]:  # no longer occurs anywhere
                     del pairs[pair]
             spelled[i] = new = _merge(old, best)
-            for pair in zip(new, new[1:]):
+            for pair in pairwise(new):
                 pairs[pair] += freq[i]
                 where[pair].add(i)
     # excerpt ends

@@ -135,8 +135,8 @@ def corrupt_spans(
     # excerpt begins corrupt spans
     inputs, targets, at = [], [], 0
     for k, (kept, dropped) in enumerate(runs):
-        inputs += ids[at : at + kept] + [sentinel_ids[k]]  # keep a run, then a sentinel
-        targets += [sentinel_ids[k]] + ids[at + kept : at + kept + dropped]  # what it hid
+        inputs += [*ids[at : at + kept], sentinel_ids[k]]  # keep a run, then a sentinel
+        targets += [sentinel_ids[k], *ids[at + kept : at + kept + dropped]]  # what it hid
         at += kept + dropped
     targets += [sentinel_ids[len(runs)], eos_id]
     # excerpt ends
