@@ -245,7 +245,7 @@ def gpt_step(model: lm.NeuralLM) -> Callable[[torch.Tensor, dict[str, Any]], tup
         if state["position"] >= model.body.block_size:
             raise ValueError(f"the cache is full: GPT reads at most block_size ({model.body.block_size}) tokens")
         tokens = tokens.to(model_device(model))[:, None]  # (batch, 1)
-        hidden = model.body.net(tokens, caches, state["position"])  # (batch, 1, dim)
+        hidden = model.body.net(tokens, caches=caches, offset=state["position"])  # (batch, 1, dim)
         return model.head.log_prob(hidden[:, -1]), {**state, "caches": caches, "position": state["position"] + 1}
 
     return step

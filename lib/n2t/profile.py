@@ -97,6 +97,7 @@ SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
             "beam_sizes": (1, 2, 4, 8),
         },
     },
+<<<<<<< HEAD
     "pretraining": {
         # Chapter 11: GPT ("gpt-lm"), BERT ("bert-mlm") and T5 ("t5-span") share one width, depth, block length
         # and budget: train_tokens of WikiText-2 (train_lines / valid_lines: None = all; the test split is always
@@ -115,6 +116,30 @@ SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
             "d_ff": 512, "block_size": 128, "dropout": 0.1, "train_tokens": 1_200_000, "batch_size": 32,
             "lr": 2e-3, "eval_every": 400_000, "seed": 0, "mask_rate": 0.15, "noise_density": 0.15,
             "mean_span": 3.0, "kn_order": 5, "bpe_merges": 2000, "sample_tokens": 40, "t2t_lr": 1e-3,
+=======
+    "transformer": {
+        # Chapter 10's translation Transformer (zoo "transformer-zh-en") on Chapter 7's split: train_pairs /
+        # test_pairs as there (None: all); warmup: steps of the paper's warm-up/inverse-sqrt schedule, whose
+        # factor lr multiplies. The chapter's small experiments: pe_* (learned vs sinusoidal extrapolation),
+        # ln_* (post-LN vs pre-LN on a deep stack), cache_lengths (KV-cache timing).
+        "quick": {
+            "train_pairs": 1500, "test_pairs": 100, "min_freq": 1, "d_model": 64, "num_heads": 4,
+            "num_encoder_layers": 2, "num_decoder_layers": 2, "d_ff": 128, "dropout": 0.1, "norm_first": False,
+            "epochs": 3, "batch_size": 32, "lr": 1.0, "warmup": 100, "label_smoothing": 0.1, "seed": 0,
+            "beam_sizes": (1, 4),
+            "pe_train_len": 12, "pe_test_lens": (8, 12, 16, 24), "pe_steps": 150, "pe_d_model": 32,
+            "ln_layers": 8, "ln_steps": 60, "ln_d_model": 32,
+            "cache_lengths": (16, 32, 64),
+        },
+        "full": {
+            "train_pairs": None, "test_pairs": None, "min_freq": 2, "d_model": 192, "num_heads": 4,
+            "num_encoder_layers": 3, "num_decoder_layers": 3, "d_ff": 768, "dropout": 0.1, "norm_first": False,
+            "epochs": 7, "batch_size": 64, "lr": 1.0, "warmup": 800, "label_smoothing": 0.1, "seed": 0,
+            "beam_sizes": (1, 4),
+            "pe_train_len": 16, "pe_test_lens": (8, 12, 16, 20, 24, 32, 48), "pe_steps": 600, "pe_d_model": 64,
+            "ln_layers": 12, "ln_steps": 200, "ln_d_model": 64,
+            "cache_lengths": (16, 32, 64, 128, 256),
+>>>>>>> ch10-transformer
         },
     },
 }

@@ -1,0 +1,817 @@
+"""The Transformer (Vaswani et al. 2017) and its two halves, decoder-only (GPT) and encoder-only (BERT) (Ch. 10–11).
+
+Everything is batch-first: ``(batch, time, d_model)``. Masks follow :mod:`n2t.attention`: boolean, ``True`` =
+may attend. At the level of the stacks a *padding mask* ``(batch, time)`` says which tokens are real
+(``True``) and a causal mask is asked for with ``is_causal``.
+
+One layer class per idea, shared by every model:
+
+- :class:`EncoderLayer`: self-attention + feed-forward. The Transformer's encoder stacks it; with a causal mask
+  it is also the GPT block (:class:`DecoderOnly`); without, the BERT block (:class:`EncoderOnly`).
+- :class:`DecoderLayer`: masked self-attention + cross-attention over the encoder's output + feed-forward.
+
+Each sub-layer is wrapped by :func:`residual`: post-LN ``LayerNorm(x + Sublayer(x))`` as in the paper (the
+default) or pre-LN ``x + Sublayer(LayerNorm(x))`` (``norm_first=True``). For incremental decoding, every layer
+takes an optional *cache*, a dict that it fills with the keys and values of the positions seen so far, so that
+a new token costs one position's work instead of the whole prefix's (:func:`cached_attention`).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from n2t import zoo
+from n2t.attention import MultiHeadAttention, causal_mask
+from n2t.data import PairBatch, Vocab, cmn_eng_split, lengths_to_mask
+from n2t.metrics import bleu, chrf
+from n2t.seq2seq import Translator, build_vocabs, length_batches, tokenized_pairs
+from n2t.train import (
+    count_parameters,
+    fit,
+    model_device,
+    progress,
+    seed_everything,
+    to_device,
+    warmup_inverse_sqrt,
+)
+
+Cache = dict[str, torch.Tensor]
+
+
+def _check_heads(d_model: int, num_heads: int) -> None:
+    if d_model <= 0 or num_heads <= 0:
+        raise ValueError(f"d_model ({d_model}) and num_heads ({num_heads}) must be positive")
+    if d_model % num_heads != 0:
+        raise ValueError(
+            f"d_model ({d_model}) must be divisible by num_heads ({num_heads}): each head gets "
+            f"d_model / num_heads dimensions"
+        )
+
+
+def check_padding_mask(mask: torch.Tensor | None, batch: int, length: int, name: str = "mask") -> None:
+    """Raise a clear error unless ``mask`` is ``None`` or a boolean ``(batch, length)`` tensor (True = real token)."""
+    if mask is None:
+        return
+    if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool:
+        got = mask.dtype if isinstance(mask, torch.Tensor) else type(mask).__name__
+        raise TypeError(f"{name} must be a torch.bool tensor (True = real token); got {got}")
+    if tuple(mask.shape) != (batch, length):
+        raise ValueError(f"{name} must have shape (batch, time) = {(batch, length)}; got {tuple(mask.shape)}")
+
+
+# ------------------------------------------------------------------------------------- positions
+
+
+def sinusoidal_table(length: int, d_model: int, offset: int = 0, base: float = 10000.0) -> torch.Tensor:
+    """PE ``(length, d_model)`` for positions ``offset … offset+length-1``: sin on even dims, cos on odd."""
+    if d_model % 2 != 0:
+        raise ValueError(f"d_model ({d_model}) must be even for sinusoidal positions (sin/cos pairs)")
+    pos = torch.arange(offset, offset + length, dtype=torch.float32)[:, None]  # (length, 1)
+    i = torch.arange(0, d_model, 2, dtype=torch.float32)  # 2i = 0, 2, 4, …
+    angle = pos / base ** (i / d_model)  # (length, d_model / 2)
+    table = torch.empty(length, d_model)
+    table[:, 0::2] = torch.sin(angle)  # PE(pos, 2i)
+    table[:, 1::2] = torch.cos(angle)  # PE(pos, 2i+1)
+    return table
+
+
+class PositionalEncoding(nn.Module):
+    """Sinusoidal positions (no parameters, no length limit): ``x (batch, time, d_model)`` → ``x + PE``."""
+
+    def __init__(self, d_model: int, base: float = 10000.0) -> None:
+        super().__init__()
+        if d_model % 2 != 0:
+            raise ValueError(f"d_model ({d_model}) must be even for sinusoidal positions (sin/cos pairs)")
+        self.d_model, self.base = d_model, base
+
+    def forward(self, x: torch.Tensor, offset: int = 0) -> torch.Tensor:
+        """Add PE of positions ``offset … offset+time-1`` to ``x`` ``(batch, time, d_model)``."""
+        table = sinusoidal_table(x.shape[1], self.d_model, offset, self.base)
+        return x + table.to(device=x.device, dtype=x.dtype)
+
+
+class LearnedPositions(nn.Module):
+    """Learned positions: one trained vector per position up to ``max_len`` (longer inputs are an error)."""
+
+    def __init__(self, max_len: int, d_model: int) -> None:
+        super().__init__()
+        if max_len < 1:
+            raise ValueError(f"max_len must be at least 1; got {max_len}")
+        self.max_len = max_len
+        self.table = nn.Embedding(max_len, d_model)
+        nn.init.normal_(self.table.weight, std=0.02)
+
+    def forward(self, x: torch.Tensor, offset: int = 0) -> torch.Tensor:
+        """Add the vectors of positions ``offset … offset+time-1`` to ``x`` ``(batch, time, d_model)``."""
+        end = offset + x.shape[1]
+        if end > self.max_len:
+            raise ValueError(
+                f"sequence of length {end} is longer than the learned-position table ({self.max_len} "
+                f"positions, max_len); train with a larger max_len or use sinusoidal positions"
+            )
+        return x + self.table.weight[offset:end]
+
+
+POSITIONS = ("sinusoidal", "learned")
+
+
+class Embeddings(nn.Module):
+    """Token ids ``(batch, time)`` → ``dropout(embedding · √d_model + position)`` ``(batch, time, d_model)``."""
+
+    def __init__(
+        self,
+        vocab_size: int,
+        d_model: int,
+        positions: str = "sinusoidal",
+        max_len: int = 512,
+        dropout: float = 0.1,
+        pad_id: int | None = None,
+    ) -> None:
+        super().__init__()
+        if positions not in POSITIONS:
+            raise ValueError(f"positions must be one of {POSITIONS}; got {positions!r}")
+        self.d_model = d_model
+        self.token = nn.Embedding(vocab_size, d_model, padding_idx=pad_id)
+        nn.init.normal_(self.token.weight, std=d_model**-0.5)  # ·√d_model brings it to unit scale
+        if pad_id is not None:
+            with torch.no_grad():
+                self.token.weight[pad_id].zero_()
+        self.position = PositionalEncoding(d_model) if positions == "sinusoidal" else LearnedPositions(max_len, d_model)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, ids: torch.Tensor, offset: int = 0) -> torch.Tensor:
+        """Embed ids ``(batch, time)`` at positions ``offset …`` → ``(batch, time, d_model)``."""
+        if ids.dim() != 2 or ids.dtype != torch.long:
+            raise ValueError(f"ids must be a long tensor of shape (batch, time); got {ids.dtype} {tuple(ids.shape)}")
+        return self.dropout(self.position(self.token(ids) * math.sqrt(self.d_model), offset))
+
+
+# ------------------------------------------------------------------------------------- the layers
+
+
+class FeedForward(nn.Module):
+    """Position-wise FFN(x) = W₂ relu(W₁ x + b₁) + b₂: ``(batch, time, d_model)`` → same, via ``d_ff``."""
+
+    def __init__(self, d_model: int, d_ff: int, dropout: float = 0.1, activation: str = "relu") -> None:
+        super().__init__()
+        if activation not in ("relu", "gelu"):
+            raise ValueError(f"activation must be 'relu' or 'gelu'; got {activation!r}")
+        self.linear1 = nn.Linear(d_model, d_ff)
+        self.linear2 = nn.Linear(d_ff, d_model)
+        self.activation = F.relu if activation == "relu" else F.gelu
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The same two-layer network applied at every position independently."""
+        return self.linear2(self.dropout(self.activation(self.linear1(x))))
+
+
+def residual(
+    x: torch.Tensor,
+    sublayer: Callable[[torch.Tensor], torch.Tensor],
+    norm: nn.LayerNorm,
+    dropout: nn.Dropout,
+    norm_first: bool,
+) -> torch.Tensor:
+    """Post-LN ``norm(x + dropout(sublayer(x)))`` (the paper) or pre-LN ``x + dropout(sublayer(norm(x)))``."""
+    if norm_first:
+        return x + dropout(sublayer(norm(x)))
+    return norm(x + dropout(sublayer(x)))
+
+
+def cached_attention(
+    attn: MultiHeadAttention,
+    query: torch.Tensor,
+    memory: torch.Tensor | None,
+    cache: Cache,
+    prefix: str,
+    mask: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Attention whose keys and values are kept in ``cache`` (``prefix + "k"``, ``prefix + "v"``).
+
+    Self-attention (``memory`` is None): the new positions' keys and values ``(batch, heads, new, head_dim)``
+    are appended to the cached ones, and query i of the ``new`` ones sees the cached keys and the new keys up to
+    itself. Cross-attention (``memory`` given): keys and values of ``memory`` are projected once, at the first
+    call. ``mask`` ``(batch, 1, 1, L_k)`` marks real keys. Returns ``(batch, new, d_model)``.
+    """
+    q = attn._split_heads(attn.q_proj(query))  # (batch, heads, new, head_dim)
+    if memory is not None:
+        if prefix + "k" not in cache:
+            cache[prefix + "k"] = attn._split_heads(attn.k_proj(memory))
+            cache[prefix + "v"] = attn._split_heads(attn.v_proj(memory))
+        k, v = cache[prefix + "k"], cache[prefix + "v"]
+    else:
+        k_new = attn._split_heads(attn.k_proj(query))
+        v_new = attn._split_heads(attn.v_proj(query))
+        if prefix + "k" in cache:
+            k_new = torch.cat([cache[prefix + "k"], k_new], dim=2)
+            v_new = torch.cat([cache[prefix + "v"], v_new], dim=2)
+        k = cache[prefix + "k"] = k_new  # (batch, heads, past + new, head_dim)
+        v = cache[prefix + "v"] = v_new
+        new, total = query.shape[1], k.shape[2]
+        if new > 1:  # query i (at position past + i) sees keys 0 … past + i
+            causal = causal_mask(total, device=query.device)[total - new :]
+            mask = causal if mask is None else mask & causal
+    dropout_p = attn.dropout if attn.training else 0.0
+    heads = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p)
+    batch, new = query.shape[0], query.shape[1]
+    return attn.out_proj(heads.transpose(1, 2).reshape(batch, new, -1))
+
+
+class EncoderLayer(nn.Module):
+    """Self-attention then FFN, each in a residual block: ``(batch, time, d_model)`` → same.
+
+    The Transformer's encoder layer; with ``is_causal`` it is the GPT block, without it the BERT block.
+    """
+
+    def __init__(
+        self,
+        d_model: int,
+        num_heads: int,
+        d_ff: int,
+        dropout: float = 0.1,
+        norm_first: bool = False,
+        activation: str = "relu",
+        layer_norm_eps: float = 1e-5,
+    ) -> None:
+        super().__init__()
+        _check_heads(d_model, num_heads)
+        self.norm_first = norm_first
+        self.self_attn = MultiHeadAttention(d_model, num_heads, dropout)
+        self.ffn = FeedForward(d_model, d_ff, dropout, activation)
+        self.norm1 = nn.LayerNorm(d_model, eps=layer_norm_eps)
+        self.norm2 = nn.LayerNorm(d_model, eps=layer_norm_eps)
+        self.dropout1, self.dropout2 = nn.Dropout(dropout), nn.Dropout(dropout)
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        mask: torch.Tensor | None = None,
+        is_causal: bool = False,
+        cache: Cache | None = None,
+    ) -> torch.Tensor:
+        """``x`` ``(batch, time, d_model)``; ``mask`` broadcasts to ``(batch, heads, time, time)`` (True = may attend).
+
+        With ``cache`` (a dict, filled in place) ``x`` holds only the new positions and attention is causal.
+        """
+
+        def attend(h: torch.Tensor) -> torch.Tensor:
+            if cache is not None:
+                return cached_attention(self.self_attn, h, None, cache, "self_", mask)
+            return self.self_attn(h, h, h, mask=mask, is_causal=is_causal)[0]
+
+        x = residual(x, attend, self.norm1, self.dropout1, self.norm_first)
+        return residual(x, self.ffn, self.norm2, self.dropout2, self.norm_first)
+
+
+class DecoderLayer(nn.Module):
+    """Masked self-attention, cross-attention over the encoder's output, FFN: ``(batch, T, d_model)`` → same."""
+
+    def __init__(
+        self,
+        d_model: int,
+        num_heads: int,
+        d_ff: int,
+        dropout: float = 0.1,
+        norm_first: bool = False,
+        activation: str = "relu",
+        layer_norm_eps: float = 1e-5,
+    ) -> None:
+        super().__init__()
+        _check_heads(d_model, num_heads)
+        self.norm_first = norm_first
+        self.self_attn = MultiHeadAttention(d_model, num_heads, dropout)
+        self.cross_attn = MultiHeadAttention(d_model, num_heads, dropout)
+        self.ffn = FeedForward(d_model, d_ff, dropout, activation)
+        self.norm1, self.norm2, self.norm3 = (nn.LayerNorm(d_model, eps=layer_norm_eps) for _ in range(3))
+        self.dropout1, self.dropout2, self.dropout3 = (nn.Dropout(dropout) for _ in range(3))
+        self.cross_weights: torch.Tensor | None = None  # (batch, heads, T, S) after need_weights=True
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        memory: torch.Tensor,
+        self_mask: torch.Tensor | None = None,
+        memory_mask: torch.Tensor | None = None,
+        cache: Cache | None = None,
+        need_weights: bool = False,
+    ) -> torch.Tensor:
+        """``x`` ``(batch, T, d_model)`` attends to itself (``self_mask``, e.g. causal) and to ``memory`` ``(batch, S,
+        d_model)`` (``memory_mask`` broadcasting to ``(batch, heads, T, S)``). With ``cache`` (filled in place) ``x``
+        holds only the new positions. ``need_weights`` keeps the cross-attention weights in ``cross_weights``.
+        """
+
+        def attend_self(h: torch.Tensor) -> torch.Tensor:
+            if cache is not None:
+                return cached_attention(self.self_attn, h, None, cache, "self_")
+            return self.self_attn(h, h, h, mask=self_mask)[0]
+
+        def attend_memory(h: torch.Tensor) -> torch.Tensor:
+            if cache is not None and not need_weights:
+                return cached_attention(self.cross_attn, h, memory, cache, "cross_", memory_mask)
+            out, self.cross_weights = self.cross_attn(h, memory, memory, mask=memory_mask, need_weights=need_weights)
+            return out
+
+        x = residual(x, attend_self, self.norm1, self.dropout1, self.norm_first)
+        x = residual(x, attend_memory, self.norm2, self.dropout2, self.norm_first)
+        return residual(x, self.ffn, self.norm3, self.dropout3, self.norm_first)
+
+
+# ------------------------------------------------------------------------------------- the stacks
+
+
+def _load_layer(ours: EncoderLayer | DecoderLayer, theirs: nn.Module) -> None:
+    """Copy one ``nn.TransformerEncoderLayer``/``nn.TransformerDecoderLayer`` into ours."""
+    if ours.norm_first != theirs.norm_first:
+        raise ValueError(f"norm_first differs: ours {ours.norm_first}, torch's {theirs.norm_first}")
+    ours.self_attn.load_torch_weights(theirs.self_attn)
+    if isinstance(ours, DecoderLayer):
+        ours.cross_attn.load_torch_weights(theirs.multihead_attn)
+        ours.norm3.load_state_dict(theirs.norm3.state_dict())
+    ours.ffn.linear1.load_state_dict(theirs.linear1.state_dict())
+    ours.ffn.linear2.load_state_dict(theirs.linear2.state_dict())
+    ours.norm1.load_state_dict(theirs.norm1.state_dict())
+    ours.norm2.load_state_dict(theirs.norm2.state_dict())
+
+
+class Encoder(nn.Module):
+    """A stack of :class:`EncoderLayer` (+ a final LayerNorm when ``final_norm``; default: when pre-LN).
+
+    Works on vectors ``(batch, time, d_model)``; the models embed the tokens first.
+    """
+
+    def __init__(
+        self,
+        num_layers: int,
+        d_model: int,
+        num_heads: int,
+        d_ff: int,
+        dropout: float = 0.1,
+        norm_first: bool = False,
+        final_norm: bool | None = None,
+        activation: str = "relu",
+    ) -> None:
+        super().__init__()
+        if num_layers < 1:
+            raise ValueError(f"num_layers must be at least 1; got {num_layers}")
+        self.layers = nn.ModuleList(
+            EncoderLayer(d_model, num_heads, d_ff, dropout, norm_first, activation) for _ in range(num_layers)
+        )
+        final_norm = norm_first if final_norm is None else final_norm
+        self.norm = nn.LayerNorm(d_model) if final_norm else nn.Identity()
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        mask: torch.Tensor | None = None,
+        is_causal: bool = False,
+        caches: list[Cache] | None = None,
+    ) -> torch.Tensor:
+        """``x`` ``(batch, time, d_model)``, padding ``mask`` ``(batch, time)`` (True = real) → ``(batch, time, d_model)``.
+
+        ``is_causal``: position t sees positions ≤ t only. ``caches`` (one dict per layer, filled in place):
+        ``x`` holds only new positions, which see the cached ones (causal); ``mask`` then covers all of them.
+        """
+        if x.dim() != 3:
+            raise ValueError(f"x must have shape (batch, time, d_model); got {tuple(x.shape)}")
+        if caches is None:
+            check_padding_mask(mask, x.shape[0], x.shape[1])
+        elif len(caches) != len(self.layers):
+            raise ValueError(f"caches must hold one dict per layer ({len(self.layers)}); got {len(caches)}")
+        attn_mask = None if mask is None else mask[:, None, None, :]  # (batch, 1, 1, time)
+        for i, layer in enumerate(self.layers):
+            x = layer(x, attn_mask, is_causal, None if caches is None else caches[i])
+        return self.norm(x)
+
+    @torch.no_grad()
+    def load_torch_weights(self, theirs: nn.TransformerEncoder) -> Encoder:
+        """Copy a ``torch.nn.TransformerEncoder`` of the same shape into this stack; returns self."""
+        if len(theirs.layers) != len(self.layers):
+            raise ValueError(f"torch's stack has {len(theirs.layers)} layers, ours {len(self.layers)}")
+        for ours, layer in zip(self.layers, theirs.layers, strict=True):
+            _load_layer(ours, layer)
+        if (theirs.norm is None) != isinstance(self.norm, nn.Identity):
+            raise ValueError("one stack has a final LayerNorm and the other has not (set final_norm)")
+        if theirs.norm is not None:
+            self.norm.load_state_dict(theirs.norm.state_dict())
+        return self
+
+
+class Decoder(nn.Module):
+    """A stack of :class:`DecoderLayer` (+ a final LayerNorm when ``final_norm``; default: when pre-LN)."""
+
+    def __init__(
+        self,
+        num_layers: int,
+        d_model: int,
+        num_heads: int,
+        d_ff: int,
+        dropout: float = 0.1,
+        norm_first: bool = False,
+        final_norm: bool | None = None,
+        activation: str = "relu",
+    ) -> None:
+        super().__init__()
+        if num_layers < 1:
+            raise ValueError(f"num_layers must be at least 1; got {num_layers}")
+        self.layers = nn.ModuleList(
+            DecoderLayer(d_model, num_heads, d_ff, dropout, norm_first, activation) for _ in range(num_layers)
+        )
+        final_norm = norm_first if final_norm is None else final_norm
+        self.norm = nn.LayerNorm(d_model) if final_norm else nn.Identity()
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        memory: torch.Tensor,
+        mask: torch.Tensor | None = None,
+        memory_mask: torch.Tensor | None = None,
+        caches: list[Cache] | None = None,
+        need_weights: bool = False,
+    ) -> torch.Tensor:
+        """Target vectors ``x`` ``(batch, T, d_model)``, encoder output ``memory`` ``(batch, S, d_model)`` → ``(batch,
+        T, d_model)``. Self-attention is causal; ``mask`` ``(batch, T)`` and ``memory_mask`` ``(batch, S)`` mark
+        real tokens. With ``caches`` (one dict per layer, filled in place) ``x`` holds only the new positions.
+        """
+        if x.dim() != 3 or memory.dim() != 3 or x.shape[0] != memory.shape[0]:
+            raise ValueError(
+                f"x (batch, T, d_model) and memory (batch, S, d_model) must share the batch; got "
+                f"{tuple(x.shape)} and {tuple(memory.shape)}"
+            )
+        check_padding_mask(memory_mask, memory.shape[0], memory.shape[1], "memory_mask")
+        self_mask = None
+        if caches is None:
+            check_padding_mask(mask, x.shape[0], x.shape[1])
+            self_mask = causal_mask(x.shape[1], device=x.device)  # (T, T)
+            if mask is not None:
+                self_mask = self_mask & mask[:, None, None, :]  # (batch, 1, T, T)
+        elif len(caches) != len(self.layers):
+            raise ValueError(f"caches must hold one dict per layer ({len(self.layers)}); got {len(caches)}")
+        cross_mask = None if memory_mask is None else memory_mask[:, None, None, :]  # (batch, 1, 1, S)
+        for i, layer in enumerate(self.layers):
+            cache = None if caches is None else caches[i]
+            x = layer(x, memory, self_mask, cross_mask, cache, need_weights)
+        return self.norm(x)
+
+    @torch.no_grad()
+    def load_torch_weights(self, theirs: nn.TransformerDecoder) -> Decoder:
+        """Copy a ``torch.nn.TransformerDecoder`` of the same shape into this stack; returns self."""
+        if len(theirs.layers) != len(self.layers):
+            raise ValueError(f"torch's stack has {len(theirs.layers)} layers, ours {len(self.layers)}")
+        for ours, layer in zip(self.layers, theirs.layers, strict=True):
+            _load_layer(ours, layer)
+        if (theirs.norm is None) != isinstance(self.norm, nn.Identity):
+            raise ValueError("one stack has a final LayerNorm and the other has not (set final_norm)")
+        if theirs.norm is not None:
+            self.norm.load_state_dict(theirs.norm.state_dict())
+        return self
+
+
+# ------------------------------------------------------------------------------------- the models
+
+
+class Transformer(Translator):
+    """The encoder–decoder Transformer for translation, with ``translate(sentences, beam_size=1)``.
+
+    ``share_embeddings`` ties the source and target embeddings (needs one vocabulary for both);
+    ``tie_output`` (default) makes the pre-softmax layer the target embedding's transpose, as in the paper.
+    ``use_cache`` (an attribute) chooses incremental decoding with a key/value cache or recomputation.
+    """
+
+    def __init__(
+        self,
+        src_vocab: Vocab,
+        tgt_vocab: Vocab,
+        d_model: int = 512,
+        num_heads: int = 8,
+        num_encoder_layers: int = 6,
+        num_decoder_layers: int = 6,
+        d_ff: int = 2048,
+        dropout: float = 0.1,
+        norm_first: bool = False,
+        positions: str = "sinusoidal",
+        max_len: int = 512,
+        share_embeddings: bool = False,
+        tie_output: bool = True,
+        final_norm: bool | None = None,
+    ) -> None:
+        super().__init__()
+        _check_heads(d_model, num_heads)
+        if share_embeddings and src_vocab.itos != tgt_vocab.itos:
+            raise ValueError("share_embeddings needs one vocabulary for source and target; they differ")
+        self.src_vocab, self.tgt_vocab, self.d_model = src_vocab, tgt_vocab, d_model
+        self.use_cache = True
+        self.tgt_embed = Embeddings(len(tgt_vocab), d_model, positions, max_len, dropout, tgt_vocab.pad_id)
+        self.src_embed = (
+            self.tgt_embed
+            if share_embeddings
+            else Embeddings(len(src_vocab), d_model, positions, max_len, dropout, src_vocab.pad_id)
+        )
+        args = (d_model, num_heads, d_ff, dropout, norm_first, final_norm)
+        self.encoder = Encoder(num_encoder_layers, *args)
+        self.decoder = Decoder(num_decoder_layers, *args)
+        self.out = nn.Linear(d_model, len(tgt_vocab), bias=False)
+        if tie_output:
+            self.out.weight = self.tgt_embed.token.weight  # (vocab, d_model): one matrix, two uses
+
+    def encode(self, src: torch.Tensor, src_lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Source ids ``(batch, S)`` → memory ``(batch, S, d_model)`` and its padding mask ``(batch, S)``."""
+        if src.dim() != 2 or src_lengths.shape != (src.shape[0],):
+            raise ValueError(f"src must be (batch, S) with src_lengths (batch,); got {tuple(src.shape)}, "
+                             f"{tuple(src_lengths.shape)}")
+        if (src_lengths < 1).any():
+            raise ValueError(f"every source needs at least one token; got lengths {src_lengths.tolist()}")
+        src_mask = lengths_to_mask(src_lengths, src.shape[1]).to(src.device)
+        return self.encoder(self.src_embed(src), src_mask), src_mask
+
+    def decode(
+        self,
+        tgt_in: torch.Tensor,
+        memory: torch.Tensor,
+        src_mask: torch.Tensor,
+        caches: list[Cache] | None = None,
+        offset: int = 0,
+        need_weights: bool = False,
+    ) -> torch.Tensor:
+        """Target prefix ids ``(batch, T)`` at positions ``offset …`` → logits ``(batch, T, vocab)``."""
+        x = self.decoder(self.tgt_embed(tgt_in, offset), memory, None, src_mask, caches, need_weights)
+        return self.out(x)
+
+    def forward(self, src: torch.Tensor, src_lengths: torch.Tensor, tgt_in: torch.Tensor) -> torch.Tensor:
+        """Teacher forcing: logits ``(batch, T, vocab)`` for the target prefix ``tgt_in`` ``(batch, T)``."""
+        memory, src_mask = self.encode(src, src_lengths)
+        return self.decode(tgt_in, memory, src_mask)
+
+    def loss(self, batch: PairBatch, label_smoothing: float = 0.0) -> torch.Tensor:
+        """Mean (label-smoothed) cross-entropy per target token, padding excluded, under teacher forcing."""
+        logits = self(batch.src, batch.src_lengths, batch.tgt[:, :-1])
+        return F.cross_entropy(
+            logits.reshape(-1, logits.shape[-1]),
+            batch.tgt[:, 1:].reshape(-1),
+            ignore_index=self.tgt_vocab.pad_id,
+            label_smoothing=label_smoothing,
+        )
+
+    def start(self, src: torch.Tensor, src_lengths: torch.Tensor) -> dict[str, Any]:
+        """Encode ``src`` ``(batch, S)``: the decoding state (every tensor batch-first)."""
+        memory, src_mask = self.encode(src, src_lengths)
+        state: dict[str, Any] = {"memory": memory, "src_mask": src_mask}
+        if self.use_cache:
+            state["caches"] = [{} for _ in self.decoder.layers]
+            state["position"] = 0
+        else:
+            state["prefix"] = torch.empty(src.shape[0], 0, dtype=torch.long, device=src.device)
+        return state
+
+    def step(self, tokens: torch.Tensor, state: dict[str, Any]) -> tuple[torch.Tensor, dict[str, Any]]:
+        """One step: tokens ``(batch,)`` → log-probs ``(batch, vocab)`` and the new state.
+
+        With the cache only the new token runs through the decoder; without it, the whole prefix again.
+        """
+        tokens = tokens.to(state["memory"].device)[:, None]  # (batch, 1)
+        if "caches" in state:
+            caches = [dict(cache) for cache in state["caches"]]  # filled in place: keep the old state intact
+            logits = self.decode(tokens, state["memory"], state["src_mask"], caches, state["position"])
+            new_state = {**state, "caches": caches, "position": state["position"] + 1}
+        else:
+            prefix = torch.cat([state["prefix"], tokens], dim=1)  # (batch, t)
+            logits = self.decode(prefix, state["memory"], state["src_mask"])
+            new_state = {**state, "prefix": prefix}
+        return logits[:, -1].log_softmax(dim=-1), new_state
+
+    @torch.no_grad()
+    def load_torch_weights(self, theirs: nn.Transformer) -> Transformer:
+        """Copy a ``torch.nn.Transformer``'s encoder and decoder stacks (it has no embeddings); returns self."""
+        self.encoder.load_torch_weights(theirs.encoder)
+        self.decoder.load_torch_weights(theirs.decoder)
+        return self
+
+    @torch.no_grad()
+    def alignment(self, source: str, target_tokens: list[str], layer: int = -1) -> torch.Tensor:
+        """Cross-attention weights ``(heads, T, S)`` of decoder ``layer`` while reading ``target_tokens``."""
+        was_training = self.training
+        self.eval()
+        dev = model_device(self)
+        src = torch.tensor([self.src_vocab.encode(self.tokenize_source(source))], device=dev)
+        tgt = torch.tensor([[self.tgt_vocab.bos_id, *self.tgt_vocab.encode(target_tokens)]], device=dev)
+        memory, src_mask = self.encode(src, torch.tensor([src.shape[1]], device=dev))
+        self.decode(tgt, memory, src_mask, need_weights=True)
+        self.train(was_training)
+        return self.decoder.layers[layer].cross_weights[0].cpu()
+
+
+class DecoderOnly(nn.Module):
+    """GPT: token + learned positions, a stack of causal :class:`EncoderLayer`, a tied LM head.
+
+    ``forward(ids (batch, time))`` → hidden ``(batch, time, d_model)``; ``logits(hidden)`` → ``(batch, time,
+    vocab)``. ``start``/``step`` decode with a key/value cache in the form :mod:`n2t.decoding` drives.
+    """
+
+    def __init__(
+        self,
+        vocab_size: int,
+        d_model: int = 256,
+        num_heads: int = 4,
+        num_layers: int = 4,
+        d_ff: int | None = None,
+        max_len: int = 512,
+        dropout: float = 0.1,
+        norm_first: bool = False,
+        positions: str = "learned",
+        activation: str = "gelu",
+        pad_id: int | None = None,
+    ) -> None:
+        super().__init__()
+        _check_heads(d_model, num_heads)
+        self.embed = Embeddings(vocab_size, d_model, positions, max_len, dropout, pad_id)
+        self.stack = Encoder(num_layers, d_model, num_heads, d_ff or 4 * d_model, dropout, norm_first,
+                             activation=activation)
+        self.lm_head = nn.Linear(d_model, vocab_size, bias=False)
+        self.lm_head.weight = self.embed.token.weight  # tied
+
+    def forward(
+        self,
+        ids: torch.Tensor,
+        mask: torch.Tensor | None = None,
+        caches: list[Cache] | None = None,
+        offset: int = 0,
+    ) -> torch.Tensor:
+        """ids ``(batch, time)`` → hidden ``(batch, time, d_model)``; position t sees positions ≤ t only.
+
+        ``mask`` ``(batch, time)``: True = real token (padding is never attended to). With ``caches`` (one dict
+        per layer, filled in place) ``ids`` are the tokens after the ``offset`` cached ones.
+        """
+        return self.stack(self.embed(ids, offset), mask, is_causal=True, caches=caches)
+
+    def logits(self, hidden: torch.Tensor) -> torch.Tensor:
+        """Hidden ``(batch, time, d_model)`` → next-token logits ``(batch, time, vocab)``."""
+        return self.lm_head(hidden)
+
+    def start(self, prefix: torch.Tensor) -> dict[str, Any]:
+        """Read ``prefix`` ``(batch, P)`` (may be empty, P = 0) into a fresh cache; the next ``step`` continues it."""
+        caches: list[Cache] = [{} for _ in self.stack.layers]
+        if prefix.shape[1] > 0:
+            self(prefix, caches=caches)
+        return {"caches": caches, "position": prefix.shape[1], "batch": torch.zeros(prefix.shape[0], 0)}
+
+    def step(self, tokens: torch.Tensor, state: dict[str, Any]) -> tuple[torch.Tensor, dict[str, Any]]:
+        """Feed tokens ``(batch,)``: log-probs of the next token ``(batch, vocab)`` and the new state."""
+        caches = [dict(cache) for cache in state["caches"]]
+        dev = self.lm_head.weight.device
+        hidden = self(tokens.to(dev)[:, None], caches=caches, offset=state["position"])
+        log_probs = self.logits(hidden[:, -1]).log_softmax(dim=-1)
+        return log_probs, {**state, "caches": caches, "position": state["position"] + 1}
+
+    @torch.no_grad()
+    def generate(self, prompt: torch.Tensor, max_new_tokens: int, use_cache: bool = True) -> torch.Tensor:
+        """Greedy continuation of ``prompt`` ``(batch, P ≥ 1)`` → ``(batch, P + max_new_tokens)``."""
+        if prompt.dim() != 2 or prompt.shape[1] < 1:
+            raise ValueError(f"prompt must have shape (batch, P) with P >= 1; got {tuple(prompt.shape)}")
+        ids = prompt
+        state = self.start(prompt[:, :-1]) if use_cache else None
+        for _ in range(max_new_tokens):
+            if use_cache:
+                log_probs, state = self.step(ids[:, -1], state)
+            else:
+                log_probs = self.logits(self(ids)[:, -1])
+            ids = torch.cat([ids, log_probs.argmax(dim=-1, keepdim=True)], dim=1)
+        return ids
+
+
+class EncoderOnly(nn.Module):
+    """BERT: token + learned positions (+ segments), a stack of bidirectional :class:`EncoderLayer`.
+
+    ``forward(ids (batch, time), mask (batch, time) True = real, segments)`` → hidden ``(batch, time, d_model)``.
+    """
+
+    def __init__(
+        self,
+        vocab_size: int,
+        d_model: int = 256,
+        num_heads: int = 4,
+        num_layers: int = 4,
+        d_ff: int | None = None,
+        max_len: int = 512,
+        dropout: float = 0.1,
+        norm_first: bool = False,
+        positions: str = "learned",
+        activation: str = "gelu",
+        num_segments: int = 0,
+        pad_id: int | None = None,
+    ) -> None:
+        super().__init__()
+        _check_heads(d_model, num_heads)
+        self.embed = Embeddings(vocab_size, d_model, positions, max_len, dropout, pad_id)
+        self.segment = nn.Embedding(num_segments, d_model) if num_segments > 0 else None
+        self.stack = Encoder(num_layers, d_model, num_heads, d_ff or 4 * d_model, dropout, norm_first,
+                             activation=activation)
+
+    def forward(
+        self, ids: torch.Tensor, mask: torch.Tensor | None = None, segments: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """ids ``(batch, time)`` → hidden ``(batch, time, d_model)``; every position sees every real token."""
+        x = self.embed(ids)
+        if segments is not None:
+            if self.segment is None:
+                raise ValueError("segments given, but the model was built with num_segments=0")
+            if segments.shape != ids.shape:
+                raise ValueError(f"segments must have the shape of ids {tuple(ids.shape)}; got {tuple(segments.shape)}")
+            x = x + self.segment(segments)
+        return self.stack(x, mask)
+
+
+# ------------------------------------------------------------------------------------- training
+
+
+def model_from_state(state: dict[str, Any]) -> Transformer:
+    """Rebuild a trained :class:`Transformer` from a zoo artefact's state (vocabularies, settings, weights)."""
+    config = state["config"]
+    src_vocab = Vocab(Counter(state["src_freqs"]), min_freq=config["min_freq"])
+    tgt_vocab = Vocab(Counter(state["tgt_freqs"]), min_freq=config["min_freq"])
+    model = Transformer(src_vocab, tgt_vocab, **{k: v for k, v in config.items() if k != "min_freq"})
+    model.load_state_dict(state["model"])
+    return model.eval()
+
+
+MODEL_KEYS = ("d_model", "num_heads", "num_encoder_layers", "num_decoder_layers", "d_ff", "dropout", "norm_first")
+
+
+def train_transformer(settings: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Train a :class:`Transformer` on Chapter 7's training split and score it on its test split."""
+    seed_everything(settings.seed)
+    train = tokenized_pairs(cmn_eng_split("train")[: settings.train_pairs])
+    src_vocab, tgt_vocab = build_vocabs(train, settings.min_freq)
+    config = {key: settings[key] for key in MODEL_KEYS}
+    model = Transformer(src_vocab, tgt_vocab, **config)
+    optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr, betas=(0.9, 0.98), eps=1e-9)
+    scheduler = warmup_inverse_sqrt(optimizer, settings.d_model, settings.warmup)
+    epoch = 0
+
+    def batches() -> list[PairBatch]:  # a new seeded order every epoch
+        nonlocal epoch
+        epoch += 1
+        return list(length_batches(train, src_vocab, tgt_vocab, settings.batch_size, settings.seed + epoch))
+
+    valid = tokenized_pairs(cmn_eng_split("valid")[: settings.test_pairs])
+    valid_batches = list(length_batches(valid, src_vocab, tgt_vocab, settings.batch_size, settings.seed))
+    valid_tokens = sum(int((b.tgt_lengths - 1).sum()) for b in valid_batches)
+
+    def valid_loss(m: Transformer) -> dict[str, float]:
+        batches_here = to_device(valid_batches, model_device(m))
+        total = sum(m.loss(b).item() * int((b.tgt_lengths - 1).sum()) for b in batches_here)
+        return {"valid_loss": total / valid_tokens}
+
+    cpu_start = time.process_time()
+    history = fit(
+        model,
+        batches,
+        lambda m, batch: m.loss(batch, settings.label_smoothing),
+        optimizer,
+        epochs=settings.epochs,
+        evaluate=valid_loss,
+        scheduler=scheduler,
+        desc="transformer",
+    )
+    cpu_seconds = time.process_time() - cpu_start  # CPU time of all threads: independent of other load
+    test = cmn_eng_split("test")[: settings.test_pairs]
+    sources, references = [zh for zh, _ in test], [en for _, en in test]
+    translations = {}
+    for beam in progress(settings.beam_sizes, desc="decode test (transformer)"):
+        translations[str(beam)] = model.translate(sources, beam_size=beam)
+    state = {
+        "model": {k: v.cpu() for k, v in model.state_dict().items()},
+        "src_freqs": dict(src_vocab.freqs),
+        "tgt_freqs": dict(tgt_vocab.freqs),
+        "config": {**config, "min_freq": settings.min_freq},
+        "step_loss": history.step_loss,
+        "valid_loss": [m["valid_loss"] for m in history.epoch_metrics],
+        "test_translations": translations,
+    }
+    metrics = {
+        "parameters": count_parameters(model),
+        "steps": history.steps,
+        "target_tokens": sum(len(t) + 1 for _, t in train) * settings.epochs,
+        "fit_seconds": round(history.seconds, 3),
+        "fit_cpu_seconds": round(cpu_seconds, 3),
+        "torch_threads": torch.get_num_threads(),
+        "src_vocab": len(src_vocab),
+        "tgt_vocab": len(tgt_vocab),
+    }
+    for beam, hypotheses in translations.items():
+        metrics[f"bleu_beam{beam}"] = bleu(hypotheses, references)
+        metrics[f"chrf_beam{beam}"] = chrf(hypotheses, references)
+    return state, metrics
+
+
+@zoo.register("transformer-zh-en", section="transformer")
+def train_transformer_zh_en(settings: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The encoder–decoder Transformer on Chapter 7's Chinese → English pairs."""
+    return train_transformer(settings)
