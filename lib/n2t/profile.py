@@ -97,26 +97,6 @@ SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
             "beam_sizes": (1, 2, 4, 8),
         },
     },
-<<<<<<< HEAD
-    "pretraining": {
-        # Chapter 11: GPT ("gpt-lm"), BERT ("bert-mlm") and T5 ("t5-span") share one width, depth, block length
-        # and budget: train_tokens of WikiText-2 (train_lines / valid_lines: None = all; the test split is always
-        # whole), read in blocks of block_size tokens. eval_every: tokens between validation checkpoints.
-        # mask_rate: BERT's share of chosen tokens; noise_density / mean_span: T5's span corruption.
-        # kn_order: the Kneser-Ney model GPT is compared with; bpe_merges: the small BPE's merges;
-        # sample_tokens: the length of GPT's samples; t2t_lr: T5's learning rate when fine-tuned on a task.
-        "quick": {
-            "train_lines": 2000, "valid_lines": 300, "d_model": 32, "num_heads": 2, "num_layers": 2, "d_ff": 64,
-            "block_size": 32, "dropout": 0.1, "train_tokens": 20_000, "batch_size": 16, "lr": 3e-3,
-            "eval_every": 10_000, "seed": 0, "mask_rate": 0.15, "noise_density": 0.15, "mean_span": 3.0,
-            "kn_order": 5, "bpe_merges": 300, "sample_tokens": 20, "t2t_lr": 1e-3,
-        },
-        "full": {
-            "train_lines": None, "valid_lines": None, "d_model": 128, "num_heads": 4, "num_layers": 2,
-            "d_ff": 512, "block_size": 128, "dropout": 0.1, "train_tokens": 1_200_000, "batch_size": 32,
-            "lr": 2e-3, "eval_every": 400_000, "seed": 0, "mask_rate": 0.15, "noise_density": 0.15,
-            "mean_span": 3.0, "kn_order": 5, "bpe_merges": 2000, "sample_tokens": 40, "t2t_lr": 1e-3,
-=======
     "transformer": {
         # Chapter 10's translation Transformer (zoo "transformer-zh-en") on Chapter 7's split: train_pairs /
         # test_pairs as there (None: all); warmup: steps of the paper's warm-up/inverse-sqrt schedule, whose
@@ -139,7 +119,26 @@ SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
             "pe_train_len": 16, "pe_test_lens": (8, 12, 16, 20, 24, 32, 48), "pe_steps": 600, "pe_d_model": 64,
             "ln_layers": 12, "ln_steps": 200, "ln_d_model": 64,
             "cache_lengths": (16, 32, 64, 128, 256),
->>>>>>> ch10-transformer
+        },
+    },
+    "pretraining": {
+        # Chapter 11: GPT ("gpt-lm"), BERT ("bert-mlm") and T5 ("t5-span") share one width, depth, block length
+        # and budget: train_tokens of WikiText-2 (train_lines / valid_lines: None = all; the test split is always
+        # whole), read in blocks of block_size tokens. eval_every: tokens between validation checkpoints.
+        # mask_rate: BERT's share of chosen tokens; noise_density / mean_span: T5's span corruption.
+        # kn_order: the Kneser-Ney model GPT is compared with; bpe_merges: the small BPE's merges;
+        # sample_tokens: the length of GPT's samples; t2t_lr: T5's learning rate when fine-tuned on a task.
+        "quick": {
+            "train_lines": 2000, "valid_lines": 300, "d_model": 32, "num_heads": 2, "num_layers": 2, "d_ff": 64,
+            "block_size": 32, "dropout": 0.1, "train_tokens": 20_000, "batch_size": 16, "lr": 3e-3,
+            "eval_every": 10_000, "seed": 0, "mask_rate": 0.15, "noise_density": 0.15, "mean_span": 3.0,
+            "kn_order": 5, "bpe_merges": 300, "sample_tokens": 20, "t2t_lr": 1e-3,
+        },
+        "full": {
+            "train_lines": None, "valid_lines": None, "d_model": 128, "num_heads": 4, "num_layers": 2,
+            "d_ff": 512, "block_size": 128, "dropout": 0.1, "train_tokens": 1_200_000, "batch_size": 32,
+            "lr": 2e-3, "eval_every": 400_000, "seed": 0, "mask_rate": 0.15, "noise_density": 0.15,
+            "mean_span": 3.0, "kn_order": 5, "bpe_merges": 2000, "sample_tokens": 40, "t2t_lr": 1e-3,
         },
     },
 }
