@@ -279,7 +279,7 @@ class BERT(nn.Module):
 
     def __init__(
         self, vocab: Vocab, words: int, d_model: int, num_heads: int, num_layers: int, d_ff: int,
-        block_size: int, dropout: float = 0.1,
+        block_size: int, dropout: float = 0.1, adaptive: bool = True,
     ) -> None:
         super().__init__()
         self.vocab, self.dim, self.block_size = vocab, d_model, block_size
@@ -287,7 +287,7 @@ class BERT(nn.Module):
             len(vocab), d_model, num_heads, num_layers, d_ff, block_size, dropout, norm_first=True,
             pad_id=vocab.pad_id,
         )
-        self.head = lm.Head(d_model, words)
+        self.head = lm.Head(d_model, words, adaptive)
 
     def loss(self, inputs: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """Mean −ln p of the original token at the chosen positions (``targets != IGNORE``)."""
@@ -317,7 +317,7 @@ class T5(nn.Module):
 
     def __init__(
         self, vocab: Vocab, d_model: int, num_heads: int, num_layers: int, d_ff: int, block_size: int,
-        dropout: float = 0.1,
+        dropout: float = 0.1, adaptive: bool = True,
     ) -> None:
         super().__init__()
         self.vocab, self.dim, self.block_size = vocab, d_model, block_size
@@ -325,7 +325,7 @@ class T5(nn.Module):
         args = (d_model, num_heads, d_ff, dropout, True)
         self.encoder = transformer.Encoder(num_layers, *args, activation="gelu")
         self.decoder = transformer.Decoder(num_layers, *args, activation="gelu")
-        self.head = lm.Head(d_model, len(vocab))
+        self.head = lm.Head(d_model, len(vocab), adaptive)
 
     def encode(self, src: torch.Tensor, src_mask: torch.Tensor) -> torch.Tensor:
         """Source ids and mask ``(batch, S)`` → memory ``(batch, S, dim)``."""
