@@ -121,6 +121,23 @@ SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
             "cache_lengths": (16, 32, 64, 128, 256),
         },
     },
+    "transfer": {
+        # Chapter 5's downstream tasks and learning curve (Chapters 6 and 11 reuse it). sizes: labelled training
+        # examples per point (None: the whole training split); seeds: one subset and one initialisation each.
+        # A run takes ceil(epochs · size / batch_size) steps, clamped to [min_steps, max_steps]; lr trains the
+        # head, encoder_lr the encoder (when it is not frozen). max_len: longer texts are cut; bow_c: the inverse
+        # L2 strength of the bag-of-words logistic regression (scikit-learn's C).
+        "quick": {
+            "tasks": ("sms-spam", "subj"), "sizes": (32, 256, None), "seeds": (0,), "hidden": 64,
+            "dropout": 0.1, "batch_size": 32, "epochs": 10, "min_steps": 30, "max_steps": 60, "lr": 3e-3,
+            "encoder_lr": 1e-3, "max_len": 64, "bow_c": 1.0,
+        },
+        "full": {
+            "tasks": ("sms-spam", "subj"), "sizes": (32, 64, 128, 256, 512, 1024, None), "seeds": (0, 1, 2),
+            "hidden": 64, "dropout": 0.1, "batch_size": 32, "epochs": 10, "min_steps": 100, "max_steps": 600,
+            "lr": 3e-3, "encoder_lr": 1e-3, "max_len": 64, "bow_c": 1.0,
+        },
+    },
     "pretraining": {
         # Chapter 11: GPT ("gpt-lm"), BERT ("bert-mlm") and T5 ("t5-span") share one width, depth, block length
         # and budget: train_tokens of WikiText-2 (train_lines / valid_lines: None = all; the test split is always
