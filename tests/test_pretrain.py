@@ -174,7 +174,7 @@ def test_bert_loss_counts_only_the_chosen_positions_and_sees_both_sides(one_thre
 def test_t5_learns_and_its_cached_decoder_equals_teacher_forcing(one_thread):
     vocab = small_vocab()
     torch.manual_seed(0)
-    t5 = pretrain.T5(vocab, 16, 2, 2, 32, block_size=16, dropout=0.0, adaptive=False)
+    t5 = pretrain.T5(vocab, 16, 2, 2, 32, block_size=16, dropout=0.0, adaptive=False, words=32)
     rows = torch.randint(2, 32, (8, 16))
     loss_fn = pretrain.t5_loss(0.15, 3.0)
     generator = torch.Generator().manual_seed(0)
@@ -198,4 +198,23 @@ def test_t5_learns_and_its_cached_decoder_equals_teacher_forcing(one_thread):
         forced = t5.decoder(t5.embed(tgt_in), state["memory"], None, mask)
         for t in range(tgt.shape[1]):
             logp, state = t5.step(tgt_in[:, t], state)
-            assert torch.allclose(logp, t5.head.log_prob(forced[:, t]), atol=1e-4)
+            assert torch.allclose(logp, t5.head.log_prob(forced[:, t])[:, t5.rank], atol=1e-4)
+
+
+def test_t5_head_order_puts_the_appended_tokens_after_the_specials():
+    vocab = small_vocab()  # 32 words (2 specials first), then <pad>, <mask>, 10 sentinels
+    t5 = pretrain.T5(vocab, 16, 2, 1, 32, block_size=8, adaptive=False, words=32)
+    assert sorted(t5.rank.tolist()) == list(range(len(vocab)))  # a permutation
+    assert t5.rank[:2].tolist() == [0, 1] and t5.rank[32:].tolist() == list(range(2, 14))
+    assert t5.rank[2:32].tolist() == list(range(14, 44))
+
+
+def test_text_to_text_scores_count_a_non_label_output_as_wrong():
+    labels = [7, 9]
+    targets = torch.tensor([0, 0, 1, 1])
+    perfect = pretrain.text_to_text_scores([[7], [7], [9], [9]], labels, targets)
+    assert perfect == {"macro_f1": 1.0, "accuracy": 1.0, "invalid": 0}
+    scores = pretrain.text_to_text_scores([[7], [7, 7], [9], []], labels, targets)
+    assert scores["invalid"] == 2 and scores["accuracy"] == 0.5
+    # class 0: tp 1, fn 1 → F1 2/3; class 1: tp 1, fn 1 → 2/3 (an invalid output is no false positive)
+    assert scores["macro_f1"] == pytest.approx(2 / 3)

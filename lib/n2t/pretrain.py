@@ -11,6 +11,7 @@ Both are pure functions of token ids, so they can be tested on large draws and r
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -19,8 +20,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from n2t import decoding, lm, transformer, zoo
+from n2t import classify, data, decoding, lm, profile, transformer, zoo
 from n2t.data import PAD, Vocab
+from n2t.metrics import macro_f1
 from n2t.profile import Settings
 from n2t.train import count_parameters, device, model_device, progress, seed_everything, warmup_cosine
 
@@ -312,12 +314,14 @@ class BertEncoder(nn.Module):
 class T5(nn.Module):
     """T5: an encoder–decoder (Chapter 10's stacks, one shared embedding) with one head over ``vocab``.
 
-    The decoder starts from ``<pad>`` (as T5 does). ``loss`` is the mean −ln p per target token.
+    The decoder starts from ``<pad>`` (as T5 does). ``loss`` is the mean −ln p per target token. ``words``: how
+    many of the first ids are words ordered by frequency (after two specials); the tokens after them are
+    placed third in the head's order (default: all ids are words).
     """
 
     def __init__(
         self, vocab: Vocab, d_model: int, num_heads: int, num_layers: int, d_ff: int, block_size: int,
-        dropout: float = 0.1, adaptive: bool = True,
+        dropout: float = 0.1, adaptive: bool = True, words: int | None = None,
     ) -> None:
         super().__init__()
         self.vocab, self.dim, self.block_size = vocab, d_model, block_size
@@ -326,6 +330,12 @@ class T5(nn.Module):
         self.encoder = transformer.Encoder(num_layers, *args, activation="gelu")
         self.decoder = transformer.Decoder(num_layers, *args, activation="gelu")
         self.head = lm.Head(d_model, len(vocab), adaptive)
+        # The adaptive softmax gives its first ids the most capacity. The tokens appended after the words
+        # (sentinels, label words) are frequent targets, so the head sees them right after <unk> and <eos>.
+        ids = torch.arange(len(vocab))
+        words = len(vocab) if words is None else words
+        rank = torch.where(ids < 2, ids, torch.where(ids < words, ids + len(vocab) - words, ids - words + 2))
+        self.register_buffer("rank", rank, persistent=False)  # vocabulary id → the head's id
 
     def encode(self, src: torch.Tensor, src_mask: torch.Tensor) -> torch.Tensor:
         """Source ids and mask ``(batch, S)`` → memory ``(batch, S, dim)``."""
@@ -338,7 +348,7 @@ class T5(nn.Module):
         start = torch.full_like(tgt[:, :1], self.vocab.pad_id)
         tgt_in = torch.cat([start, tgt[:, :-1]], dim=1)  # shifted right
         hidden = self.decoder(self.embed(tgt_in), self.encode(src, src_mask), tgt_mask, src_mask)
-        return -self.head.target_logprob(hidden[tgt_mask], tgt[tgt_mask]).mean()
+        return -self.head.target_logprob(hidden[tgt_mask], self.rank[tgt[tgt_mask]]).mean()
 
     def start(self, src: torch.Tensor, src_mask: torch.Tensor) -> dict[str, Any]:
         """The decoding state after encoding ``src``: memory, its mask, empty key/value caches."""
@@ -351,7 +361,8 @@ class T5(nn.Module):
         position = int(state["position"][0])
         x = self.embed(tokens.to(state["memory"].device)[:, None], position)
         hidden = self.decoder(x, state["memory"], None, state["src_mask"], caches)
-        return self.head.log_prob(hidden[:, -1]), {**state, "caches": caches, "position": state["position"] + 1}
+        log_probs = self.head.log_prob(hidden[:, -1])[:, self.rank]  # (batch, |V|) in vocabulary order
+        return log_probs, {**state, "caches": caches, "position": state["position"] + 1}
 
 
 # ---------------------------------------------------------------------------------------- pretraining
@@ -531,7 +542,7 @@ def build_bert(config: dict[str, Any]) -> BERT:
 
 def build_t5(config: dict[str, Any]) -> T5:
     """A T5 of the chapter's size over :func:`model_vocab`."""
-    return T5(model_vocab(), *(config[k] for k in MODEL_KEYS))
+    return T5(model_vocab(), *(config[k] for k in MODEL_KEYS), words=lm.VOCAB_SIZE)
 
 
 @torch.no_grad()
@@ -591,3 +602,131 @@ def load(artefact: zoo.Artefact) -> nn.Module:
     model = (build_bert if artefact.name == "bert-mlm" else build_t5)(artefact.state["config"])
     model.load_state_dict(artefact.state["model"])
     return model.eval()
+
+
+# ------------------------------------------------------------------------------- on Chapter 5's tasks
+
+BERT_VARIANTS = ("BERT frozen", "BERT fine-tuned")
+T5_VARIANT = "T5 text-to-text"
+
+
+def bert_encoder(bert: BERT, freeze: bool) -> BertEncoder:
+    """A copy of ``bert``'s encoder as a token encoder, frozen (no trainable parameter) or not."""
+    encoder = BertEncoder(copy.deepcopy(bert))
+    encoder.requires_grad_(not freeze)
+    return encoder
+
+
+def transfer_settings(block_size: int) -> Settings:
+    """Chapter 5's learning-curve settings (section "transfer"), with texts cut to at most ``block_size`` tokens."""
+    transfer = profile.current().settings("transfer")
+    return Settings("transfer", profile.current().name, {**transfer, "max_len": min(transfer.max_len, block_size)})
+
+
+@zoo.register("bert-curves", section="pretraining")
+def train_bert_curves(cfg: Settings) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The pretrained BERT on Chapter 5's learning curve (its sizes and seeds), frozen and fine-tuned."""
+    bert = load(zoo.get("bert-mlm"))
+    transfer = transfer_settings(bert.block_size)
+    records = []
+    for name in cfg.curve_tasks:
+        task = data.text_task(name)
+        for variant in BERT_VARIANTS:
+            records += classify.learning_curve(
+                lambda seed, frozen=variant == "BERT frozen": bert_encoder(bert, frozen), task, variant,
+                transfer, encoder_lr=cfg.bert_lr,
+            )
+    return {"sizes": torch.tensor([r["size"] for r in records])}, {"records": records, "device": str(device())}
+
+
+def label_word_ids(task: data.TextTask, vocab: Vocab) -> list[int]:
+    """The vocabulary id of each label word of ``task`` (T5 writes the label as a word)."""
+    missing = [label for label in task.labels if label not in vocab.stoi]
+    if missing:
+        raise ValueError(f"label words {missing} are not in the vocabulary; add them to LABEL_WORDS")
+    return [vocab[label] for label in task.labels]
+
+
+@torch.no_grad()
+def generate_labels(model: T5, ids: torch.Tensor, mask: torch.Tensor, max_len: int = 2) -> list[list[int]]:
+    """Greedy text-to-text outputs (token ids without ``<eos>``) for padded inputs ``(batch, S)``."""
+    model.eval()
+    dev = model_device(model)
+    state = model.start(ids.to(dev), mask.to(dev))
+    return decoding.greedy(model.step, state, model.vocab.pad_id, model.vocab.eos_id, max_len)
+
+
+def text_to_text_scores(outputs: list[list[int]], label_ids: list[int], targets: torch.Tensor) -> dict[str, float]:
+    """Macro-F1 and accuracy of generated outputs: an output that is not exactly one label word is wrong."""
+    invalid = len(label_ids)  # a class of its own that is never a target: it scores F1 = 0
+    predictions = torch.tensor([label_ids.index(o[0]) if len(o) == 1 and o[0] in label_ids else invalid
+                                for o in outputs])
+    with_invalid = macro_f1(predictions, targets, invalid + 1)
+    return {"macro_f1": with_invalid * (invalid + 1) / invalid,  # the mean over the real classes only
+            "accuracy": float((predictions == targets).double().mean()),
+            "invalid": int((predictions == invalid).sum())}
+
+
+def fine_tune_text_to_text(
+    model: T5, task: data.TextTask, index: torch.Tensor, steps: int, batch_size: int, lr: float, seed: int,
+    max_len: int,
+) -> None:
+    """Fine-tune all of ``model`` to write the label word of ``task.train[index]`` then ``<eos>``."""
+    vocab, dev = model.vocab, device()
+    model.to(dev).train()
+    labels = label_word_ids(task, vocab)
+    examples = [task.train[i] for i in index.tolist()]
+    encoded = classify.encode_texts([e.text for e in examples], vocab, data.ptb_tokenize, max_len)
+    targets = torch.tensor([[labels[task.labels.index(e.label)], vocab.eos_id] for e in examples])
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
+    generator = torch.Generator().manual_seed(seed)
+    order, batch_size = torch.randperm(len(examples), generator=generator), min(batch_size, len(examples))
+    for _ in range(steps):
+        if len(order) < batch_size:
+            order = torch.cat([order, torch.randperm(len(examples), generator=generator)])
+        batch, order = order[:batch_size].tolist(), order[batch_size:]
+        ids, mask = classify.pad_ids([encoded[i] for i in batch], vocab.pad_id)
+        tgt = targets[batch].to(dev)
+        loss = model.loss(ids.to(dev), mask.to(dev), tgt, torch.ones_like(tgt, dtype=torch.bool))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+
+
+def text_to_text_curve(t5: T5, task: data.TextTask, settings: Settings, lr: float) -> list[dict[str, Any]]:
+    """T5 fine-tuned to generate the label word, on the learning curve of ``settings`` (section "transfer")."""
+    train_labels = task.label_ids(task.train)
+    test = classify.encode_texts([e.text for e in task.test], t5.vocab, data.ptb_tokenize, settings.max_len)
+    test_ids, test_mask = classify.pad_ids(test, t5.vocab.pad_id)
+    test_labels = task.label_ids(task.test)
+    records = []
+    runs = progress(total=len(settings.seeds) * len(settings.sizes), desc=f"{task.name}: {T5_VARIANT}")
+    for seed in settings.seeds:
+        for size in settings.sizes:
+            index = classify.labelled_subset(train_labels, size, seed)
+            steps = classify._steps(len(index), settings)
+            seed_everything(seed)
+            model = copy.deepcopy(t5)
+            fine_tune_text_to_text(model, task, index, steps, settings.batch_size, lr, seed, settings.max_len)
+            outputs = []
+            for start in range(0, len(test), 256):
+                rows = slice(start, start + 256)
+                outputs += generate_labels(model, test_ids[rows], test_mask[rows])
+            result = text_to_text_scores(outputs, label_word_ids(task, t5.vocab), test_labels)
+            records.append({"task": task.name, "variant": T5_VARIANT, "size": len(index), "seed": seed,
+                            "steps": steps, **result})
+            runs.update(1)
+    runs.close()
+    return records
+
+
+@zoo.register("t5-curves", section="pretraining")
+def train_t5_curves(cfg: Settings) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The pretrained T5 on Chapter 5's learning curve, writing each label as a word (text-to-text)."""
+    t5 = load(zoo.get("t5-span"))
+    transfer = transfer_settings(t5.block_size)
+    records = []
+    for name in cfg.curve_tasks:
+        records += text_to_text_curve(t5, data.text_task(name), transfer, cfg.t2t_lr)
+    return {"sizes": torch.tensor([r["size"] for r in records])}, {"records": records, "device": str(device())}
