@@ -617,17 +617,18 @@ def bert_encoder(bert: BERT, freeze: bool) -> BertEncoder:
     return encoder
 
 
-def transfer_settings(block_size: int) -> Settings:
-    """Chapter 5's learning-curve settings (section "transfer"), with texts cut to at most ``block_size`` tokens."""
+def transfer_settings(block_size: int, seeds: int) -> Settings:
+    """Chapter 5's learning-curve settings (section "transfer"): its first ``seeds`` seeds, texts of ≤ block_size."""
     transfer = profile.current().settings("transfer")
-    return Settings("transfer", profile.current().name, {**transfer, "max_len": min(transfer.max_len, block_size)})
+    changes = {"max_len": min(transfer.max_len, block_size), "seeds": transfer.seeds[:seeds]}
+    return Settings("transfer", profile.current().name, {**transfer, **changes})
 
 
 @zoo.register("bert-curves", section="pretraining")
 def train_bert_curves(cfg: Settings) -> tuple[dict[str, Any], dict[str, Any]]:
     """The pretrained BERT on Chapter 5's learning curve (its sizes and seeds), frozen and fine-tuned."""
     bert = load(zoo.get("bert-mlm"))
-    transfer = transfer_settings(bert.block_size)
+    transfer = transfer_settings(bert.block_size, cfg.curve_seeds)
     records = []
     for name in cfg.curve_tasks:
         task = data.text_task(name)
@@ -725,7 +726,7 @@ def text_to_text_curve(t5: T5, task: data.TextTask, settings: Settings, lr: floa
 def train_t5_curves(cfg: Settings) -> tuple[dict[str, Any], dict[str, Any]]:
     """The pretrained T5 on Chapter 5's learning curve, writing each label as a word (text-to-text)."""
     t5 = load(zoo.get("t5-span"))
-    transfer = transfer_settings(t5.block_size)
+    transfer = transfer_settings(t5.block_size, cfg.curve_seeds)
     records = []
     for name in cfg.curve_tasks:
         records += text_to_text_curve(t5, data.text_task(name), transfer, cfg.t2t_lr)
