@@ -232,7 +232,8 @@ glue("unseen_chars", len(unseen_chars))
 # %%
 seed_everything(0)
 toy_gpt = lm.NeuralLM(
-    pretrain.GPT(100, 16, 2, 2, 32, block_size=8, stride=3), 100, adaptive=False
+    pretrain.GPT(100, 16, 2, 2, 32, block_size=8, stride=3, dropout=0.0), 100,
+    adaptive=False,
 )
 toy_ids = torch.randint(0, 100, (1, 20))
 for mode in ("train", "eval"):
