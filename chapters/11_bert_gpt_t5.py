@@ -370,7 +370,8 @@ ax.legend()
 # %% [markdown]
 # ```{literalinclude} ../lib/n2t/pretrain.py
 # :caption: lib/n2t/pretrain.py (gpt_step)
-# :pyobject: gpt_step
+# :start-after: excerpt begins gpt step
+# :end-before: excerpt ends
 # :language: python
 # ```
 

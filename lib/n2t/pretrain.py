@@ -145,7 +145,7 @@ def corrupt_spans(
     inputs, targets, at = [], [], 0
     for k, (kept, dropped) in enumerate(runs):
         inputs += [*ids[at : at + kept], sentinel_ids[k]]  # keep a run, then a sentinel
-        targets += [sentinel_ids[k], *ids[at + kept : at + kept + dropped]]  # what it hid
+        targets += [sentinel_ids[k], *ids[at + kept : at + kept + dropped]]  # the span
         at += kept + dropped
     targets += [sentinel_ids[len(runs)], eos_id]
     # excerpt ends
@@ -213,23 +213,29 @@ class GPT(nn.Module):
             return self.net(ids), None
         return self._slide(ids, state)
 
-    def _slide(self, ids: torch.Tensor, state: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
-        text = ids if state is None else torch.cat([state, ids], dim=1)  # (batch, memory + time)
+    def _slide(
+        self, ids: torch.Tensor, state: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        # the text so far: (batch, past + time)
+        text = ids if state is None else torch.cat([state, ids], dim=1)
         total, block = text.shape[1], self.block_size
         pieces = []
         done = text.shape[1] - ids.shape[1]
         if state is None:  # the start of a text: its first block is read as in training
             done = min(block, total)
             pieces.append(self.net(text[:, :done]))
-        chunks = [(s, min(s + self.stride, total)) for s in range(done, total, self.stride)]
+        starts = range(done, total, self.stride)
+        chunks = [(s, min(s + self.stride, total)) for s in starts]
         # a window shorter than a block only follows a very short first call
         pieces += [self.net(text[:, :e])[:, s:] for s, e in chunks if e < block]
-        full = [(s, e) for s, e in chunks if e >= block]  # whole windows: one batched pass
+        full = [(s, e) for s, e in chunks if e >= block]  # whole windows: one batch
         if full:
-            windows = torch.cat([text[:, e - block : e] for _, e in full])  # (chunks · batch, block)
+            # (chunks · batch, block)
+            windows = torch.cat([text[:, e - block : e] for _, e in full])
             hidden = self.net(windows).view(len(full), ids.shape[0], block, -1)
             pieces += [hidden[i, :, block - (e - s) :] for i, (s, e) in enumerate(full)]
-        return torch.cat(pieces, dim=1), text[:, max(0, total - (block - self.stride)) :]
+        memory = text[:, max(0, total - (block - self.stride)) :]
+        return torch.cat(pieces, dim=1), memory
 
 
 def build_gpt(cfg: Settings | dict[str, Any]) -> lm.NeuralLM:
@@ -243,12 +249,16 @@ def gpt_step(model: lm.NeuralLM) -> Callable[[torch.Tensor, dict[str, Any]], tup
     """A :mod:`n2t.decoding` step function for a trained GPT: one new token through the key/value cache."""
 
     def step(tokens: torch.Tensor, state: dict[str, Any]) -> tuple[torch.Tensor, dict[str, Any]]:
-        caches = [dict(cache) for cache in state["caches"]]  # filled in place: keep the old state intact
         if state["position"] >= model.body.block_size:
             raise ValueError(f"the cache is full: GPT reads at most block_size ({model.body.block_size}) tokens")
+        # excerpt begins gpt step
+        caches = [dict(cache) for cache in state["caches"]]  # the old state stays
+        position = state["position"]
         tokens = tokens.to(model_device(model))[:, None]  # (batch, 1)
-        hidden = model.body.net(tokens, caches=caches, offset=state["position"])  # (batch, 1, dim)
-        return model.head.log_prob(hidden[:, -1]), {**state, "caches": caches, "position": state["position"] + 1}
+        hidden = model.body.net(tokens, caches=caches, offset=position)  # (batch, 1, d)
+        log_probs = model.head.log_prob(hidden[:, -1])  # (batch, vocab)
+        return log_probs, {**state, "caches": caches, "position": position + 1}
+        # excerpt ends
 
     return step
 
