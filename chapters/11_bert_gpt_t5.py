@@ -355,7 +355,7 @@ ax.axhline(kn_valid_ppl, linestyle="--", color="grey", label="Kneser–Ney")
 ax.legend()
 
 # %% [markdown]
-# Two things hold GPT back at this scale. Its advantage, attention over a long
+# Two things work against GPT at this scale. Its advantage, attention over a long
 # context, pays off only once the model has seen enough text to learn what to attend
 # to; and its cost per token is several times the NNLM's on a CPU. The published
 # models close the gap with far more data and compute than a book chapter can spend.

@@ -195,3 +195,20 @@ def test_glossary_names_each_term_once():
     terms = [line.split("|")[1].strip() for line in (ROOT / "book" / "glossary.md").read_text().splitlines()
              if line.startswith("| ") and not line.startswith("| English")]
     assert len(terms) == len(set(terms)), f"terms listed twice: {sorted({t for t in terms if terms.count(t) > 1})}"
+
+
+def test_github_workflows_run_the_readme_commands():
+    workflows = ROOT / ".github" / "workflows"
+    test_job = yaml.safe_load((workflows / "test.yml").read_text())["jobs"]["test"]
+    book = yaml.safe_load((workflows / "book.yml").read_text())
+    test_runs = [step.get("run", "") for step in test_job["steps"]]
+    assert "make test" in test_runs, "the test workflow runs the README's test command, nothing weaker"
+    build_steps = book["jobs"]["build"]["steps"]
+    assert "make book" in [step.get("run", "") for step in build_steps]
+    uploads = [step for step in build_steps if "upload-pages-artifact" in step.get("uses", "")]
+    assert uploads and uploads[0]["with"]["path"] == "_build/html"
+    assert "deploy-pages" in str(book["jobs"]["deploy"]["steps"])
+    # Both install the CPU build of torch: PyPI's Linux wheel would pull the CUDA libraries.
+    for env in (test_job["env"], book["jobs"]["build"]["env"]):
+        assert env["PIP_INDEX_URL"].endswith("/whl/cpu")
+    assert "github.io" in (ROOT / "README.md").read_text(), "the README links the online book"

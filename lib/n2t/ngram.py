@@ -16,15 +16,19 @@ from __future__ import annotations
 
 import math
 import numbers
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import chain, repeat
+from typing import Any
 
 import numpy as np
 
+from n2t import zoo
 from n2t.data import BOS, EOS, PAD, UNK, Vocab
 from n2t.metrics import perplexity as _perplexity
+from n2t.profile import Settings
 
 SMOOTHINGS = ("mle", "add_k", "interpolation", "kneser_ney")
 
@@ -617,3 +621,52 @@ class UniformLM(NGramLM):
 
     def _estimate(self) -> None:
         """Nothing to estimate: with no level above it, every probability is 1/|V|."""
+
+
+# ------------------------------------------------------------------------------------- the zoo artefact
+
+
+@zoo.register("ngram-wikitext2", section="ngram_models")
+def train_ngram_baselines(cfg: Settings) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Chapter 2's counting baselines on WikiText-2, scored by the harness's rules on the whole test split.
+
+    The metrics hold one record per model (uniform, unigram MLE, Kneser–Ney of order 2 … ``max_order``); the
+    state holds the highest-order Kneser–Ney model's ln p of every test and validation token, the n-gram side
+    of the book's mixtures with neural LMs (a neural LM validated on the first lines of the validation split
+    pairs with the same prefix of these).
+    """
+    from n2t import lm  # the harness reads the splits; ngram must not need it at import time
+
+    train = lm.wikitext2_lines("train", cfg.train_lines)
+    vocab = lm.wikitext2_vocab()
+    models: dict[str, tuple[int, Callable[[], NGramLM]]] = {
+        "uniform": (0, UniformLM),
+        "unigram (MLE)": (1, lambda: NGramLM(1, "mle")),
+    }
+    for order in range(2, cfg.max_order + 1):
+        models[f"Kneser–Ney {order}-gram"] = (order, lambda order=order: NGramLM(order, "kneser_ney"))
+    records, state = [], {}
+    for name, (order, make) in models.items():
+        start = time.perf_counter()
+        model = make().fit(train, vocab=vocab)
+        fit_seconds = time.perf_counter() - start
+        test_logp = lm.ngram_logprobs(model, "test")
+        valid_logp = lm.ngram_logprobs(model, "valid")  # all of it: any prefix pairs with a neural LM's
+        records.append(
+            {
+                "model": name,
+                "order": order,
+                "test_ppl": lm.perplexity(test_logp),
+                "valid_ppl": lm.perplexity(valid_logp),
+                # every probability the model stores: one per n-gram type seen, for n = 1 … order
+                "parameters": sum(model.counts.types(n) for n in range(1, order + 1)) if order else 0,
+                "tokens_seen": sum(len(line) + 1 for line in train),
+                "training_seconds": fit_seconds,
+                "device": "cpu",
+                "context": lm.NGRAM_CONTEXT,
+                "test_tokens": len(test_logp),
+            }
+        )
+        if order == cfg.max_order:
+            state = {"model": name, "test_logprobs": test_logp, "valid_logprobs": valid_logp}
+    return state, {"models": records}

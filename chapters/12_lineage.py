@@ -1,0 +1,271 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # The whole lineage
+#
+# Eleven chapters built one model after another, each to fix what the one before it
+# could not do. This chapter trains nothing. It reads every model's measurements from
+# the book's zoo, where the earlier chapters stored them (a model missing from the zoo
+# is trained on the spot, as everywhere in the book), and puts them side by side on the
+# book's three shared yardsticks: the same WikiText-2 test tokens for every language
+# model, the same Chinese–English test sentences for every translation model, and the
+# same labelled task for every pretrained representation.
+
+# %% tags=["remove-cell"]
+import re
+
+import matplotlib.pyplot as plt
+from n2t.book import glue, markdown_table
+
+import n2t.plot
+from n2t import lm, zoo
+from n2t.profile import current
+
+n2t.plot.use_book_style()
+profile = current()
+CHAPTER_FILES = {
+    2: "02_ngram_models", 3: "03_neural_lm", 4: "04_word2vec",
+    7: "07_seq2seq_attention", 8: "08_attention", 9: "09_self_attention",
+}
+
+# %% [markdown]
+# The numbers below belong to the profile this page was built with:
+
+# %%
+profile.name
+
+# %% [markdown]
+# ## Language models: one test set, one table
+#
+# Every language model of the book predicts the same
+# {glue:text}`test_tokens:,` tokens of the WikiText-2 test split, with the same
+# {glue:text}`vocab_size:,`-type vocabulary, so their perplexities can be compared
+# directly. Two conventions of context apply, and the table says which: the n-gram
+# models read each line as a sentence padded with `<bos>` (Chapter 2), the neural models
+# read the running text with `<eos>` between lines (Chapter 3). Mixtures interpolate two
+# models' next-token probabilities, the weight tuned on the validation split.
+
+# %% tags=["remove-cell"]
+glue("test_tokens", lm.TEST_TOKENS)
+glue("vocab_size", lm.VOCAB_SIZE)
+
+
+# %% tags=["hide-input"]
+def context_of(record):
+    """The context convention in a few words (and the window, if the model has one)."""
+    if record["context"] == lm.NGRAM_CONTEXT:
+        return "sentences"
+    window = re.search(r"reads the last (\d+)", record["context"])
+    return f"running text, last {window[1]} tokens" if window else "running text"
+
+
+def lm_row(name, chapter, record):
+    """One row of the language-model table from a harness record."""
+    return {
+        "model": name,
+        "chapter": chapter,
+        "test_ppl": record["test_ppl"],
+        "valid_ppl": record["valid_ppl"],
+        "parameters": record["parameters"],
+        "tokens_seen": record["tokens_seen"],
+        "seconds": record["training_seconds"],
+        "context": context_of(record),
+    }
+
+
+ngram = zoo.get("ngram-wikitext2")
+rows = [lm_row(r["model"], 2, r) for r in ngram.metrics["models"]]
+kn_name = ngram.state["model"]
+kn_logp = ngram.state["valid_logprobs"], ngram.state["test_logprobs"]
+
+# %% [markdown]
+# The neural models, each with its mixture with the Kneser–Ney model:
+
+# %% tags=["hide-input"]
+NEURAL_LMS = [  # (zoo name, label, chapter)
+    ("nnlm", "NNLM (Bengio et al.)", 3),
+]
+
+
+def mixture_row(label, chapter, artefact, kn_logp):
+    """The row of ``label`` + Kneser–Ney, its weight tuned on the validation split."""
+    neural_valid = artefact.state["valid_logprobs"]
+    kn_valid = kn_logp[0][: len(neural_valid)]  # the lines the neural LM validated on
+    weight = lm.mixture_weight(neural_valid, kn_valid)
+    valid = lm.mix(neural_valid, kn_valid, weight)
+    test = lm.mix(artefact.state["test_logprobs"], kn_logp[1], weight)
+    record = artefact.metrics
+    return {
+        **lm_row(f"{label} + Kneser–Ney", chapter, record),
+        "test_ppl": lm.perplexity(test),
+        "valid_ppl": lm.perplexity(valid),
+        "parameters": record["parameters"] + rows[-1]["parameters"],
+        "context": "mixed",
+    }
+
+
+for zoo_name, label, chapter in NEURAL_LMS:
+    artefact = zoo.get(zoo_name)
+    rows.append(lm_row(label, chapter, artefact.metrics))
+    rows.append(mixture_row(label, chapter, artefact, kn_logp))
+
+
+# %% tags=["hide-input"]
+def chapter_link(number):
+    """The chapter's number as a link to its page."""
+    return f"{{doc}}`{number} <{CHAPTER_FILES[number]}>`"
+
+
+def table(rows):
+    """The language-model table, best test perplexity first."""
+    header = ["model", "ch.", "test PPL", "valid PPL", "parameters", "training tokens",
+              "training s", "context"]
+    ordered = sorted(rows, key=lambda row: -row["test_ppl"])
+    return markdown_table(header, [
+        [row["model"], chapter_link(row["chapter"]), f"{row['test_ppl']:,.1f}",
+         f"{row['valid_ppl']:,.1f}", f"{row['parameters']:,}",
+         f"{row['tokens_seen']:,}", f"{row['seconds']:,.0f}", row["context"]]
+        for row in ordered
+    ])
+
+
+table(rows)
+
+# %% tags=["remove-cell"]
+assert all(row["test_ppl"] > 0 for row in rows)
+best = min(rows, key=lambda row: row["test_ppl"])
+counting = min((r for r in rows if r["chapter"] == 2), key=lambda r: r["test_ppl"])
+glue("best_lm", best["model"])
+glue("best_lm_ppl", best["test_ppl"])
+glue("kn_name", counting["model"])
+glue("kn_ppl", counting["test_ppl"])
+glue("best_vs_kn", 100 * (1 - best["test_ppl"] / counting["test_ppl"]))
+
+# %% [markdown]
+# The best model of the table is {glue:text}`best_lm` at a test perplexity of
+# {glue:text}`best_lm_ppl:.1f`, {glue:text}`best_vs_kn:.0f`% below the
+# {glue:text}`kn_name` model ({glue:text}`kn_ppl:.1f`), the strongest of the counting
+# models.
+#
+# ### Published figures, for scale
+#
+# These numbers are **published, not ours**: other corpora, other budgets. Penn Treebank
+# (PTB) has a 10,000-word vocabulary and about a million training words, so its
+# perplexities are not comparable with WikiText-2's; AWD-LSTM is the reference point on
+# WikiText-2 itself, with the same vocabulary and test tokens as this book, trained for
+# hundreds of epochs on a GPU.
+#
+# | model | corpus | test PPL | source |
+# |---|---|---:|---|
+# | Kneser–Ney 5-gram | PTB | 141.2 | {cite:t}`mikolov2012context` |
+# | RNN LM | PTB | 124.7 | {cite:t}`mikolov2012context` |
+# | LSTM, 2 layers of 650, dropout | PTB | 82.7 | {cite:t}`zaremba2014` |
+# | LSTM, 2 layers of 1500, dropout | PTB | 78.4 | {cite:t}`zaremba2014` |
+# | AWD-LSTM (33 M parameters) | WikiText-2 | 65.8 | {cite:t}`merity2018` |
+# | AWD-LSTM + continuous cache | WikiText-2 | 52.0 | {cite:t}`merity2018` |
+
+# %% [markdown]
+# ## The figure of the book: perplexity against compute
+#
+# Which model is best depends on how much compute it may use. Each neural model's
+# validation perplexity was recorded at intervals while it trained; the counting models
+# are single points, because fitting them is one pass of counting. Time is wall-clock
+# seconds of training on the machine that built this page.
+
+# %% mystnb={"figure": {"caption": "Validation perplexity against training seconds for every language model of the book, on a log–log scale. Counting models are points; neural models are curves recorded while they trained.", "name": "fig-frontier"}, "image": {"alt": "A log-log plot of validation perplexity against training seconds. The Kneser-Ney points sit at a few seconds; the neural models' curves start above them and fall as training proceeds."}}
+fig, ax = plt.subplots(figsize=(7, 4.2))
+for row in rows:
+    if row["context"] == "sentences" and row["parameters"]:
+        ax.plot(max(row["seconds"], 0.1), row["valid_ppl"], "o", color="0.4")
+        ax.annotate(row["model"].replace("Kneser–Ney ", "KN "),
+                    (max(row["seconds"], 0.1), row["valid_ppl"]),
+                    textcoords="offset points", xytext=(4, 4), fontsize=8)
+for zoo_name, label, _ in NEURAL_LMS:
+    curve = zoo.metrics(zoo_name)["curve"]
+    ax.plot([p["seconds"] for p in curve], [p["valid_ppl"] for p in curve],
+            marker=".", label=label)
+ax.set_xscale("log")
+ax.set_yscale("log")
+ax.set_xlabel("training seconds (wall clock)")
+ax.set_ylabel("validation perplexity")
+ax.legend()
+plt.show()
+
+# %% [markdown]
+# ## Translation
+#
+# Every translation model of the book has the same `translate(sentences, beam_size)` and
+# is scored with sacreBLEU on the same test pairs of Chapter 7's split (BLEU and chrF,
+# higher is better).
+
+# %%
+TRANSLATORS = [  # (zoo name, label, chapter)
+    ("seq2seq-zh-en", "GRU encoder–decoder", 7),
+    ("seq2seq-attention-zh-en", "GRU + attention", 7),
+]
+translation = {label: zoo.metrics(name) for name, label, _ in TRANSLATORS}
+
+# %% tags=["hide-input"]
+markdown_table(
+    ["model", "ch.", "BLEU greedy", "chrF greedy", "BLEU beam 4", "chrF beam 4",
+     "parameters", "training s"],
+    [[label, chapter_link(chapter), f"{m['bleu_beam1']:.1f}", f"{m['chrf_beam1']:.1f}",
+      f"{m['bleu_beam4']:.1f}", f"{m['chrf_beam4']:.1f}", f"{m['parameters']:,}",
+      f"{m['fit_seconds']:,.0f}"]
+     for (_, label, chapter), m in zip(TRANSLATORS, translation.values(), strict=True)],
+)
+
+# %% tags=["remove-cell"]
+best_translator = max(translation, key=lambda label: translation[label]["bleu_beam4"])
+glue("best_translator", best_translator)
+glue("best_bleu", translation[best_translator]["bleu_beam4"])
+
+# %% [markdown]
+# The best translator is the {glue:text}`best_translator` at
+# {glue:text}`best_bleu:.1f` BLEU with beam search of width 4.
+
+# %% [markdown]
+# ## What each model fixed, and what it left
+
+# %% tags=["remove-input"]
+LINEAGE = [  # (model, chapter, what it fixed, what it left)
+    ("n-gram + Kneser–Ney", 2, "a probability for every sentence, from counts alone",
+     "no sharing between similar words; a context of n − 1 words"),
+    ("neural LM", 3, "similar words share learned vectors",
+     "a fixed window; a costly softmax over the vocabulary"),
+    ("word2vec", 4, "embeddings from far more text, cheaply",
+     "one vector per word, whatever its sense"),
+    ("RNN encoder–decoder", 7, "a sequence in, a sequence out",
+     "the whole source squeezed into one vector"),
+    ("attention", 8, "the decoder looks back at every source position",
+     "still a recurrence, one step at a time"),
+    ("self-attention", 9, "every position sees every other in one parallel step",
+     "blind to word order; quadratic in the length"),
+]
+markdown_table(
+    ["model", "ch.", "what it fixed", "what it left"],
+    [[model, chapter_link(ch), fixed, left] for model, ch, fixed, left in LINEAGE],
+)
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. Add a row to the language-model table for a mixture of three models (for example
+#    the NNLM, Kneser–Ney and a later neural model), with the weights tuned on the
+#    validation split by the same expectation–maximisation as `lm.mixture_weight`.
+# 2. The figure compares models by wall-clock seconds on one machine. Redraw it against
+#    the number of training tokens instead. Which conclusions change?
+# 3. The published AWD-LSTM reaches 65.8 on the same test tokens. List what it does
+#    that this book's models do not (the paper names its regularisers), and estimate
+#    from the figure how much compute the book's models would need to get there.
