@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from n2t import lm, pretrain
+from n2t import data, lm, pretrain, profile
 from n2t.data import PAD, Vocab
 
 
@@ -218,3 +218,26 @@ def test_text_to_text_scores_count_a_non_label_output_as_wrong():
     assert scores["invalid"] == 2 and scores["accuracy"] == 0.5
     # class 0: tp 1, fn 1 → F1 2/3; class 1: tp 1, fn 1 → 2/3 (an invalid output is no false positive)
     assert scores["macro_f1"] == pytest.approx(2 / 3)
+
+
+def test_blocks_and_curve_settings():
+    stream = torch.arange(10)
+    assert torch.equal(pretrain.blocks(stream, 4), torch.arange(8).view(2, 4))
+    with pytest.raises(ValueError, match="at least block_size"):
+        pretrain.blocks(torch.arange(3), 4)
+    settings = pretrain.transfer_settings(block_size=16, seeds=1)
+    transfer = profile.current().settings("transfer")
+    assert settings.seeds == transfer.seeds[:1] and settings.sizes == transfer.sizes
+    assert settings.max_len == min(transfer.max_len, 16)
+
+
+def test_label_words_must_be_in_the_vocabulary():
+    vocab = small_vocab()
+    task = data.TextTask(
+        "toy", ("w1", "w2"), *[(data.Example("a", "w1"), data.Example("b", "w2"))] * 3
+    )
+    assert pretrain.label_word_ids(task, vocab) == [vocab["w1"], vocab["w2"]]
+    other = data.TextTask("toy", ("yes", "no"), *[(data.Example("a", "yes"), data.Example("b", "no"))] * 3)
+    with pytest.raises(ValueError, match="not in the vocabulary"):
+        pretrain.label_word_ids(other, vocab)
+    assert set(pretrain.LABEL_WORDS) <= set(pretrain.model_vocab().stoi)
