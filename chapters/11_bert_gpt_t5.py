@@ -144,8 +144,9 @@ glue("bpe_seconds", bpe_time.seconds)
 glue("bpe_symbols", len(subwords.symbols))
 
 # %% [markdown]
-# The first merges are the commonest word endings and the commonest words. A word that
-# training never saw is spelled from pieces, and decoding joins them back:
+# The first merges join the commonest word endings and letter pairs; whole frequent
+# words follow. A word that training never saw is spelled from pieces, and decoding
+# joins them back:
 
 # %%
 sentence = ["the", "transformers", "were", "pretrained", "unsupervisedly"]
@@ -710,10 +711,10 @@ ax = n2t.plot.curves(
 # %% [markdown]
 # Writing the label, T5 reaches {glue:text}`f1_small_t5:.3f` with
 # {glue:text}`curve_small` labelled messages ({glue:text}`t5_invalid_small` of its test
-# outputs were not a label word) and {glue:text}`f1_all_t5:.3f` with all of them. Its
-# first steps are spent learning to write one of two words at all, where a
-# classification head can only ever choose one of the two classes; with more examples
-# that cost disappears. The same model, unchanged, could be fine-tuned to translate
+# outputs were not a label word) and {glue:text}`f1_all_t5:.3f` with all of them. Part
+# of its fine-tuning goes into learning to write a label word at all (the invalid
+# outputs measure that), where a classification head can only ever choose one of the
+# classes. The same model, unchanged, could be fine-tuned to translate
 # Chapter 7's sentences by writing the English for a Chinese input; with a word-level
 # vocabulary built from English Wikipedia it would have no Chinese words to read, one
 # more reason real T5 uses subwords. We leave that to the exercises.
@@ -754,15 +755,15 @@ markdown_table(
 #   the only one of the three that is a language model, and the only one that goes
 #   in the perplexity table. Its key/value cache makes each new token cheap.
 # - **Understanding** (classify, tag, find spans in a text you have): BERT. Every
-#   vector sees the whole text; a small head on top, fine-tuned, is the strongest
-#   recipe per parameter for these tasks.
+#   vector sees the whole text; a small head on top, fine-tuned, was for years the
+#   strongest recipe for these tasks.
 # - **Text to text** (translate, summarise, answer, and classification written as a
 #   word): T5. One model, one loss and one decoding loop for every task, at the cost
 #   of a decoder to run and a vocabulary that must be able to spell every output.
 #
 # Since 2020 the field has converged on the first: decoder-only models, made large
 # enough, do the other two jobs by writing their answers (GPT-3 and its successors).
-# At the scale of this book, each objective still wins at its own job.
+# At the scale of this book, the table above says which of the three did what best.
 #
 # ## What it still cannot do
 #
