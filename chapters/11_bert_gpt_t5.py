@@ -356,6 +356,7 @@ ax = n2t.plot.curves(
 )
 ax.axhline(kn_valid_ppl, linestyle="--", color="grey", label="Kneser–Ney")
 ax.legend()
+plt.show()
 
 # %% [markdown]
 # Two things work against GPT at this scale. Its advantage, attention over a long
