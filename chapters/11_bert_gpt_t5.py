@@ -56,9 +56,9 @@ dict(cfg)
 #
 # The three models differ in which positions a token may attend to:
 #
-# - **GPT**, decoder-only: position $t$ sees positions $1, \dots, t$ (the causal mask of
-#   {doc}`08_attention`). It can be trained to predict every next token at once and it
-#   can generate, but a word never sees its right context.
+# - **GPT**, decoder-only: position $t$ sees positions $1, \dots, t$ (the causal mask
+#   of {doc}`Chapter 8 <08_attention>`). It can be trained to predict every next token
+#   at once and it can generate, but a word never sees its right context.
 # - **BERT**, encoder-only: every position sees every other. Each vector describes a
 #   word in its whole sentence, which is what a classifier wants, but the model can no
 #   longer be trained to predict the next word: it would see it.
@@ -208,8 +208,8 @@ glue("unseen_chars", len(unseen_chars))
 # $P(w_1, \dots, w_T) = \prod_t P(w_t \mid w_{1:t-1})$ and is trained to minimise the
 # cross-entropy of the next token, $-\frac{1}{T}\sum_t \ln P(w_t \mid w_{1:t-1})$.
 # What is new is the body that turns $w_{1:t-1}$ into a vector: a stack of causal
-# self-attention layers, where the NNLM of {doc}`03_neural_lm` had a fixed window and a
-# recurrent network a running state. So GPT plugs into the same harness (`n2t.lm`): a
+# self-attention layers, where the NNLM of {doc}`Chapter 3 <03_neural_lm>` had a fixed
+# window and a recurrent network a running state. So GPT plugs into the same harness (`n2t.lm`): a
 # body `forward(ids, state) -> (hidden, state)` and the shared adaptive-softmax head.
 #
 # A Transformer has a fixed number of positions, here {glue:text}`block_size`. Training
@@ -263,9 +263,9 @@ assert gpt_record["test_tokens"] == lm.TEST_TOKENS
 # %% [markdown]
 # ### Against Kneser–Ney and the NNLM
 #
-# The zoo holds {doc}`02_ngram_models`'s counting models and {doc}`03_neural_lm`'s
-# NNLM, scored on the same tokens by the same rules; we read their records instead of
-# training them again:
+# The zoo holds the counting models of {doc}`Chapter 2 <02_ngram_models>` and the NNLM
+# of {doc}`Chapter 3 <03_neural_lm>`, scored on the same tokens by the same rules; we
+# read their records instead of training them again:
 
 # %%
 ngram_records = zoo.metrics("ngram-wikitext2")["models"]
@@ -397,7 +397,7 @@ assert ids[len(prompt) :] == with_cache
 # %% [markdown]
 # Greedy text repeats itself. Sampling draws each word from the model's distribution,
 # sharpened by a temperature $T < 1$ and restricted to the $k$ likeliest words
-# (top-$k$), as in {doc}`07_seq2seq_attention`:
+# (top-$k$), as in {doc}`Chapter 7 <07_seq2seq_attention>`:
 
 # %%
 samples = {}
