@@ -209,8 +209,9 @@ glue("unseen_chars", len(unseen_chars))
 # cross-entropy of the next token, $-\frac{1}{T}\sum_t \ln P(w_t \mid w_{1:t-1})$.
 # What is new is the body that turns $w_{1:t-1}$ into a vector: a stack of causal
 # self-attention layers, where the NNLM of {doc}`Chapter 3 <03_neural_lm>` had a fixed
-# window and a recurrent network a running state. So GPT plugs into the same harness (`n2t.lm`): a
-# body `forward(ids, state) -> (hidden, state)` and the shared adaptive-softmax head.
+# window and a recurrent network a running state. So GPT plugs into the same harness
+# (`n2t.lm`): a body `forward(ids, state) -> (hidden, state)` and the shared
+# adaptive-softmax head.
 #
 # A Transformer has a fixed number of positions, here {glue:text}`block_size`. Training
 # reads independent blocks of that length, as GPT did. Scoring a long text slides a
