@@ -445,7 +445,8 @@ markdown_table(
 # :language: python
 # ```
 #
-# On a sentence, with a high rate so that something happens:
+# On a sentence, with a high rate and a seed for which all three cases occur (a
+# `<mask>`, a random word, and a chosen word left as it is):
 
 # %%
 words = ["the", "cat", "sat", "on", "the", "mat", "because", "it", "was", "warm"]
@@ -453,7 +454,7 @@ ids = torch.tensor([vocab.encode(words)])
 bert_vocab = pretrain.model_vocab()
 masked, targets = pretrain.mask_tokens(
     ids, bert_vocab[pretrain.MASK], (2, lm.VOCAB_SIZE), rate=0.5,
-    generator=torch.Generator().manual_seed(3),
+    generator=torch.Generator().manual_seed(14),
 )
 markdown_table(
     ["input", *bert_vocab.decode(masked[0])],

@@ -634,6 +634,11 @@ def transfer_settings(block_size: int, seeds: int) -> Settings:
     return Settings("transfer", profile.current().name, {**transfer, **changes})
 
 
+def curve_artefact(records: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The zoo's (state, metrics) of a learning curve, stored like Chapter 5's ``transfer-curves``."""
+    return {"sizes": torch.tensor([r["size"] for r in records])}, {"records": records, "device": str(device())}
+
+
 @zoo.register("bert-curves", section="pretraining")
 def train_bert_curves(cfg: Settings) -> tuple[dict[str, Any], dict[str, Any]]:
     """The pretrained BERT on Chapter 5's learning curve (its sizes and seeds), frozen and fine-tuned."""
@@ -647,7 +652,7 @@ def train_bert_curves(cfg: Settings) -> tuple[dict[str, Any], dict[str, Any]]:
                 lambda seed, frozen=variant == "BERT frozen": bert_encoder(bert, frozen), task, variant,
                 transfer, encoder_lr=cfg.bert_lr,
             )
-    return {"sizes": torch.tensor([r["size"] for r in records])}, {"records": records, "device": str(device())}
+    return curve_artefact(records)
 
 
 def label_word_ids(task: data.TextTask, vocab: Vocab) -> list[int]:
@@ -737,7 +742,5 @@ def train_t5_curves(cfg: Settings) -> tuple[dict[str, Any], dict[str, Any]]:
     """The pretrained T5 on Chapter 5's learning curve, writing each label as a word (text-to-text)."""
     t5 = load(zoo.get("t5-span"))
     transfer = transfer_settings(t5.block_size, cfg.curve_seeds)
-    records = []
-    for name in cfg.curve_tasks:
-        records += text_to_text_curve(t5, data.text_task(name), transfer, cfg.t2t_lr)
-    return {"sizes": torch.tensor([r["size"] for r in records])}, {"records": records, "device": str(device())}
+    tasks = [data.text_task(name) for name in cfg.curve_tasks]
+    return curve_artefact([r for task in tasks for r in text_to_text_curve(t5, task, transfer, cfg.t2t_lr)])
