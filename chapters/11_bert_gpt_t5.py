@@ -89,7 +89,7 @@ for ax, (title, mask, names) in zip(
 ):
     n2t.plot.heatmap(
         mask.float(), names, names, xlabel="attends to (key)",
-        ylabel="position (query)", title=title, colorbar=False, ax=ax,
+        ylabel="position (query)", title=title, colorbar=False, vmin=0, vmax=1, ax=ax,
     )
 fig.tight_layout()
 
