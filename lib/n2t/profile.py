@@ -142,6 +142,31 @@ SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
             "cache_lengths": (16, 32, 64, 128, 256),
         },
     },
+    "pretraining": {
+        # Chapter 11: GPT ("gpt-lm"), BERT ("bert-mlm") and T5 ("t5-span") share one width, depth, block length
+        # and budget: train_tokens of WikiText-2 (train_lines / valid_lines: None = all; the test split is always
+        # whole), read in blocks of block_size tokens. eval_every: tokens between validation checkpoints.
+        # mask_rate: BERT's share of chosen tokens; noise_density / mean_span: T5's span corruption.
+        # kn_order: the Kneser-Ney model GPT is compared with; bpe_merges: the small BPE's merges;
+        # sample_tokens: the length of GPT's samples. curve_tasks: Chapter 5's tasks on whose learning curve (section
+        # "transfer": sizes, steps; its first curve_seeds seeds) BERT ("bert-curves") and T5 ("t5-curves") are
+        # fine-tuned, at the learning rates bert_lr (the encoder; the head keeps the section's lr) and t2t_lr
+        # (all of T5).
+        "quick": {
+            "train_lines": 2000, "valid_lines": 300, "d_model": 32, "num_heads": 2, "num_layers": 2, "d_ff": 64,
+            "block_size": 32, "dropout": 0.1, "train_tokens": 20_000, "batch_size": 16, "lr": 3e-3,
+            "eval_every": 10_000, "seed": 0, "mask_rate": 0.15, "noise_density": 0.15, "mean_span": 3.0,
+            "kn_order": 5, "bpe_merges": 300, "sample_tokens": 20, "curve_tasks": ("sms-spam",),
+            "curve_seeds": 1, "bert_lr": 1e-3, "t2t_lr": 1e-3,
+        },
+        "full": {
+            "train_lines": None, "valid_lines": None, "d_model": 128, "num_heads": 4, "num_layers": 2,
+            "d_ff": 512, "block_size": 128, "dropout": 0.1, "train_tokens": 1_000_000, "batch_size": 16,
+            "lr": 2e-3, "eval_every": 500_000, "seed": 0, "mask_rate": 0.15, "noise_density": 0.15,
+            "mean_span": 3.0, "kn_order": 5, "bpe_merges": 2000, "sample_tokens": 40, "curve_tasks": ("sms-spam",),
+            "curve_seeds": 1, "bert_lr": 1e-3, "t2t_lr": 1e-3,
+        },
+    },
 }
 
 

@@ -38,6 +38,7 @@ RECIPE_MODULES: tuple[str, ...] = (
     "n2t.seq2seq",
     "n2t.classify",
     "n2t.transformer",
+    "n2t.pretrain",
 )
 
 

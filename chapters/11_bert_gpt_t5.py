@@ -1,0 +1,792 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # BERT, GPT and T5
+#
+# Chapter 10 built one architecture: layers of self-attention and
+# feed-forward networks, an encoder, a decoder and attention between them. In 2018–2020
+# three papers took that architecture and pretrained it on raw text in three different
+# ways. GPT {cite:p}`radford2018` kept only the decoder and predicted the next word.
+# BERT {cite:p}`devlin2019` kept only the encoder and filled in hidden words from both
+# sides. T5 {cite:p}`raffel2020` kept both halves and turned every task into writing a
+# text. This chapter trains all three on WikiText-2 with **the same width, depth and
+# number of training tokens**, so that what differs is the objective and the mask. GPT
+# joins the perplexity table of every language model so far; BERT and T5 go on
+# Chapter 5's learning curve.
+
+# %% tags=["remove-cell"]
+
+import math
+
+import matplotlib.pyplot as plt
+import torch
+from n2t.book import glue, markdown_table
+
+import n2t.plot
+from n2t import bpe, classify, data, lm, pretrain, zoo
+from n2t.attention import causal_mask
+from n2t.profile import current
+from n2t.train import Timer, seed_everything
+
+n2t.plot.use_book_style()
+cfg = current().settings("pretraining")
+transfer = pretrain.transfer_settings(cfg.block_size, cfg.curve_seeds)
+
+# %% [markdown]
+# The settings of this chapter (the `quick` profile trains tiny models on a slice of
+# the data; `full` gives the numbers discussed in the text). The three models share
+# every size below; the learning curve reuses Chapter 5's sizes and steps.
+
+# %%
+dict(cfg)
+
+# %% [markdown]
+# ## One stack, three masks
+#
+# The three models differ in which positions a token may attend to:
+#
+# - **GPT**, decoder-only: position $t$ sees positions $1, \dots, t$ (the causal mask
+#   of {doc}`Chapter 8 <08_attention>`). It can be trained to predict every next token
+#   at once and it can generate, but a word never sees its right context.
+# - **BERT**, encoder-only: every position sees every other. Each vector describes a
+#   word in its whole sentence, which is what a classifier wants, but the model can no
+#   longer be trained to predict the next word: it would see it.
+# - **T5**, encoder–decoder: the encoder reads the input with full attention; the
+#   decoder writes the output causally and attends to all of the encoder's vectors.
+
+# %% tags=["remove-cell"]
+length = 6
+gpt_mask = causal_mask(length)
+bert_mask = torch.ones(length, length, dtype=torch.bool)
+t5_mask = torch.zeros(2 * length, 2 * length, dtype=torch.bool)
+t5_mask[:length, :length] = True  # the encoder reads its input both ways
+t5_mask[length:, :length] = True  # the decoder reads every encoder vector
+t5_mask[length:, length:] = causal_mask(length)  # and its own output causally
+
+# %% mystnb={"figure": {"caption": "Who may attend to whom: GPT's causal mask, BERT's full mask, and T5's encoder (full) and decoder (causal, plus every encoder position). Yellow: may attend.", "name": "fig-three-masks"}, "image": {"alt": "Three grids of yellow and purple cells. GPT's is lower-triangular, BERT's all yellow, T5's twelve-by-twelve grid has a full yellow block for the encoder, a full block where decoder rows meet encoder columns, and a lower-triangular block for the decoder."}}
+fig, axes = plt.subplots(1, 3, figsize=(11, 3.6))
+inputs = [f"x{i}" for i in range(1, length + 1)]
+outputs = [f"y{i}" for i in range(1, length + 1)]
+for ax, (title, mask, names) in zip(
+    axes,
+    [
+        ("GPT (decoder-only)", gpt_mask, inputs),
+        ("BERT (encoder-only)", bert_mask, inputs),
+        ("T5 (encoder-decoder)", t5_mask, inputs + outputs),
+    ],
+    strict=True,
+):
+    n2t.plot.heatmap(
+        mask.float(), names, names, xlabel="attends to (key)",
+        ylabel="position (query)", title=title, colorbar=False, vmin=0, vmax=1, ax=ax,
+    )
+fig.tight_layout()
+
+# %% [markdown]
+# All three are built from Chapter 10's layers (`n2t.transformer`): GPT from
+# `DecoderOnly`, BERT from `EncoderOnly`, T5 from `Encoder` and `Decoder`. Ours are
+# pre-LN, with learned positions, and share one size: width $d$, $L$ layers per stack,
+# and blocks of `block_size` tokens.
+
+# %% tags=["remove-cell"]
+glue("d_model", cfg.d_model)
+glue("num_layers", cfg.num_layers)
+glue("num_heads", cfg.num_heads)
+glue("block_size", cfg.block_size)
+glue("train_tokens", cfg.train_tokens)
+
+# %% [markdown]
+# Here $d =$ {glue:text}`d_model`, $L =$ {glue:text}`num_layers` with
+# {glue:text}`num_heads` heads, blocks of {glue:text}`block_size` tokens, and each model
+# reads {glue:text}`train_tokens:,` training tokens of WikiText-2, a budget of a few
+# CPU minutes per model. The real GPT, BERT and T5 read billions.
+#
+# ## Subword tokens, briefly
+#
+# The book's models read words, and a word outside the 33,278 WikiText-2 types is
+# `<unk>`. GPT-2, BERT and T5 read *subwords* instead: a learned inventory of frequent
+# words and word pieces, from which any word can be spelled. The simplest recipe is
+# **byte-pair encoding** (BPE) {cite:p}`sennrich2016`: start from characters, and merge
+# the most frequent adjacent pair of symbols into a new symbol, again and again.
+
+# %% [markdown]
+# ```{literalinclude} ../lib/n2t/bpe.py
+# :caption: lib/n2t/bpe.py (train_bpe)
+# :start-after: excerpt begins merge loop
+# :end-before: excerpt ends
+# :language: python
+# ```
+#
+# We learn {glue:text}`bpe_merges:,` merges from the words of WikiText-2's training
+# split (a word ends with the marker `</w>`, so that pieces at the end of a word differ
+# from pieces inside one):
+
+# %%
+train_lines = lm.wikitext2_lines("train", cfg.train_lines)
+with Timer() as bpe_time:
+    subwords = bpe.train_bpe((w for line in train_lines for w in line), cfg.bpe_merges)
+subwords.merges[:12]
+
+# %% tags=["remove-cell"]
+glue("bpe_merges", cfg.bpe_merges)
+glue("bpe_seconds", bpe_time.seconds)
+glue("bpe_symbols", len(subwords.symbols))
+
+# %% [markdown]
+# The first merges join the commonest word endings and letter pairs; whole frequent
+# words follow. A word that training never saw is spelled from pieces, and decoding
+# joins them back:
+
+# %%
+sentence = ["the", "transformers", "were", "pretrained", "unsupervisedly"]
+pieces = subwords.encode(sentence)
+assert subwords.decode(pieces) == sentence
+pieces
+
+# %% [markdown]
+# Encoding and decoding give back every training line exactly:
+
+# %%
+assert all(subwords.decode(subwords.encode(line)) == line for line in train_lines)
+len(train_lines)
+
+# %% [markdown]
+# How many `<unk>`s does that save on Chapter 5's SMS messages? We tokenise
+# them as the classifiers do, look each token up in the WikiText-2 vocabulary (in its
+# own casing, else its most frequent one), and spell it with the BPE:
+
+# %%
+task = data.text_task("sms-spam")
+task_tokens = [
+    t for split in (task.train, task.valid, task.test)
+    for example in split for t in data.ptb_tokenize(example.text)
+]
+find = classify.lookup(lm.wikitext2_vocab())
+word_unks = sum(not find.known(t) for t in task_tokens)
+bpe_symbols = subwords.encode(task_tokens)
+bpe_unks = sum(bpe.UNK in s for s in bpe_symbols)
+len(task_tokens), word_unks, bpe_unks
+
+# %% tags=["remove-cell"]
+glue("task_tokens", len(task_tokens))
+glue("word_unks", word_unks)
+glue("word_unk_share", 100 * word_unks / len(task_tokens))
+glue("bpe_unks", bpe_unks)
+glue("bpe_unk_share", 100 * bpe_unks / len(task_tokens))
+glue("bpe_per_token", len(bpe_symbols) / len(task_tokens))
+unseen_chars = sorted({c for t in task_tokens for c in t} - set(subwords.index))
+glue("unseen_chars", len(unseen_chars))
+
+# %% [markdown]
+# Of the {glue:text}`task_tokens:,` tokens, {glue:text}`word_unks:,`
+# ({glue:text}`word_unk_share:.1f` %) are `<unk>` for a word vocabulary: text-speak,
+# misspellings and numbers that Wikipedia does not contain. The BPE leaves
+# {glue:text}`bpe_unks:,` ({glue:text}`bpe_unk_share:.2f` %), the tokens with one of
+# the {glue:text}`unseen_chars` characters it never saw (GPT-2 starts from the 256
+# bytes instead of characters, so nothing is ever unknown). The price is length:
+# {glue:text}`bpe_per_token:.2f` symbols per token, and probabilities that are no
+# longer per word. That is why **this book's models stay word-level**: every
+# perplexity in it is per word on the same 245,569 test tokens, and a subword model's
+# would not be comparable without converting it. The label "spam" itself is not a
+# WikiText-2 word; we come back to that with T5.
+
+# %% [markdown]
+# ## GPT: predict the next word
+#
+# GPT is a language model in the sense of every chapter so far: it factorises
+# $P(w_1, \dots, w_T) = \prod_t P(w_t \mid w_{1:t-1})$ and is trained to minimise the
+# cross-entropy of the next token, $-\frac{1}{T}\sum_t \ln P(w_t \mid w_{1:t-1})$.
+# What is new is the body that turns $w_{1:t-1}$ into a vector: a stack of causal
+# self-attention layers, where the NNLM of {doc}`Chapter 3 <03_neural_lm>` had a fixed
+# window and a recurrent network a running state. So GPT plugs into the same harness
+# (`n2t.lm`): a body `forward(ids, state) -> (hidden, state)` and the shared
+# adaptive-softmax head.
+#
+# A Transformer has a fixed number of positions, here {glue:text}`block_size`. Training
+# reads independent blocks of that length, as GPT did. Scoring a long text slides a
+# window over it: each chunk of new tokens is read together with the tokens before it,
+# so that every token after the first block is predicted from at least half a block of
+# context, and all windows of a call run as one batch:
+
+# %% [markdown]
+# ```{literalinclude} ../lib/n2t/pretrain.py
+# :caption: lib/n2t/pretrain.py (GPT._slide)
+# :pyobject: GPT._slide
+# :language: python
+# ```
+
+# %% [markdown]
+# The harness's property test for a language model applies here too: changing a later
+# token must never change the vector that predicts an earlier one, in training and in
+# the sliding window.
+
+# %%
+seed_everything(0)
+toy_gpt = lm.NeuralLM(
+    pretrain.GPT(100, 16, 2, 2, 32, block_size=8, stride=3, dropout=0.0), 100,
+    adaptive=False,
+)
+toy_ids = torch.randint(0, 100, (1, 20))
+for mode in ("train", "eval"):
+    toy_gpt.train(mode == "train")
+    ids = toy_ids[:, :8] if mode == "train" else toy_ids  # training: one block
+    with torch.no_grad():
+        hidden, _ = toy_gpt.body(ids)
+        for t in range(ids.shape[1] - 1):
+            changed = ids.clone()
+            changed[:, t + 1 :] = (changed[:, t + 1 :] + 1) % 100
+            again, _ = toy_gpt.body(changed)
+            assert torch.allclose(again[:, : t + 1], hidden[:, : t + 1], atol=1e-5)
+
+# %% [markdown]
+# The zoo trains GPT with the harness for {glue:text}`train_tokens:,` tokens and
+# scores it on exactly the 245,569 WikiText-2 test tokens:
+
+# %%
+gpt_artefact = zoo.get("gpt-lm")
+gpt_record = gpt_artefact.metrics
+gpt = pretrain.load(gpt_artefact)
+vocab = lm.wikitext2_vocab()
+assert gpt_record["test_tokens"] == lm.TEST_TOKENS
+{k: gpt_record[k] for k in ("test_ppl", "valid_ppl", "parameters", "training_seconds")}
+
+# %% [markdown]
+# ### Against Kneser–Ney and the NNLM
+#
+# The zoo holds the counting models of {doc}`Chapter 2 <02_ngram_models>` and the NNLM
+# of {doc}`Chapter 3 <03_neural_lm>`, scored on the same tokens by the same rules; we
+# read their records instead of training them again:
+
+# %%
+ngram_records = zoo.metrics("ngram-wikitext2")["models"]
+kn_record = max(
+    (r for r in ngram_records if r["model"].startswith("Kneser–Ney")),
+    key=lambda r: r["order"],
+)
+nnlm_record = zoo.metrics("nnlm")
+assert kn_record["test_tokens"] == nnlm_record["test_tokens"] == lm.TEST_TOKENS
+kn_record["model"], kn_record["test_ppl"]
+
+# %% tags=["remove-cell"]
+def tokens_per_second(record):
+    """Training tokens per second of training (validation excluded)."""
+    return record["tokens_seen"] / record["training_seconds"]
+
+
+kn_test_ppl, kn_valid_ppl = kn_record["test_ppl"], kn_record["valid_ppl"]
+lm_rows = [
+    (kn_record["model"], kn_test_ppl, kn_record["parameters"], kn_record["tokens_seen"],
+     kn_record["training_seconds"], "counts"),
+    ("NNLM (Chapter 3)", nnlm_record["test_ppl"], nnlm_record["parameters"],
+     nnlm_record["tokens_seen"], nnlm_record["training_seconds"],
+     tokens_per_second(nnlm_record)),
+    ("GPT (this chapter)", gpt_record["test_ppl"], gpt_record["parameters"],
+     gpt_record["tokens_seen"], gpt_record["training_seconds"],
+     tokens_per_second(gpt_record)),
+]
+
+
+def cell(value, fmt):
+    return format(value, fmt) if isinstance(value, int | float) else value
+
+
+# %%
+markdown_table(
+    ["model", "test PPL", "parameters", "training tokens", "training s", "tokens/s"],
+    [
+        (name, f"{ppl:.1f}", cell(params, ","), cell(tokens, ","), f"{secs:.0f}",
+         cell(speed, ",.0f"))
+        for name, ppl, params, tokens, secs, speed in lm_rows
+    ],
+)
+
+# %% tags=["remove-cell"]
+gpt_vs_nnlm = gpt_record["test_ppl"] / nnlm_record["test_ppl"]
+gpt_vs_kn = gpt_record["test_ppl"] / kn_test_ppl
+speed_ratio = tokens_per_second(nnlm_record) / tokens_per_second(gpt_record)
+glue("gpt_test_ppl", gpt_record["test_ppl"])
+glue("gpt_valid_ppl", gpt_record["valid_ppl"])
+glue("nnlm_test_ppl", nnlm_record["test_ppl"])
+glue("kn_test_ppl", kn_test_ppl)
+glue("kn_name", kn_record["model"], display=False)
+glue("gpt_vs_nnlm", "lower" if gpt_vs_nnlm < 1 else "higher", display=False)
+glue("gpt_vs_kn", "lower" if gpt_vs_kn < 1 else "higher", display=False)
+glue("gpt_tokens_per_s", tokens_per_second(gpt_record))
+glue("nnlm_tokens_per_s", tokens_per_second(nnlm_record))
+glue("nnlm_speed_ratio", speed_ratio)
+glue("gpt_seconds", gpt_record["training_seconds"])
+glue("nnlm_seconds", nnlm_record["training_seconds"])
+glue("nnlm_tokens", nnlm_record["tokens_seen"])
+glue("gpt_tokens", gpt_record["tokens_seen"])
+glue("gpt_parameters", gpt_record["parameters"])
+
+# %% [markdown]
+# GPT's test perplexity is {glue:text}`gpt_test_ppl:.1f`, {glue:text}`gpt_vs_kn`
+# than the {glue:text}`kn_name`'s {glue:text}`kn_test_ppl:.1f` and
+# {glue:text}`gpt_vs_nnlm` than the NNLM's {glue:text}`nnlm_test_ppl:.1f`. The
+# comparison is not of architectures alone
+# but of what each can do with a few CPU minutes. The NNLM reads
+# {glue:text}`nnlm_tokens_per_s:,.0f` tokens per second, GPT
+# {glue:text}`gpt_tokens_per_s:,.0f`: each of GPT's tokens attends to every token of its
+# block in every layer, where the NNLM looks up a few word vectors. So in its budget the
+# NNLM saw {glue:text}`nnlm_tokens:,` tokens and GPT {glue:text}`gpt_tokens:,`. Plotted
+# against the seconds of training, the two curves show which model is better *for a
+# given amount of compute* on this machine:
+
+# %% mystnb={"figure": {"caption": "Validation perplexity against seconds of training (log scales) for Chapter 3's NNLM and this chapter's GPT, with Kneser–Ney's validation perplexity for reference (dashed).", "name": "fig-gpt-vs-nnlm"}, "image": {"alt": "A log-log line plot of validation perplexity falling with training seconds, one line for the NNLM and one for GPT, and a dashed horizontal line for Kneser-Ney."}}
+series = {
+    name: (
+        [point["seconds"] for point in record["curve"]],
+        [point["valid_ppl"] for point in record["curve"]],
+    )
+    for name, record in (("NNLM", nnlm_record), ("GPT", gpt_record))
+}
+ax = n2t.plot.curves(
+    series, "seconds of training", "validation perplexity", logx=True, logy=True
+)
+ax.axhline(kn_valid_ppl, linestyle="--", color="grey", label="Kneser–Ney")
+ax.legend()
+plt.show()
+
+# %% [markdown]
+# Two things work against GPT at this scale. Its advantage, attention over a long
+# context, pays off only once the model has seen enough text to learn what to attend
+# to; and its cost per token is several times the NNLM's on a CPU. The published
+# models close the gap with far more data and compute than a book chapter can spend.
+# The LSTM language model of the recurrent chapter joins this table in a later merge.
+#
+# ### Sampling through the key/value cache
+#
+# To generate, GPT feeds its own output back in. Chapter 10's key/value
+# cache keeps every layer's keys and values of the tokens already read, so each new
+# token costs one position's work. With the harness's head on top, one step is:
+
+# %% [markdown]
+# ```{literalinclude} ../lib/n2t/pretrain.py
+# :caption: lib/n2t/pretrain.py (gpt_step)
+# :start-after: excerpt begins gpt step
+# :end-before: excerpt ends
+# :language: python
+# ```
+
+# %% [markdown]
+# Greedy decoding through the cache gives exactly what recomputing the whole prefix
+# at every step gives:
+
+# %%
+prompt = vocab.encode(["The", "game", "was"])
+with_cache = pretrain.generate(gpt, prompt, cfg.sample_tokens, greedy=True)
+ids = list(prompt)
+with torch.no_grad():
+    for _ in with_cache:
+        logp, _ = gpt.next_token_logprobs(torch.tensor([ids]))
+        ids.append(int(logp[0, -1].argmax()))
+assert ids[len(prompt) :] == with_cache
+" ".join(vocab.decode(prompt + with_cache))
+
+# %% [markdown]
+# Greedy text repeats itself. Sampling draws each word from the model's distribution,
+# sharpened by a temperature $T < 1$ and restricted to the $k$ likeliest words
+# (top-$k$), as in {doc}`Chapter 7 <07_seq2seq_attention>`:
+
+# %%
+samples = {}
+for temperature, top_k in ((1.0, None), (0.8, 40), (0.5, 10)):
+    sample = pretrain.generate(
+        gpt, prompt, cfg.sample_tokens, temperature=temperature, top_k=top_k, seed=1
+    )
+    samples[(temperature, top_k)] = " ".join(vocab.decode(prompt + sample))
+markdown_table(
+    ["T", "top-k", "sample"], [(t, k or "all", s) for (t, k), s in samples.items()]
+)
+
+# %% [markdown]
+# The samples show what a few CPU minutes buy: local word order, WikiText's `<unk>`s
+# and punctuation, and little meaning. Lower temperatures give safer, more repetitive
+# text; higher ones more varied and less grammatical text.
+
+# %% [markdown]
+# ## BERT: fill in the blanks
+#
+# A classifier wants each word's vector to describe the word in its whole sentence.
+# Chapter 6's biLM got both sides by training two language models, one
+# reading left to right and one right to left, and concatenating them: neither half
+# ever sees both sides at once, because a model that sees the word it must predict
+# learns nothing. BERT's answer is to hide the words instead of the context. Choose 15 %
+# of the tokens; of those, replace 80 % by `<mask>`, 10 % by a random word and leave
+# 10 % as they are; and train a bidirectional encoder to predict the original word at
+# every chosen position, the **masked language model** (MLM):
+#
+# $$
+# \mathcal{L}_{\text{MLM}}
+#   = -\frac{1}{|M|} \sum_{t \in M} \ln P(w_t \mid \tilde{w}_{1:T}),
+# $$
+#
+# where $M$ is the set of chosen positions and $\tilde{w}$ the corrupted text. The
+# random and unchanged 20 % keep the model from learning that only `<mask>` positions
+# matter: at fine-tuning time there are no masks, and every vector must be useful.
+
+# %% [markdown]
+# ```{literalinclude} ../lib/n2t/pretrain.py
+# :caption: lib/n2t/pretrain.py (mask_tokens)
+# :start-after: excerpt begins mask tokens
+# :end-before: excerpt ends
+# :language: python
+# ```
+#
+# On a sentence, with a high rate and a seed for which all three cases occur (a
+# `<mask>`, a random word, and a chosen word left as it is):
+
+# %%
+words = ["the", "cat", "sat", "on", "the", "mat", "because", "it", "was", "warm"]
+ids = torch.tensor([vocab.encode(words)])
+bert_vocab = pretrain.model_vocab()
+masked, targets = pretrain.mask_tokens(
+    ids, bert_vocab[pretrain.MASK], (2, lm.VOCAB_SIZE), rate=0.5,
+    generator=torch.Generator().manual_seed(14),
+)
+markdown_table(
+    ["input", *bert_vocab.decode(masked[0])],
+    [["target", *(vocab.itos[t] if t >= 0 else "" for t in targets[0].tolist())]],
+)
+
+# %% [markdown]
+# On a large draw the proportions come out as specified:
+
+# %%
+draw = torch.randint(2, lm.VOCAB_SIZE, (200, 500))
+masked, targets = pretrain.mask_tokens(
+    draw, bert_vocab[pretrain.MASK], (2, lm.VOCAB_SIZE),
+    generator=torch.Generator().manual_seed(0),
+)
+chosen = targets != pretrain.IGNORE
+shares = {
+    "chosen": chosen.float().mean().item(),
+    "<mask>": (masked[chosen] == bert_vocab[pretrain.MASK]).float().mean().item(),
+    "kept": (masked[chosen] == draw[chosen]).float().mean().item(),
+}
+shares["random"] = 1 - shares["<mask>"] - shares["kept"]
+assert abs(shares["chosen"] - 0.15) < 0.005 and abs(shares["<mask>"] - 0.8) < 0.02
+assert abs(shares["kept"] - 0.1) < 0.015 and abs(shares["random"] - 0.1) < 0.015
+shares
+
+# %% [markdown]
+# The zoo pretrains BERT on the same WikiText-2 training text, in blocks of
+# {glue:text}`block_size` tokens, with fresh masks for every batch, for the same
+# {glue:text}`train_tokens:,` tokens as GPT:
+
+# %%
+bert_artefact = zoo.get("bert-mlm")
+bert = pretrain.load(bert_artefact)
+bert_record = bert_artefact.metrics
+{k: bert_record[k] for k in ("valid_mlm_loss", "valid_mlm_accuracy", "parameters")}
+
+# %% tags=["remove-cell"]
+glue("bert_mlm_loss", bert_record["valid_mlm_loss"])
+glue("bert_mlm_exp", math.exp(bert_record["valid_mlm_loss"]))
+glue("bert_mlm_accuracy", 100 * bert_record["valid_mlm_accuracy"])
+glue("bert_seconds", bert_record["training_seconds"])
+glue("bert_parameters", bert_record["parameters"])
+
+# %% [markdown]
+# On validation blocks BERT's masked-LM loss is {glue:text}`bert_mlm_loss:.2f` nats
+# per chosen token, and its top guess is the hidden word
+# {glue:text}`bert_mlm_accuracy:.1f` % of the time. Its exponential,
+# {glue:text}`bert_mlm_exp:.0f`, looks like a perplexity but **is not one comparable
+# with GPT's**: BERT predicts 15 % of the words from both sides with 85 % of the text
+# visible (an easier question than GPT's), and the probabilities it gives the words of
+# a text do not multiply to a probability of the text. It does not belong in the
+# language-model table. What BERT is for is its vectors. Asked to fill a blank:
+
+# %%
+@torch.no_grad()
+def fill_blank(model, text, k=5):
+    """The k likeliest words for the single <mask> in text, with probabilities."""
+    tokens = text.split()
+    ids = torch.tensor([bert_vocab.encode(tokens)])
+    hidden = model.encoder(ids)[0, tokens.index(pretrain.MASK)]
+    top = model.head.log_prob(hidden[None]).exp()[0].topk(k)
+    pairs = zip(top.values.tolist(), top.indices.tolist(), strict=True)
+    return [(vocab.itos[i], round(p, 3)) for p, i in pairs]
+
+
+fill_blank(bert, "the team won the <mask> in 1998 .")
+
+# %% [markdown]
+# ### BERT on the downstream task
+#
+# Chapter 5 measured what pretrained word vectors buy a classifier: the same
+# pooled classifier trained on 32 to all of the labelled SMS messages, with random,
+# frozen word2vec and fine-tuned word2vec vectors. BERT goes on the same curve through
+# the same interface, a *token encoder* `(ids, mask) -> (batch, time, dim)`: frozen
+# (its vectors as features) and fine-tuned (its weights trained with the classifier,
+# at a learning rate of {glue:text}`bert_lr`). A Transformer's fine-tuning run costs
+# far more than a table look-up's, so BERT and T5 run Chapter 5's sizes with its first
+# seed only; the comparisons below use that seed for every model, so every model sees
+# the same labelled examples.
+
+# %%
+bert_records = zoo.metrics("bert-curves")["records"]
+chapter5_records = zoo.metrics("transfer-curves")["records"]
+{(r["variant"], r["size"]): round(r["macro_f1"], 3) for r in bert_records}
+
+# %% tags=["remove-cell"]
+first_seed = transfer.seeds[0]
+task_name = cfg.curve_tasks[0]
+variants = [
+    "bag of words", "random", "word2vec frozen", "word2vec fine-tuned",
+    *pretrain.BERT_VARIANTS,
+]
+
+
+def curve(records, variant):
+    """(sizes, macro-F1) of one variant on the chapter's task, first seed."""
+    points = sorted(
+        (r["size"], r["macro_f1"]) for r in records
+        if (r["variant"], r["seed"], r["task"]) == (variant, first_seed, task_name)
+    )
+    return [p[0] for p in points], [p[1] for p in points]
+
+
+# %% mystnb={"figure": {"caption": "Test macro-F1 on SMS spam against the number of labelled training messages (log scale), one line per encoder: Chapter 5's bag of words, random, frozen and fine-tuned word2vec vectors, and BERT frozen and fine-tuned; the same labelled subsets (first seed) for every line.", "name": "fig-bert-curve"}, "image": {"alt": "A line plot of macro-F1 rising with the number of labelled examples for six encoders: bag of words, random vectors, word2vec frozen, word2vec fine-tuned, BERT frozen and BERT fine-tuned."}}
+all_records = chapter5_records + bert_records
+ax = n2t.plot.curves(
+    {variant: curve(all_records, variant) for variant in variants},
+    "labelled training examples", "test macro-F1", logx=True,
+)
+
+# %% tags=["remove-cell"]
+def f1_at(records, variant, size):
+    """Macro-F1 of a variant at a size (None: the largest), first seed."""
+    sizes, scores = curve(records, variant)
+    return scores[-1] if size is None else scores[sizes.index(size)]
+
+
+smallest = transfer.sizes[1] if len(transfer.sizes) > 2 else transfer.sizes[0]
+for variant in variants:
+    key = variant.replace(" ", "_").replace("-", "_")
+    glue(f"f1_small_{key}", f1_at(all_records, variant, smallest))
+    glue(f"f1_all_{key}", f1_at(all_records, variant, None))
+glue("curve_small", smallest)
+glue("bert_lr", cfg.bert_lr)
+
+# %% [markdown]
+# With {glue:text}`curve_small` labelled messages, fine-tuned BERT reaches a macro-F1 of
+# {glue:text}`f1_small_BERT_fine_tuned:.3f`, against {glue:text}`f1_small_random:.3f`
+# for random vectors and {glue:text}`f1_small_word2vec_fine_tuned:.3f` for fine-tuned
+# word2vec; with all of them, {glue:text}`f1_all_BERT_fine_tuned:.3f` against
+# {glue:text}`f1_all_word2vec_fine_tuned:.3f` and the bag of words'
+# {glue:text}`f1_all_bag_of_words:.3f`. Frozen, BERT's vectors give
+# {glue:text}`f1_all_BERT_frozen:.3f`. Two handicaps are ours, not BERT's: ours read
+# {glue:text}`train_tokens:,` words, where word2vec read the whole of WikiText-2 several
+# times and the real BERT 3.3 billion words {cite:p}`devlin2019`; and a text message's
+# words are often `<unk>` to a Wikipedia vocabulary (the subword section counted them),
+# which no amount of context can undo.
+
+# %% [markdown]
+# ## T5: every task is text to text
+#
+# T5 keeps the whole encoder–decoder of Chapter 10 and asks one question of every
+# task: given an input text, write the output text. Translation is already of that
+# form; a classifier writes its label as a word ("spam"); a summariser writes the
+# summary. Pretraining takes the same form too. **Span corruption** drops 15 % of the
+# tokens in spans of mean length 3, replaces each span in the input by a *sentinel*
+# token `<extra_id_k>`, and asks the decoder to write each sentinel followed by the
+# words it hid:
+
+# %% [markdown]
+# ```{literalinclude} ../lib/n2t/pretrain.py
+# :caption: lib/n2t/pretrain.py (corrupt_spans)
+# :start-after: excerpt begins corrupt spans
+# :end-before: excerpt ends
+# :language: python
+# ```
+
+# %%
+text = "the cat sat on the mat because it was warm and the dog was not"
+text = text.split()
+sentinel_ids = [bert_vocab[pretrain.sentinel(k)] for k in range(100)]
+t5_input, t5_target = pretrain.corrupt_spans(
+    bert_vocab.encode(text), sentinel_ids, bert_vocab.eos_id, noise_density=0.3,
+    generator=torch.Generator().manual_seed(0),
+)
+" ".join(bert_vocab.decode(t5_input)), " ".join(bert_vocab.decode(t5_target))
+
+# %% [markdown]
+# The input and the target together hold the text exactly: putting each span back in
+# place of its sentinel restores it. A property test checks this on thousands of
+# random texts; here, on every 64-token block of the validation split:
+
+# %%
+valid_blocks = pretrain.blocks(lm.wikitext2_ids("valid", cfg.valid_lines), 64)
+corruption = torch.Generator().manual_seed(0)
+for block in valid_blocks.tolist():
+    corrupted, target = pretrain.corrupt_spans(
+        block, sentinel_ids, bert_vocab.eos_id, generator=corruption
+    )
+    assert pretrain.restore_spans(corrupted, target, sentinel_ids) == block
+len(valid_blocks)
+
+# %% [markdown]
+# Compared with BERT's masks, the target is short (the dropped tokens and one sentinel
+# per span) and the input shrinks too, since a whole span becomes one token: T5's
+# authors chose span corruption over BERT-style masks partly because it is cheaper per
+# training example. The zoo pretrains T5 with the same width, the same depth in each
+# of its two stacks, and the same {glue:text}`train_tokens:,` tokens:
+
+# %%
+t5_artefact = zoo.get("t5-span")
+t5 = pretrain.load(t5_artefact)
+t5_record = t5_artefact.metrics
+{k: t5_record[k] for k in ("valid_span_loss", "parameters", "training_seconds")}
+
+# %% [markdown]
+# Asked to fill the spans of a validation block it has never seen, greedily:
+
+# %%
+example_block = valid_blocks[3].tolist()
+corrupted, target = pretrain.corrupt_spans(
+    example_block, sentinel_ids, bert_vocab.eos_id,
+    generator=torch.Generator().manual_seed(1),
+)
+source = torch.tensor([corrupted[: cfg.block_size]])
+filled = pretrain.generate_labels(
+    t5, source, torch.ones_like(source, dtype=torch.bool), max_len=len(target)
+)[0]
+markdown_table(
+    ["", "text"],
+    [
+        ("input", " ".join(bert_vocab.decode(corrupted))),
+        ("target", " ".join(bert_vocab.decode(target))),
+        ("T5 wrote", " ".join(bert_vocab.decode(filled))),
+    ],
+)
+
+# %% [markdown]
+# ### Classification as writing a word
+#
+# Fine-tuned on the SMS task, T5 reads the message and writes "ham" or "spam" then
+# `<eos>`; its prediction is whatever it writes, and an output that is not exactly one
+# label word counts as wrong. Here the word vocabulary bites: "spam" is not one of the
+# WikiText-2 words, so the label words the vocabulary lacks were appended to it before
+# pretraining (a subword model would have spelled them). T5 fine-tunes all its weights
+# at a learning rate of {glue:text}`t2t_lr`, on the same labelled subsets and for the
+# same number of steps as the classifiers:
+
+# %%
+t5_records = zoo.metrics("t5-curves")["records"]
+{(r["size"], r["invalid"]): round(r["macro_f1"], 3) for r in t5_records}
+
+# %% tags=["remove-cell"]
+glue("t2t_lr", cfg.t2t_lr)
+t5_variant = pretrain.T5_VARIANT
+glue("f1_small_t5", f1_at(t5_records, t5_variant, smallest))
+glue("f1_all_t5", f1_at(t5_records, t5_variant, None))
+glue("t5_invalid_small", next(
+    r["invalid"] for r in t5_records
+    if r["size"] == smallest and r["seed"] == first_seed
+))
+glue("t5_span_loss", t5_record["valid_span_loss"])
+glue("t5_seconds", t5_record["training_seconds"])
+glue("t5_parameters", t5_record["parameters"])
+
+# %% mystnb={"figure": {"caption": "Test macro-F1 on SMS spam against the number of labelled messages (log scale): T5 writing the label word, beside fine-tuned BERT and fine-tuned word2vec with a classifier head (first seed, the same subsets).", "name": "fig-t5-curve"}, "image": {"alt": "A line plot of macro-F1 against labelled examples for three models: T5 text-to-text, BERT fine-tuned and word2vec fine-tuned."}}
+ax = n2t.plot.curves(
+    {
+        "T5 text-to-text": curve(t5_records, t5_variant),
+        "BERT fine-tuned": curve(all_records, "BERT fine-tuned"),
+        "word2vec fine-tuned": curve(all_records, "word2vec fine-tuned"),
+    },
+    "labelled training examples", "test macro-F1", logx=True,
+)
+
+# %% [markdown]
+# Writing the label, T5 reaches {glue:text}`f1_small_t5:.3f` with
+# {glue:text}`curve_small` labelled messages ({glue:text}`t5_invalid_small` of its test
+# outputs were not a label word) and {glue:text}`f1_all_t5:.3f` with all of them. Part
+# of its fine-tuning goes into learning to write a label word at all (the invalid
+# outputs measure that), where a classification head can only ever choose one of the
+# classes. The same model, unchanged, could be fine-tuned to translate
+# Chapter 7's sentences by writing the English for a Chinese input; with a word-level
+# vocabulary built from English Wikipedia it would have no Chinese words to read, one
+# more reason real T5 uses subwords. We leave that to the exercises.
+#
+# ## Which to use when
+#
+# The three models had the same width, depth and training tokens. What each is good
+# for follows from its mask:
+
+# %%
+def f1_cells(size):
+    """Fine-tuned BERT's and T5's macro-F1 at ``size`` labels (None: all)."""
+    return (
+        f"{f1_at(all_records, 'BERT fine-tuned', size):.3f}",
+        f"{f1_at(t5_records, t5_variant, size):.3f}",
+    )
+
+
+records = (gpt_record, bert_record, t5_record)
+markdown_table(
+    ["", "GPT", "BERT", "T5"],
+    [
+        ("stack", "decoder only", "encoder only", "encoder + decoder"),
+        ("a token sees", "the tokens before it", "every token",
+         "input: all; output: before"),
+        ("pretraining", "next token", "masked tokens (15 %)", "dropped spans (15 %)"),
+        ("parameters", *(f"{r['parameters']:,}" for r in records)),
+        ("pretraining s", *(f"{r['training_seconds']:.0f}" for r in records)),
+        ("test PPL (WikiText-2)", f"{gpt_record['test_ppl']:.1f}", "no", "no"),
+        (f"macro-F1, {smallest} labels", "–", *f1_cells(smallest)),
+        ("macro-F1, all labels", "–", *f1_cells(None)),
+        ("generates text", "yes", "no", "yes, given an input"),
+    ],
+)
+
+# %% [markdown]
+# - **Generation** (continue a text, sample, score a text's probability): GPT. It is
+#   the only one of the three that is a language model, and the only one that goes
+#   in the perplexity table. Its key/value cache makes each new token cheap.
+# - **Understanding** (classify, tag, find spans in a text you have): BERT. Every
+#   vector sees the whole text; a small head on top, fine-tuned, was for years the
+#   strongest recipe for these tasks.
+# - **Text to text** (translate, summarise, answer, and classification written as a
+#   word): T5. One model, one loss and one decoding loop for every task, at the cost
+#   of a decoder to run and a vocabulary that must be able to spell every output.
+#
+# Since 2020 the field has converged on the first: decoder-only models, made large
+# enough, do the other two jobs by writing their answers (GPT-3 and its successors).
+# At the scale of this book, the table above says which of the three did what best.
+#
+# ## What it still cannot do
+#
+# Everything in this chapter is small: a million training words and minutes of CPU
+# where the published models used billions of words and weeks of accelerators.
+# What carried over is the shape of the results: one architecture, three masks, and
+# three objectives, each suited to a use. The whole lineage, from counts to these
+# three, is compared on the same yardsticks in the next chapter.
+#
+# ## Exercises
+#
+# 1. Train GPT with `stride` equal to `block_size` when scoring (no overlap between
+#    windows). How much does the test perplexity rise, and why?
+# 2. Change BERT's 80/10/10 to 100/0/0 (always `<mask>`). Does the masked-LM loss fall?
+#    Does the fine-tuned macro-F1 at all labels change?
+# 3. Show that span corruption with mean span length 1 is BERT's masking without the
+#    random and kept tokens, up to the sentinels. Train T5 with it and compare.
+# 4. Retrain the BPE with 500 and 8,000 merges. Plot symbols per word on the SMS
+#    messages against the number of merges.
+# 5. Fine-tune T5 for translation on Chapter 7's pairs. What must change in its
+#    vocabulary first?
+# 6. Give GPT twice the training tokens. Does it pass the NNLM? Estimate from the
+#    figure of perplexity against seconds how long it would need to.
