@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 import torch
 
@@ -234,3 +236,71 @@ def test_pair_batches_cover_all_pairs_and_shuffle_reproducibly():
         next(data.pair_batches(pairs, vocab, vocab, batch_size=0))
     with pytest.raises(ValueError, match="pairs is empty"):
         data.pair_batch([], vocab, vocab)
+
+
+# ------------------------------------------------------------------------------------- downstream tasks
+
+
+@pytest.mark.parametrize("name", data.TEXT_TASKS)
+def test_text_task_splits_are_stratified_disjoint_and_deterministic(name):
+    task = data.text_task(name)
+    splits = {split: task.split(split) for split in data.TASK_SPLITS}
+    texts = {split: {e.text for e in examples} for split, examples in splits.items()}
+    assert not texts["train"] & texts["valid"] and not texts["train"] & texts["test"]
+    assert not texts["valid"] & texts["test"]
+    total = sum(len(examples) for examples in splits.values())
+    assert len(set().union(*texts.values())) == total  # no duplicate text anywhere
+    for label in task.labels:
+        share = {split: sum(e.label == label for e in examples) / len(examples) for split, examples in splits.items()}
+        assert max(share.values()) - min(share.values()) < 0.01  # each split keeps the label mix
+    assert abs(len(splits["test"]) / total - 0.2) < 0.01 and abs(len(splits["valid"]) / total - 0.1) < 0.01
+    data.text_task.cache_clear()
+    assert data.text_task(name) == task  # rebuilt from the files: the same splits
+    assert data.text_task(name, seed=1).test != task.test
+
+
+def test_text_task_drops_duplicate_texts():
+    spam = data.text_task("sms-spam")
+    raw = data.sms_spam()
+    assert len(spam.train) + len(spam.valid) + len(spam.test) == len({text for _, text in raw}) < len(raw)
+    assert spam.labels == ("ham", "spam")
+    assert data.text_task("subj").labels == ("objective", "subjective")
+
+
+def test_text_task_rejects_an_unknown_name():
+    with pytest.raises(ValueError, match="name must be one of"):
+        data.text_task("imdb")
+
+
+def test_text_task_verifies_its_files(tmp_path, monkeypatch):
+    root = tmp_path / "data"
+    (root / "sms-spam").mkdir(parents=True)
+    shutil.copy(data.data_dir() / "SHA256SUMS", root / "SHA256SUMS")
+    (root / "sms-spam/SMSSpamCollection").write_text("ham\thello\n")
+    monkeypatch.setenv("N2T_DATA", str(root))
+    data.text_task.cache_clear()
+    try:
+        with pytest.raises(data.DataFileError, match="sms-spam/SMSSpamCollection is corrupt"):
+            data.text_task("sms-spam")
+    finally:
+        data.text_task.cache_clear()
+
+
+def test_stratified_split_rejects_bad_shares():
+    examples = [data.Example("a", "x"), data.Example("b", "y")]
+    with pytest.raises(ValueError, match="shares must be positive"):
+        data.stratified_split(examples, ("x", "y"), (0.6, 0.5), seed=0)
+
+
+def test_ptb_tokenize_splits_like_wikitext():
+    assert data.ptb_tokenize("Don't go, it's 5pm!") == ["do", "n't", "go", ",", "it", "'s", "5pm", "!"]
+    assert data.ptb_tokenize("I can't—I'm late") == ["i", "ca", "n't", "—", "i", "'m", "late"]
+    assert data.ptb_tokenize("the movie 's end") == ["the", "movie", "'s", "end"]
+    assert data.ptb_tokenize("  ") == []
+
+
+def test_vocab_from_itos_keeps_ids():
+    vocab = data.Vocab.from_itos(["<unk>", "<pad>", "b", "a"], specials=("<unk>", "<pad>"))
+    assert vocab["a"] == 3 and vocab["zzz"] == 0 and vocab.pad_id == 1
+    with pytest.raises(ValueError, match="must start with the specials"):
+        data.Vocab.from_itos(["b", "<unk>"], specials=("<unk>",))

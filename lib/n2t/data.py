@@ -16,6 +16,7 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import NamedTuple
@@ -250,6 +251,113 @@ def tinyshakespeare() -> str:
     return read_text("tinyshakespeare/input.txt.gz")
 
 
+# ---------------------------------------------------------------------------------- downstream tasks
+
+
+class Example(NamedTuple):
+    """One labelled text of a classification task."""
+
+    text: str
+    label: str
+
+
+@dataclass(frozen=True)
+class TextTask:
+    """A text-classification task: its ``labels`` and fixed ``train``, ``valid`` and ``test`` examples.
+
+    Every split holds every label, and every example's label is one of ``labels``; a clear error otherwise.
+    """
+
+    name: str
+    labels: tuple[str, ...]
+    train: tuple[Example, ...]
+    valid: tuple[Example, ...]
+    test: tuple[Example, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.labels) < 2 or len(set(self.labels)) != len(self.labels):
+            raise ValueError(f"labels must be at least two distinct label strings; got {self.labels!r}")
+        for split in TASK_SPLITS:
+            examples = getattr(self, split)
+            if not examples:
+                raise ValueError(f"task {self.name!r}: the {split} split is empty")
+            for i, example in enumerate(examples):
+                if not isinstance(example, Example):
+                    raise TypeError(f"task {self.name!r}: {split}[{i}] must be an Example; got {example!r}")
+                if example.label not in self.labels:
+                    raise ValueError(
+                        f"task {self.name!r}: {split}[{i}] has label {example.label!r}, "
+                        f"which is not in the label set {self.labels}"
+                    )
+            missing = set(self.labels) - {example.label for example in examples}
+            if missing:
+                raise ValueError(
+                    f"task {self.name!r}: class(es) {sorted(missing)} are missing from the {split} split; "
+                    f"every split needs an example of every label"
+                )
+
+    def split(self, name: str) -> tuple[Example, ...]:
+        """The examples of split ``name`` (``"train"``, ``"valid"`` or ``"test"``)."""
+        if name not in TASK_SPLITS:
+            raise ValueError(f"split must be one of {TASK_SPLITS}; got {name!r}")
+        return getattr(self, name)
+
+    def label_ids(self, examples: Sequence[Example]) -> torch.Tensor:
+        """The label of each example as its index in ``labels`` ``(examples,)``."""
+        index = {label: i for i, label in enumerate(self.labels)}
+        unknown = sorted({e.label for e in examples} - set(index))
+        if unknown:
+            raise ValueError(f"labels {unknown} are not in the label set {self.labels} of task {self.name!r}")
+        return torch.tensor([index[e.label] for e in examples], dtype=torch.long)
+
+
+TASK_SPLITS = ("train", "valid", "test")
+TEXT_TASKS = ("sms-spam", "subj")
+_TASK_LABELS = {"sms-spam": ("ham", "spam"), "subj": ("objective", "subjective")}
+
+
+def stratified_split(
+    examples: Sequence[Example], labels: Sequence[str], shares: Sequence[float], seed: int
+) -> list[list[Example]]:
+    """Cut ``examples`` into parts of the given ``shares`` of each label (the last part takes the rest).
+
+    Within each label the examples are shuffled by ``seed``; each part keeps the corpus order.
+    """
+    if not shares or any(s <= 0 for s in shares) or sum(shares) >= 1:
+        raise ValueError(f"shares must be positive and sum to less than 1 (the rest is the last part); got {shares}")
+    parts: list[list[int]] = [[] for _ in range(len(shares) + 1)]
+    generator = torch.Generator().manual_seed(seed)
+    for label in labels:
+        members = [i for i, e in enumerate(examples) if e.label == label]
+        order = torch.randperm(len(members), generator=generator).tolist()
+        start = 0
+        for part, share in zip(parts, shares, strict=False):
+            stop = start + round(share * len(members))
+            part.extend(members[j] for j in order[start:stop])
+            start = stop
+        parts[-1].extend(members[j] for j in order[start:])
+    return [[examples[i] for i in sorted(part)] for part in parts]
+
+
+@cache
+def text_task(name: str, seed: int = 0) -> TextTask:
+    """The downstream task ``name`` (``"sms-spam"`` or ``"subj"``) with fixed, seeded, stratified splits.
+
+    Exact duplicate texts are kept once (the SMS collection repeats hundreds of messages, and a copy in the test
+    split of a training message would be a free answer); then 20% of each label goes to ``test``, 10% to
+    ``valid`` and the rest to ``train``.
+    """
+    if name not in TEXT_TASKS:
+        raise ValueError(f"name must be one of {TEXT_TASKS}; got {name!r}")
+    rows = sms_spam() if name == "sms-spam" else subjectivity()
+    first_label: dict[str, str] = {}
+    for label, text in rows:
+        first_label.setdefault(text, label)
+    examples = [Example(text, label) for text, label in first_label.items()]
+    test, valid, train = stratified_split(examples, _TASK_LABELS[name], (0.2, 0.1), seed)
+    return TextTask(name, _TASK_LABELS[name], tuple(train), tuple(valid), tuple(test))
+
+
 # ---------------------------------------------------------------------------------------- tokenizers
 
 # A word is a run of Unicode letters or digits ("beyoncé", "naïve", "2017"), optionally with one apostrophe
@@ -272,6 +380,22 @@ def english_tokenize(text: str) -> list[str]:
         raise TypeError(f"text must be a string; got {type(text).__name__}")
     text = unicodedata.normalize("NFC", text).lower().replace("’", "'")
     return _ENGLISH_TOKEN.findall(text)
+
+
+# Penn Treebank / WikiText-2 conventions: "don't" → do n't, "it's" → it 's, "can't" → ca n't.
+_PTB_TOKEN = re.compile(r"[^\W_]+?(?=n't\b)|n't\b|'(?:s|m|d|re|ve|ll)\b|[^\W_]+|[^\w\s]|_")
+
+
+def ptb_tokenize(text: str) -> list[str]:
+    """Lower-case English words split the way WikiText-2 splits them: "Don't go!" → do n't go !
+
+    Contractions come apart as in the Penn Treebank ("it's" → it 's, "can't" → ca n't), punctuation and symbols
+    are tokens of their own, and letters are Unicode letters (NFC-normalised first).
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a string; got {type(text).__name__}")
+    text = unicodedata.normalize("NFC", text).lower().replace("’", "'")
+    return _PTB_TOKEN.findall(text)
 
 
 def chinese_tokenize(text: str) -> list[str]:
@@ -380,6 +504,21 @@ class Vocab:
         tmp = Path(path).with_suffix(Path(path).suffix + ".tmp")
         tmp.write_text(json.dumps(payload, ensure_ascii=False))
         os.replace(tmp, path)
+
+    @classmethod
+    def from_itos(cls, itos: Sequence[str], specials: Sequence[str] = SPECIALS) -> Vocab:
+        """A vocabulary with exactly the ids of ``itos`` (which must start with ``specials``, in order)."""
+        itos = list(itos)
+        if tuple(itos[: len(specials)]) != tuple(specials):
+            raise ValueError(f"itos must start with the specials {list(specials)}; it starts {itos[: len(specials)]}")
+        if len(set(itos)) != len(itos):
+            raise ValueError("itos must not repeat a token")
+        vocab = cls(specials=specials)
+        vocab.freqs = Counter()
+        vocab.itos = itos
+        vocab.stoi = {t: i for i, t in enumerate(itos)}
+        vocab.unk_id = vocab.stoi[UNK]
+        return vocab
 
     @classmethod
     def load(cls, path: str | Path) -> Vocab:

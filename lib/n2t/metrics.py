@@ -30,6 +30,33 @@ def accuracy(logits_or_predictions: torch.Tensor, targets: torch.Tensor) -> floa
     return (predictions == targets).float().mean().item()
 
 
+def macro_f1(predictions: torch.Tensor, targets: torch.Tensor, num_classes: int) -> float:
+    """The mean over classes of each class's F1 = 2·TP / (2·TP + FP + FN): every class counts the same.
+
+    ``predictions`` and ``targets`` are class ids ``(examples,)``. A class that is neither predicted nor present
+    scores 0 (scikit-learn's default), so an absent class lowers the mean instead of being silently skipped.
+    """
+    predictions, targets = torch.as_tensor(predictions), torch.as_tensor(targets)
+    if predictions.shape != targets.shape or predictions.dim() != 1:
+        raise ValueError(
+            f"predictions {tuple(predictions.shape)} and targets {tuple(targets.shape)} must both be (examples,)"
+        )
+    if targets.numel() == 0:
+        raise ValueError("targets is empty")
+    if num_classes < 2:
+        raise ValueError(f"num_classes must be at least 2; got {num_classes}")
+    for name, ids in (("predictions", predictions), ("targets", targets)):
+        if int(ids.min()) < 0 or int(ids.max()) >= num_classes:
+            raise ValueError(f"{name} must be class ids in [0, {num_classes}); got values {sorted(set(ids.tolist()))[:5]}")
+    scores = []
+    for c in range(num_classes):
+        tp = int(((predictions == c) & (targets == c)).sum())
+        fp = int(((predictions == c) & (targets != c)).sum())
+        fn = int(((predictions != c) & (targets == c)).sum())
+        scores.append(2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0)
+    return sum(scores) / num_classes
+
+
 # ------------------------------------------------------------------------------------------ translation
 
 

@@ -31,7 +31,7 @@ import n2t
 from n2t.profile import Profile, Settings, current
 
 # Library modules that register recipes; imported on the first look-up of an unknown name.
-RECIPE_MODULES: tuple[str, ...] = ("n2t.nnlm", "n2t.word2vec", "n2t.seq2seq", "n2t.rnn")
+RECIPE_MODULES: tuple[str, ...] = ("n2t.nnlm", "n2t.word2vec", "n2t.seq2seq", "n2t.classify", "n2t.rnn")
 
 
 @dataclass(frozen=True)
