@@ -235,3 +235,48 @@ def test_bilm_trains_both_directions(one_thread):
     assert last["forward_valid_ppl"] < 10 and last["backward_valid_ppl"] < 10
     with pytest.raises(ValueError, match="tokens must be"):
         rnn.train_bilm(model, ids, ids, tokens=0)
+
+
+def _tiny_wikitext_bilm() -> rnn.BiLM:
+    torch.manual_seed(11)
+    return rnn.BiLM(lm.VOCAB_SIZE, 16, num_layers=2).eval()
+
+
+def test_elmo_encoder_follows_chapter_5s_protocol_and_mixes_the_layers():
+    from n2t import classify
+
+    bilm = _tiny_wikitext_bilm()
+    encoder = rnn.ELMoEncoder(rnn.ELMoFeatures(bilm))
+    classify.check_encoder(encoder)
+    assert encoder.dim == 32 and len(encoder.vocab) == lm.VOCAB_SIZE
+    assert [name for name, _ in encoder.named_parameters()] == ["mix.scalars", "mix.gamma"]  # the biLM is frozen
+    assert not any(p.requires_grad for p in bilm.parameters())
+    ids = torch.tensor([[5, 9, 2, 7], [3, 4, 0, 0]])
+    mask = torch.tensor([[True] * 4, [True, True, False, False]])
+    with torch.no_grad():
+        encoder.mix.scalars.copy_(torch.tensor([0.5, -0.2, 1.0]))
+        expected = encoder.mix(bilm.layers(ids, mask))
+        got = encoder(ids, mask)
+    torch.testing.assert_close(got, expected, atol=2e-3, rtol=2e-3)  # the cache holds float16
+    assert got[1, 2:].abs().sum() == 0
+
+
+def test_elmo_features_are_computed_once_and_shared_by_copies():
+    import copy
+
+    features = rnn.ELMoFeatures(_tiny_wikitext_bilm())
+    encoder = rnn.ELMoEncoder(features)
+    ids, mask = torch.tensor([[5, 9, 2]]), torch.ones(1, 3, dtype=torch.bool)
+    encoder(ids, mask)
+    assert list(features.cache) == [(5, 9, 2)]
+    clone = copy.deepcopy(encoder)
+    assert clone.features is features and features.copies == [clone]
+    with torch.no_grad():
+        clone.mix.gamma.fill_(2.0)
+    assert float(encoder.mix.gamma) == 1.0
+    torch.testing.assert_close(clone(ids, mask), 2 * encoder(ids, mask))
+    assert len(features.cache) == 1
+    with pytest.raises(TypeError, match="bilm must be"):
+        rnn.ELMoFeatures(nn.LSTM(2, 2))
+    with pytest.raises(ValueError, match="ids and mask"):
+        features(ids, mask[:, :2])

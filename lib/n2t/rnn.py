@@ -507,3 +507,107 @@ def load_bilm(artefact: zoo.Artefact) -> BiLM:
     model = build_bilm(lm.VOCAB_SIZE, artefact.state["config"])
     model.load_state_dict(artefact.state["model"])
     return model.eval()
+
+
+# ------------------------------------------------------------------------------------------ ELMo as a token encoder
+
+
+class ELMoFeatures:
+    """A frozen biLM's layer outputs per text, computed once and kept (on the CPU, in float16).
+
+    Shared, not copied: ``copy.deepcopy`` returns the same object, so every copy of an :class:`ELMoEncoder` that
+    Chapter 5's learning curve makes reads the same cache. ``copies`` lists those copies (their learned mixes).
+    """
+
+    def __init__(self, bilm: BiLM) -> None:
+        if not isinstance(bilm, BiLM):
+            raise TypeError(f"bilm must be an n2t.rnn.BiLM; got {type(bilm).__name__}")
+        self.bilm = bilm.eval()
+        for parameter in bilm.parameters():
+            parameter.requires_grad_(False)
+        self.cache: dict[tuple[int, ...], torch.Tensor] = {}
+        self.copies: list[ELMoEncoder] = []
+        self.seconds = 0.0
+
+    def __deepcopy__(self, memo: dict) -> ELMoFeatures:
+        return self
+
+    @torch.no_grad()
+    def _compute(self, texts: list[tuple[int, ...]]) -> None:
+        started = time.perf_counter()
+        dev = model_device(self.bilm)
+        for start in range(0, len(texts), 256):
+            chunk = texts[start : start + 256]
+            lengths = torch.tensor([len(t) for t in chunk])
+            ids = torch.zeros(len(chunk), int(lengths.max()), dtype=torch.long)
+            for row, text in enumerate(chunk):
+                ids[row, : len(text)] = torch.tensor(text)
+            mask = torch.arange(ids.shape[1]) < lengths[:, None]
+            layers = self.bilm.layers(ids.to(dev), mask.to(dev)).half().cpu()  # (batch, L + 1, time, 2 dim)
+            for row, text in enumerate(chunk):
+                self.cache[text] = layers[row, :, : len(text)].clone()
+        self.seconds += time.perf_counter() - started
+
+    def __call__(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """The layers of each row's real tokens ``(batch, L + 1, time, 2 dim)`` (zeros at the padding)."""
+        if ids.shape != mask.shape or ids.dim() != 2:
+            raise ValueError(f"ids and mask must both be (batch, time); got {tuple(ids.shape)}, {tuple(mask.shape)}")
+        rows = [tuple(r[m].tolist()) for r, m in zip(ids.cpu(), mask.cpu(), strict=True)]
+        missing = sorted({r for r in rows if r not in self.cache}, key=len)
+        if missing:
+            self._compute(missing)
+        out = torch.zeros(len(rows), self.bilm.num_layers + 1, ids.shape[1], 2 * self.bilm.dim)
+        for row, (text, real) in enumerate(zip(rows, mask.cpu(), strict=True)):
+            out[row, :, real] = self.cache[text].float()
+        return out.to(ids.device)
+
+
+class ELMoEncoder(nn.Module):
+    """Chapter 5's token encoder from a frozen biLM: ``γ · Σ_j softmax(s)_j h_j`` with only s and γ learned.
+
+    ``forward(ids (batch, time), mask (batch, time))`` → ``(batch, time, dim)``, ``dim`` = 2 × the biLM's width;
+    ``vocab`` is WikiText-2's (the biLM's). The layer outputs come from the shared :class:`ELMoFeatures`.
+    """
+
+    def __init__(self, features: ELMoFeatures) -> None:
+        super().__init__()
+        if not isinstance(features, ELMoFeatures):
+            raise TypeError(f"features must be an ELMoFeatures; got {type(features).__name__}")
+        self.features = features
+        self.vocab = lm.wikitext2_vocab()
+        self.dim = 2 * features.bilm.dim
+        self.mix = ScalarMix(features.bilm.num_layers + 1)
+
+    def __deepcopy__(self, memo: dict) -> ELMoEncoder:
+        clone = ELMoEncoder(self.features)
+        clone.mix.load_state_dict(self.mix.state_dict())
+        self.features.copies.append(clone)
+        return clone
+
+    def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """ELMo vectors ``(batch, time, dim)`` of the real tokens (zeros at the padding)."""
+        return self.mix(self.features(ids, mask)) * mask[..., None]
+
+
+@zoo.register("elmo-transfer-curves", section="transfer")
+def train_elmo_curves(settings: Settings) -> tuple[dict[str, Any], dict[str, Any]]:
+    """ELMo (frozen biLM, learned s and γ) on Chapter 5's tasks and learning curve; the learned layer weights."""
+    from n2t import classify, data, profile
+
+    recurrent = profile.current().settings("recurrent")
+    bilm = load_bilm(zoo.get("bilm"))
+    records, weights, feature_seconds = [], [], 0.0
+    for name in settings.tasks:
+        task = data.text_task(name)
+        features = ELMoFeatures(bilm)
+        records += classify.learning_curve(
+            lambda seed, f=features: ELMoEncoder(f), task, "ELMo", settings, encoder_lr=recurrent.elmo_lr
+        )
+        runs = [r for r in records if r["task"] == name]
+        for record, clone in zip(runs, features.copies, strict=True):
+            weights.append({"task": name, "size": record["size"], "seed": record["seed"],
+                            "weights": clone.mix.weights().tolist(), "gamma": float(clone.mix.gamma)})
+        feature_seconds += features.seconds
+    metrics = {"records": records, "mix_weights": weights, "feature_seconds": round(feature_seconds, 3),
+               "device": str(device())}
+    return {"sizes": torch.tensor([r["size"] for r in records])}, metrics
