@@ -131,7 +131,7 @@ SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
             "bench_repeats": 2, "elmo_lr": 1e-2,
         },
         "full": {
-            "train_lines": None, "valid_lines": None, "lm_tokens": 2_400_000, "bilm_tokens": 1_600_000,
+            "train_lines": None, "valid_lines": None, "lm_tokens": 2_000_000, "bilm_tokens": 1_600_000,
             "batch_size": 32, "seq_len": 64, "hidden_dim": 256, "num_layers": 1, "dropout": 0.2,
             "bilm_dim": 128, "bilm_layers": 2, "bilm_dropout": 0.1, "lr": 3e-3, "eval_every": 600_000,
             "seed": 0, "kn_order": 5, "grad_length": 100, "grad_width": 128, "grad_seeds": 8,

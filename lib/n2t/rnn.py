@@ -606,7 +606,7 @@ def train_elmo_curves(settings: Settings) -> tuple[dict[str, Any], dict[str, Any
         runs = [r for r in records if r["task"] == name]
         for record, clone in zip(runs, features.copies, strict=True):
             weights.append({"task": name, "size": record["size"], "seed": record["seed"],
-                            "weights": clone.mix.weights().tolist(), "gamma": float(clone.mix.gamma)})
+                            "weights": clone.mix.weights().tolist(), "gamma": clone.mix.gamma.item()})
         feature_seconds += features.seconds
     metrics = {"records": records, "mix_weights": weights, "feature_seconds": round(feature_seconds, 3),
                "device": str(device())}
