@@ -56,12 +56,12 @@ class LSTMCell(nn.Module):
             nn.init.uniform_(weight, -bound, bound)
 
     def step(self, x_proj: torch.Tensor, state: State) -> State:
-        """One step from the input's projection ``W_ih x + b_ih`` ``(batch, 4 H)`` (computed for all steps at once)."""
+        """One step from the input's projection ``W_ih x + b_ih`` ``(batch, 4 H)``."""
         h, c = state
         gates = x_proj + h @ self.weight_hh.T + self.bias_hh  # (batch, 4 H)
         i, f, g, o = gates.chunk(4, dim=-1)
-        i, f, o = torch.sigmoid(i), torch.sigmoid(f), torch.sigmoid(o)  # gates in (0, 1)
-        c = f * c + i * torch.tanh(g)  # keep some of the old cell, write some of the new
+        i, f, o = torch.sigmoid(i), torch.sigmoid(f), torch.sigmoid(o)  # in (0, 1)
+        c = f * c + i * torch.tanh(g)  # keep some of the old cell, write some new
         h = o * torch.tanh(c)  # expose some of the cell
         return h, c
 
@@ -174,15 +174,19 @@ class RNNCell(nn.Module):
         return torch.tanh(x @ self.weight_ih.T + self.bias_ih + h @ self.weight_hh.T + self.bias_hh)
 
 
-def gradient_by_distance(cell: nn.Module, length: int, batch: int = 16, seed: int = 0) -> torch.Tensor:
-    """‖∂ h_T / ∂ x_{T−k}‖ for k = 0 … length − 1 (mean over ``batch`` random sequences) → ``(length,)``.
+def gradient_by_distance(
+    cell: nn.Module, length: int, batch: int = 16, seed: int = 0
+) -> torch.Tensor:
+    """‖∂ h_T / ∂ x_{T−k}‖ for k = 0 … length − 1, mean over ``batch`` sequences.
 
-    ``cell`` is an :class:`RNNCell` (state h) or an :class:`LSTMCell` (state (h, c)). The loss is the sum of
-    the last hidden state projected on a fixed random direction; the inputs are standard normal.
+    ``cell``: an :class:`RNNCell` (state h) or an :class:`LSTMCell` (state (h, c)).
+    The loss: the last hidden state projected on a fixed random direction; the
+    inputs are standard normal. Returns ``(length,)``.
     """
     _positive(length=length, batch=batch)
     generator = torch.Generator().manual_seed(seed)
-    x = torch.randn(batch, length, cell.input_size, generator=generator, requires_grad=True)
+    shape = (batch, length, cell.input_size)
+    x = torch.randn(*shape, generator=generator, requires_grad=True)
     direction = torch.randn(cell.hidden_size, generator=generator)
     state = None
     for t in range(length):
@@ -221,10 +225,12 @@ class LSTMBody(nn.Module):
             self.lstm = LSTM(hidden_dim, hidden_dim, num_layers, dropout)
         self.dropout = nn.Dropout(dropout)
 
-    def forward(self, ids: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
-        """Hidden vectors ``(batch, time, dim)`` (hidden[:, t] has read ids[:, :t + 1]) and the new (h, c)."""
+    def forward(
+        self, ids: torch.Tensor, state: State | None = None
+    ) -> tuple[torch.Tensor, State]:
+        """Hidden ``(batch, time, dim)`` (row t has read ids[:, :t + 1]), new (h, c)."""
         if ids.dim() != 2:
-            raise ValueError(f"ids must have shape (batch, time); got {tuple(ids.shape)}")
+            raise ValueError(f"ids must be (batch, time); got {tuple(ids.shape)}")
         x = self.dropout(self.embedding(ids))
         hidden, state = self.lstm(x, state)
         return self.dropout(hidden), state
@@ -345,36 +351,42 @@ class BiLM(nn.Module):
         backward, _ = self.backward_lm.next_token_logprobs(torch.cat([start, reversed_ids[:, :-1]], dim=1))
         return forward, backward.flip(1)
 
-    def layers(self, ids: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-        """ELMo's layer representations ``(batch, num_layers + 1, time, 2 dim)`` of the tokens ``ids``.
+    def layers(
+        self, ids: torch.Tensor, mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """ELMo's layers ``(batch, num_layers + 1, time, 2 dim)`` for ``ids``.
 
-        Layer 0 is the token embedding duplicated to the biLSTM's width; layer j ≥ 1 joins the forward
-        LSTM's layer j at token k (it has read tokens ≤ k) and the backward one's (tokens ≥ k). ``mask``
-        ``(batch, time)``, True for real tokens, marks right padding: the backward LSTM reads each row from
-        its own last real token.
+        Layer 0 is the token embedding duplicated to the biLSTM's width; layer j ≥ 1
+        joins the forward LSTM's layer j at token k (it has read tokens ≤ k) and the
+        backward one's (tokens ≥ k). ``mask`` ``(batch, time)``, True for real tokens,
+        marks right padding: the backward LSTM reads each row from its last real token.
         """
         if ids.dim() != 2:
-            raise ValueError(f"ids must have shape (batch, time); got {tuple(ids.shape)}")
+            raise ValueError(f"ids must be (batch, time); got {tuple(ids.shape)}")
         if mask is None:
             mask = torch.ones_like(ids, dtype=torch.bool)
         if mask.shape != ids.shape:
-            raise ValueError(f"mask must have the shape of ids {tuple(ids.shape)}; got {tuple(mask.shape)}")
+            raise ValueError(
+                f"mask must have the shape of ids {tuple(ids.shape)}; "
+                f"got {tuple(mask.shape)}"
+            )
         lengths = mask.sum(dim=1)
         forward, _ = self.forward_lm.body.all_layers(ids)
         backward, _ = self.backward_lm.body.all_layers(flip_padded(ids, lengths))
-        backward = [flip_padded(h, lengths) for h in backward]
-        joined = [torch.cat([f, b], dim=-1) for f, b in zip(forward, backward, strict=True)]
-        joined[0] = torch.cat([forward[0], forward[0]], dim=-1)  # the token layer, duplicated
+        backward = [flip_padded(h, lengths) for h in backward]  # back in text order
+        pairs = zip(forward, backward, strict=True)
+        joined = [torch.cat(pair, dim=-1) for pair in pairs]
+        joined[0] = torch.cat([forward[0], forward[0]], dim=-1)  # token layer, twice
         return torch.stack(joined, dim=1) * mask[:, None, :, None]
 
 
 class ScalarMix(nn.Module):
-    """ELMo's mix of L + 1 layers: γ · Σ_j softmax(s)_j h_j, with s and γ learned by the task."""
+    """ELMo's mix of L + 1 layers: γ · Σ_j softmax(s)_j h_j; the task learns s and γ."""
 
     def __init__(self, num_layers: int) -> None:
         super().__init__()
         _positive(num_layers=num_layers)
-        self.scalars = nn.Parameter(torch.zeros(num_layers))  # s: equal weights to start
+        self.scalars = nn.Parameter(torch.zeros(num_layers))  # s: equal weights
         self.gamma = nn.Parameter(torch.ones(()))  # γ: the scale of the whole vector
 
     def weights(self) -> torch.Tensor:
@@ -382,10 +394,11 @@ class ScalarMix(nn.Module):
         return torch.softmax(self.scalars, dim=0)
 
     def forward(self, layers: torch.Tensor) -> torch.Tensor:
-        """layers ``(batch, layers, time, dim)`` → the mixed vectors ``(batch, time, dim)``."""
+        """layers ``(batch, layers, time, dim)`` → mixed ``(batch, time, dim)``."""
         if layers.dim() != 4 or layers.shape[1] != len(self.scalars):
+            expected = f"(batch, {len(self.scalars)}, time, dim)"
             raise ValueError(
-                f"layers must have shape (batch, {len(self.scalars)}, time, dim); got {tuple(layers.shape)}"
+                f"layers must have shape {expected}; got {tuple(layers.shape)}"
             )
         return self.gamma * torch.einsum("l,bltd->btd", self.weights(), layers)
 
@@ -585,7 +598,7 @@ class ELMoEncoder(nn.Module):
         return clone
 
     def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """ELMo vectors ``(batch, time, dim)`` of the real tokens (zeros at the padding)."""
+        """ELMo vectors ``(batch, time, dim)`` of the real tokens (zeros at padding)."""
         return self.mix(self.features(ids, mask)) * mask[..., None]
 
 
