@@ -249,9 +249,7 @@ LM_KEYS = ("hidden_dim", "num_layers", "dropout")
 def train_lstm_lm(cfg: Settings) -> tuple[dict[str, Any], dict[str, Any]]:
     """Chapter 6's LSTM LM, trained on WikiText-2 by the harness and scored on the whole test split."""
     vocab = lm.wikitext2_vocab()
-    train_ids = lm.wikitext2_ids("train", cfg.train_lines)
-    valid_ids = lm.wikitext2_ids("valid", cfg.valid_lines)
-    test_ids = lm.wikitext2_ids("test")
+    train_ids, valid_ids, test_ids = lm.wikitext2_splits(cfg.train_lines, cfg.valid_lines)
     seed_everything(cfg.seed)
     model = build_lstm_lm(len(vocab), cfg)
     log = lm.train_lm(
@@ -487,9 +485,7 @@ def train_bilm(
 def train_bilm_recipe(cfg: Settings) -> tuple[dict[str, Any], dict[str, Any]]:
     """Chapter 6's biLM on WikiText-2; each direction scored on the whole test split (backward: reversed)."""
     vocab = lm.wikitext2_vocab()
-    train_ids = lm.wikitext2_ids("train", cfg.train_lines)
-    valid_ids = lm.wikitext2_ids("valid", cfg.valid_lines)
-    test_ids = lm.wikitext2_ids("test")
+    train_ids, valid_ids, test_ids = lm.wikitext2_splits(cfg.train_lines, cfg.valid_lines)
     seed_everything(cfg.seed)
     model = build_bilm(len(vocab), cfg)
     log = train_bilm(model, train_ids, valid_ids, cfg.bilm_tokens, batch_size=cfg.batch_size,
