@@ -397,7 +397,7 @@ glue("nnlm_rate", nnlm_record["tokens_seen"] / nnlm_record["training_seconds"])
 # while a window model computes every position at once. Their best validation
 # perplexities are {glue:text}`nnlm_best_valid:.1f` (NNLM) and
 # {glue:text}`lstm_best_valid:.1f` (LSTM) ({numref}`fig-ppl-seconds`). Kneser–Ney is
-# still the cheapest model by far: {glue:text}`kn_seconds:.0f` s of counting.
+# still the cheapest model by far: {glue:text}`kn_seconds:.1f` s of counting.
 
 # %% [markdown]
 # ## ELMo: a biLM and a mix of its layers
@@ -610,6 +610,13 @@ glue("agreement_mix", 100 * agreement["mix of all layers"])
 best_layer = max((k for k in agreement if k.startswith("layer")), key=agreement.get)
 glue("agreement_best_layer", best_layer)
 glue("agreement_best", 100 * agreement[best_layer])
+verdicts = (
+    "That is barely better than guessing: this small biLM has not learned to tell the "
+    "senses apart (the `quick` profile's biLM is tiny and barely trained).",
+    "The biLM was never told about senses; it learned that the words around the word "
+    "predict different continuations, and its vectors carry that difference.",
+)
+glue("sense_verdict", verdicts[agreement["mix of all layers"] >= 0.65])
 
 # %% mystnb={"figure": {"caption": "The ELMo vectors (plain mix of the layers) of one word in different training contexts, projected on their first two principal components and coloured by the sense labelled from the surrounding words.", "name": "fig-senses"}, "image": {"alt": "A scatter of points in two colours, one per sense; points of the same sense tend to lie together."}}
 names = [SENSE_NAMES[chosen][int(s)] for s in sense_labels]
@@ -623,8 +630,7 @@ plt.show()
 # The nearest other context has the same sense for {glue:text}`agreement_mix:.0f`% of
 # the contexts with the mixed vectors, and {glue:text}`agreement_best:.0f`% with the
 # best single layer ({glue:text}`agreement_best_layer`), against 50% for any one-vector
-# model ({numref}`fig-senses`). The biLM was never told about senses; it learned that
-# the words around "{glue:text}`sense_word`" predict different continuations.
+# model ({numref}`fig-senses`). {glue:text}`sense_verdict`
 #
 # The same vectors retrieve contexts. For one held-out sentence of each sense, taken
 # from the validation text, the three most similar training contexts are:
@@ -635,11 +641,20 @@ queries = [next(c for c in valid_contexts if c[1] == s)
            for s in (0, 1) if any(c[1] == s for c in valid_contexts)]
 query_vectors = elmo_at_word([window for window, _ in queries], chosen).mean(1)
 similarity = F.normalize(query_vectors, dim=1) @ F.normalize(mixed, dim=1).T
+
+
+def excerpt(window: list[str], around: int = 7) -> str:
+    """The word in bold with ``around`` tokens either side."""
+    k = window.index(chosen)
+    before, after = window[max(0, k - around): k], window[k + 1: k + 1 + around]
+    return " ".join([*before, f"**{chosen}**", *after])
+
+
 table = []
 for (window, sense), scores in zip(queries, similarity, strict=True):
     for rank, index in enumerate(scores.topk(3).indices.tolist()):
-        neighbour = " ".join(sample[index][0])
-        query = " ".join(window) if rank == 0 else ""
+        neighbour = excerpt(sample[index][0])
+        query = excerpt(window) if rank == 0 else ""
         table.append((query, SENSE_NAMES[chosen][sense] if rank == 0 else "",
                       neighbour, SENSE_NAMES[chosen][int(sense_labels[index])]))
 markdown_table(["query (validation)", "its sense", "nearest training context",
