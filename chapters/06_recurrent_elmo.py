@@ -841,6 +841,7 @@ leak_ppl
 glue("leak_ppl", leak_ppl)
 glue("leak_tokens", batches.numel())
 glue("leak_vs_kn", kn_test_ppl / leak_ppl)
+assert leak_ppl < kn_test_ppl  # "times lower than Kneser–Ney's", as the text says
 
 # %% [markdown]
 # After only {glue:text}`leak_tokens:,` training tokens its validation "perplexity" is
