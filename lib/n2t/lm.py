@@ -120,6 +120,17 @@ def wikitext2_ids(split: str, max_lines: int | None = None) -> torch.Tensor:
     return encode_stream(wikitext2_tokens(split, max_lines), wikitext2_vocab())
 
 
+def wikitext2_splits(
+    train_lines: int | None = None, valid_lines: int | None = None
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The train, valid and test id streams of an LM recipe: the first two sliced, the test split whole."""
+    return (
+        wikitext2_ids("train", train_lines),
+        wikitext2_ids("valid", valid_lines),
+        wikitext2_ids("test"),
+    )
+
+
 # ------------------------------------------------------------------------------------------ the head
 
 

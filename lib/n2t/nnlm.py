@@ -126,9 +126,7 @@ def nearest(
 def train_nnlm(cfg: Settings) -> tuple[dict[str, Any], dict[str, Any]]:
     """The NNLM of Chapter 3, trained on WikiText-2 by the harness and scored on the whole test split."""
     vocab = lm.wikitext2_vocab()
-    train_ids = lm.wikitext2_ids("train", cfg.train_lines)
-    valid_ids = lm.wikitext2_ids("valid", cfg.valid_lines)
-    test_ids = lm.wikitext2_ids("test")
+    train_ids, valid_ids, test_ids = lm.wikitext2_splits(cfg.train_lines, cfg.valid_lines)
     seed_everything(cfg.seed)
     model = build(len(vocab), cfg)
     log = lm.train_lm(

@@ -167,6 +167,31 @@ SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
             "curve_seeds": 1, "bert_lr": 1e-3, "t2t_lr": 1e-3,
         },
     },
+    "recurrent": {
+        # Chapter 6. train_lines / valid_lines slice WikiText-2 (None: all; the test split is always whole).
+        # lm_tokens: training tokens of the LSTM LM ("lstm-lm"); bilm_tokens: of each direction of the biLM
+        # ("bilm"); eval_every: tokens between validation checkpoints; kn_order: the Kneser-Ney model mixed in.
+        # grad_length / grad_width / grad_seeds: the gradient-vs-distance experiment; sense_*: the two-sense
+        # word study (contexts per sense); leak_steps: steps of the joint biLSTM that sees its target; bench_*:
+        # the timing of our LSTM layer against nn.LSTM; elmo_lr: how fast ELMo's s and gamma learn on Chapter 5's
+        # task (the classifier's head uses the "transfer" section's lr).
+        "quick": {
+            "train_lines": 2000, "valid_lines": 400, "lm_tokens": 30_000, "bilm_tokens": 30_000,
+            "batch_size": 32, "seq_len": 32, "hidden_dim": 64, "num_layers": 1, "dropout": 0.1,
+            "bilm_dim": 32, "bilm_layers": 2, "bilm_dropout": 0.1, "lr": 3e-3, "eval_every": 15_000,
+            "seed": 0, "kn_order": 5, "grad_length": 40, "grad_width": 64, "grad_seeds": 2,
+            "sense_contexts": 30, "leak_steps": 40, "bench_batch": 8, "bench_len": 16, "bench_width": 64,
+            "bench_repeats": 2, "elmo_lr": 1e-2,
+        },
+        "full": {
+            "train_lines": None, "valid_lines": None, "lm_tokens": 2_000_000, "bilm_tokens": 1_600_000,
+            "batch_size": 32, "seq_len": 64, "hidden_dim": 256, "num_layers": 1, "dropout": 0.2,
+            "bilm_dim": 128, "bilm_layers": 2, "bilm_dropout": 0.1, "lr": 3e-3, "eval_every": 600_000,
+            "seed": 0, "kn_order": 5, "grad_length": 100, "grad_width": 128, "grad_seeds": 8,
+            "sense_contexts": 60, "leak_steps": 300, "bench_batch": 32, "bench_len": 64, "bench_width": 256,
+            "bench_repeats": 5, "elmo_lr": 1e-2,
+        },
+    },
 }
 
 

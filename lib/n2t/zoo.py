@@ -39,6 +39,7 @@ RECIPE_MODULES: tuple[str, ...] = (
     "n2t.classify",
     "n2t.transformer",
     "n2t.pretrain",
+    "n2t.rnn",
 )
 
 
