@@ -170,7 +170,7 @@ len(train_lines)
 task = data.text_task("sms-spam")
 task_tokens = [
     t for split in (task.train, task.valid, task.test)
-    for example in split for t in data.ptb_tokenize(example.text)
+    for example in split for t in data.wikitext_tokenize(example.text)
 ]
 find = classify.lookup(lm.wikitext2_vocab())
 word_unks = sum(not find.known(t) for t in task_tokens)

@@ -36,8 +36,9 @@ n2t.plot.use_book_style()
 profile = current()
 CHAPTER_FILES = {
     2: "02_ngram_models", 3: "03_neural_lm", 4: "04_word2vec",
-    5: "05_transfer", 7: "07_seq2seq_attention", 8: "08_attention",
-    9: "09_self_attention", 10: "10_transformer",
+    5: "05_transfer", 6: "06_recurrent_elmo", 7: "07_seq2seq_attention",
+    8: "08_attention", 9: "09_self_attention", 10: "10_transformer",
+    11: "11_bert_gpt_t5",
 }
 
 # %% [markdown]
@@ -96,6 +97,8 @@ kn_logp = ngram.state["valid_logprobs"], ngram.state["test_logprobs"]
 # %% tags=["hide-input"]
 NEURAL_LMS = [  # (zoo name, label, chapter)
     ("nnlm", "NNLM (Bengio et al.)", 3),
+    ("lstm-lm", "LSTM", 6),
+    ("gpt-lm", "GPT (decoder-only Transformer)", 11),
 ]
 
 
@@ -120,6 +123,14 @@ for zoo_name, label, chapter in NEURAL_LMS:
     artefact = zoo.get(zoo_name)
     rows.append(lm_row(label, chapter, artefact.metrics))
     rows.append(mixture_row(label, chapter, artefact, kn_logp))
+
+# ELMo's biLM: two LMs in one model, each scored on the same tokens (backward: reversed)
+bilm = zoo.metrics("bilm")
+for direction in ("forward", "backward"):
+    record = {**bilm, "test_ppl": bilm[f"{direction}_test_ppl"]}
+    reversed_text = ", reversed" if direction == "backward" else ""
+    rows.append({**lm_row(f"biLM, {direction} direction", 6, record),
+                 "context": "running text" + reversed_text})
 
 
 # %% tags=["hide-input"]
@@ -249,6 +260,9 @@ glue("best_bleu", translation[best_translator]["bleu_beam4"])
 # %% tags=["hide-input"]
 TRANSFER_CURVES = [  # (zoo name, chapter)
     ("transfer-curves", 5),
+    ("elmo-transfer-curves", 6),
+    ("bert-curves", 11),
+    ("t5-curves", 11),
 ]
 records = [
     {**record, "chapter": chapter}
@@ -298,6 +312,8 @@ for task in all_labels:
 
 # %% [markdown]
 # ## What each model fixed, and what it left
+#
+# One row per idea, in the order of the book; each links back to its chapter.
 
 # %% tags=["remove-input"]
 LINEAGE = [  # (model, chapter, what it fixed, what it left)
@@ -313,10 +329,23 @@ LINEAGE = [  # (model, chapter, what it fixed, what it left)
      "still a recurrence, one step at a time"),
     ("self-attention", 9, "every position sees every other in one parallel step",
      "blind to word order; quadratic in the length"),
+    ("LSTM LM", 6, "a context of any length, carried in a running state",
+     "one step at a time; gradients still fade over long distances"),
+    ("ELMo (biLM)", 6, "a vector per word in its context, from both directions",
+     "two one-way LMs side by side; neither sees the other side while training"),
+    ("Transformer", 10, "attention only, order from positions; trains in parallel",
+     "lengths beyond those it trained on; a cost quadratic in the length"),
+    ("GPT", 11, "one pretrained decoder for generation",
+     "reads left to right only"),
+    ("BERT", 11, "both directions at once, by masking",
+     "does not generate; its masked-LM loss is not a perplexity"),
+    ("T5", 11, "every task as text to text with one encoder–decoder",
+     "the most parameters and compute of the three for a given width"),
 ]
 markdown_table(
     ["model", "ch.", "what it fixed", "what it left"],
-    [[model, chapter_link(ch), fixed, left] for model, ch, fixed, left in LINEAGE],
+    [[model, chapter_link(ch), fixed, left]
+     for model, ch, fixed, left in sorted(LINEAGE, key=lambda row: row[1])],
 )
 
 # %% [markdown]

@@ -692,7 +692,7 @@ def fine_tune_text_to_text(
     model.to(dev).train()
     labels = label_word_ids(task, vocab)
     examples = [task.train[i] for i in index.tolist()]
-    encoded = classify.encode_texts([e.text for e in examples], vocab, data.ptb_tokenize, max_len)
+    encoded = classify.encode_texts([e.text for e in examples], vocab, data.wikitext_tokenize, max_len)
     targets = torch.tensor([[labels[task.labels.index(e.label)], vocab.eos_id] for e in examples])
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
     generator = torch.Generator().manual_seed(seed)
@@ -713,7 +713,7 @@ def fine_tune_text_to_text(
 def text_to_text_curve(t5: T5, task: data.TextTask, settings: Settings, lr: float) -> list[dict[str, Any]]:
     """T5 fine-tuned to generate the label word, on the learning curve of ``settings`` (section "transfer")."""
     train_labels = task.label_ids(task.train)
-    test = classify.encode_texts([e.text for e in task.test], t5.vocab, data.ptb_tokenize, settings.max_len)
+    test = classify.encode_texts([e.text for e in task.test], t5.vocab, data.wikitext_tokenize, settings.max_len)
     test_ids, test_mask = classify.pad_ids(test, t5.vocab.pad_id)
     test_labels = task.label_ids(task.test)
     records = []
@@ -721,7 +721,7 @@ def text_to_text_curve(t5: T5, task: data.TextTask, settings: Settings, lr: floa
     for seed in settings.seeds:
         for size in settings.sizes:
             index = classify.labelled_subset(train_labels, size, seed)
-            steps = classify._steps(len(index), settings)
+            steps = classify.steps_for(len(index), settings)
             seed_everything(seed)
             model = copy.deepcopy(t5)
             fine_tune_text_to_text(model, task, index, steps, settings.batch_size, lr, seed, settings.max_len)

@@ -190,7 +190,9 @@ def skipgram_step(
     scores = (u * v[:, None, :]).sum(2)  # (batch, 1 + k)
     labels, used = _labels(scores, negatives, targets)
     grad_scores = (torch.sigmoid(scores) - labels) * used  # d loss / d score
-    loss = F.binary_cross_entropy_with_logits(scores, labels, weight=used, reduction="sum")
+    loss = F.binary_cross_entropy_with_logits(
+        scores, labels, weight=used, reduction="sum"
+    )
     grad_v = (grad_scores[:, :, None] * u).sum(1)  # (batch, dim)
     grad_u = grad_scores[:, :, None] * v[:, None, :]  # (batch, 1 + k, dim)
     w_in.index_add_(0, words, grad_v, alpha=-lr)
@@ -229,7 +231,9 @@ def cbow_step(
     scores = (u * h[:, None, :]).sum(2)
     labels, used = _labels(scores, negatives, centres)
     grad_scores = (torch.sigmoid(scores) - labels) * used
-    loss = F.binary_cross_entropy_with_logits(scores, labels, weight=used, reduction="sum")
+    loss = F.binary_cross_entropy_with_logits(
+        scores, labels, weight=used, reduction="sum"
+    )
     grad_h = (grad_scores[:, :, None] * u).sum(1)  # (batch, dim), given to every context word
     grad_u = grad_scores[:, :, None] * h[:, None, :]
     w_in.index_add_(0, contexts, grad_h[owners], alpha=-lr)
@@ -317,7 +321,8 @@ def _train(
         mask = dynamic_windows(line_ids, window, generator)
         offsets = window_offsets(window)
         for begin in range(0, ids.numel(), batch_size):
-            read = epoch * len(corpus) + int(kept[begin])  # words read so far, subsampled or not
+            # words read so far, subsampled or not
+            read = epoch * len(corpus) + int(kept[begin])
             rate = learning_rate(lr, min_lr, read / (epochs * len(corpus)))
             chunk = mask[begin : begin + batch_size]  # (batch, 2·window)
             if architecture == "skipgram":
