@@ -55,8 +55,14 @@ profile.name
 # {glue:text}`vocab_size:,`-type vocabulary, so their perplexities can be compared
 # directly. Two conventions of context apply, and the table says which: the n-gram
 # models read each line as a sentence padded with `<bos>` (Chapter 2), the neural models
-# read the running text with `<eos>` between lines (Chapter 3). Mixtures interpolate two
-# models' next-token probabilities, the weight tuned on the validation split.
+# read the running text with `<eos>` between lines (Chapter 3). Every score is the
+# perplexity over the $N$ test tokens,
+#
+# $$\mathrm{PPL} = \exp\Big(-\frac{1}{N} \sum_{t=1}^{N} \ln P(w_t \mid h_t)\Big),$$
+#
+# with $h_t$ the context the model reads, and a mixture of two models predicts with
+# $\lambda P_a(w \mid h) + (1 - \lambda) P_b(w \mid h)$, the weight $\lambda$ tuned on
+# the validation split.
 
 # %% tags=["remove-cell"]
 glue("test_tokens", lm.TEST_TOKENS)
