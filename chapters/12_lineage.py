@@ -203,12 +203,10 @@ glue("best_vs_kn", 100 * (1 - best["test_ppl"] / counting["test_ppl"]))
 
 # %% mystnb={"figure": {"caption": "Validation perplexity against training seconds for every language model of the book, on a log–log scale. Counting models are points; neural models are curves recorded while they trained.", "name": "fig-frontier"}, "image": {"alt": "A log-log plot of validation perplexity against training seconds. The Kneser-Ney points sit at a few seconds; the neural models' curves start above them and fall as training proceeds."}}
 fig, ax = plt.subplots(figsize=(7, 4.2))
-for row in rows:
-    if row["context"] == "sentences" and row["parameters"]:
-        ax.plot(max(row["seconds"], 0.1), row["valid_ppl"], "o", color="0.4")
-        ax.annotate(row["model"].replace("Kneser–Ney ", "KN "),
-                    (max(row["seconds"], 0.1), row["valid_ppl"]),
-                    textcoords="offset points", xytext=(4, 4), fontsize=8)
+counting_rows = [r for r in rows if r["context"] == "sentences" and r["parameters"]]
+ax.plot([max(r["seconds"], 0.1) for r in counting_rows],
+        [r["valid_ppl"] for r in counting_rows], "o", color="0.4",
+        label="counting models (unigram, Kneser–Ney 2…5-gram)")
 for zoo_name, label, _ in NEURAL_LMS:
     curve = zoo.metrics(zoo_name)["curve"]
     ax.plot([p["seconds"] for p in curve], [p["valid_ppl"] for p in curve],
