@@ -392,6 +392,16 @@ glue("adaptive_head_params", adaptive_head_params)
 # :language: python
 # ```
 #
+# where `optimizer_step`, one update shared by every trainer of the book, is the loop
+# written by hand above plus gradient clipping and a learning-rate schedule:
+#
+# ```{literalinclude} ../lib/n2t/train.py
+# :caption: lib/n2t/train.py (optimizer_step)
+# :start-after: excerpt begins optimizer step
+# :end-before: excerpt ends
+# :language: python
+# ```
+#
 # with the AdamW optimiser, a learning rate that warms up and then decays along a
 # cosine, and the validation perplexity measured at intervals; the weights with the best
 # one are kept. The trained NNLM is the zoo artefact `"nnlm"`, so later chapters can

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from pathlib import Path
+
 import pytest
 import torch
 
-from n2t import data, lm, pretrain, profile
+from n2t import data, lm, pretrain, profile, zoo
 from n2t.data import PAD, Vocab
 
 
@@ -241,3 +244,52 @@ def test_label_words_must_be_in_the_vocabulary():
     with pytest.raises(ValueError, match="not in the vocabulary"):
         pretrain.label_word_ids(other, vocab)
     assert set(pretrain.LABEL_WORDS) <= set(pretrain.model_vocab().stoi)
+
+
+def english_vocab() -> Vocab:
+    words = ["the", ".", "I", "'m", "fine", "Tom", "is", "here", "did", "?", "you", "go", *pretrain.TRANSLATE_PREFIX]
+    counts = {w: 100 - i for i, w in enumerate(words)}
+    return pretrain.pretrain_vocab(Vocab(Counter(counts), specials=("<unk>", "<eos>")), sentinels=4)
+
+
+def test_translation_tokens_use_the_prefix_the_vocabulary_s_case_and_the_block():
+    vocab = english_vocab()
+    [(source, target)] = pretrain.translation_tokens([("你去吗？", "Did you go?")], vocab, block_size=8)
+    assert source == [*pretrain.TRANSLATE_PREFIX, "你", "去", "吗"]  # cut to the block
+    assert target == ["did", "you", "go", "?"]  # "Did" is not a word of the vocabulary, "did" is
+    assert data.wikitext_tokenize("I'm Tom.", lower=False) == ["I", "'m", "Tom", "."]
+    [(_, short)] = pretrain.translation_tokens([("我", "I'm fine. I'm fine.")], vocab, block_size=4)
+    assert short == ["I", "'m", "fine"]  # room for <eos>
+
+
+def test_t5_translator_keeps_the_pretrained_rows_and_learns_to_translate(one_thread):
+    vocab = english_vocab()
+    torch.manual_seed(0)
+    t5 = pretrain.T5(vocab, 16, 2, 1, 32, block_size=16, dropout=0.0, adaptive=False)
+    pretrained = t5.embed.token.weight.detach().clone()
+    model = pretrain.T5Translator(t5, ["我", "很", "好", "汤", "姆", "在", "这", "里"])
+    assert len(model.src_vocab) == len(vocab) + 8 and model.tgt_vocab.bos_id == vocab.pad_id
+    assert torch.equal(model.t5.embed.token.weight[: len(vocab)], pretrained)
+    assert model.src_vocab.encode(model.tokenize_source("我很好"))[-3:] == [len(vocab), len(vocab) + 1,
+                                                                             len(vocab) + 2]
+    pairs = [("我很好。", "I'm fine."), ("汤姆在这里。", "Tom is here.")]
+    batch = data.pair_batch(pretrain.translation_tokens(pairs, vocab, 16), model.src_vocab, model.tgt_vocab)
+    assert (batch.tgt[:, 0] == vocab.pad_id).all()  # T5's decoder starts from <pad>
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    for _ in range(60):
+        loss = model.loss(batch)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    assert loss.item() < 0.05
+    assert model.translate([zh for zh, _ in pairs]) == [en for _, en in pairs]
+    assert model.translate([zh for zh, _ in pairs], beam_size=3) == [en for _, en in pairs]
+    assert model.max_output_length(40) == 16  # never past the learned positions
+
+
+def test_t5_translator_writes_wikitext_words_as_a_sentence():
+    model = pretrain.T5Translator(pretrain.T5(english_vocab(), 8, 2, 1, 16, 8, adaptive=False), [])
+    assert model.detokenize_target(["I", "'m", "well", "@-@", "known", ",", "Tom", "."]) == (
+        "I'm well-known, tom.")
+    with pytest.raises(ValueError, match="'t5-zh-en' or 't5-scratch-zh-en'"):
+        pretrain.load_translator(zoo.Artefact("t5-span", "quick", {}, {}, Path(".")))

@@ -189,3 +189,32 @@ def test_count_parameters_and_timer():
     with train.Timer() as timer:
         sum(range(1000))
     assert timer.seconds >= 0
+
+
+def test_optimizer_step_clips_schedules_and_refuses_a_non_finite_loss():
+    model = nn.Linear(2, 1, bias=False)
+    with torch.no_grad():
+        model.weight.fill_(0.0)
+    optimizer = torch.optim.SGD(model.parameters(), lr=1.0)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 0.5**step)
+    loss = (model(torch.tensor([[30.0, 40.0]])) - 1).sum()  # gradient (30, 40): norm 50
+    train.optimizer_step(-loss, model, optimizer, step=1, grad_clip=5.0, scheduler=scheduler)
+    assert torch.allclose(model.weight, torch.tensor([[3.0, 4.0]]))  # clipped to norm 5, lr 1
+    assert optimizer.param_groups[0]["lr"] == 0.5
+    before = model.weight.detach().clone()
+    with pytest.raises(FloatingPointError, match="loss became inf at step 7"):
+        train.optimizer_step(torch.tensor(float("inf")), model, optimizer, step=7)
+    assert torch.equal(model.weight, before)
+
+
+def test_best_weights_keep_the_lowest_score_and_restore_it():
+    model = nn.Linear(1, 1)
+    best = train.BestWeights(model)
+    with torch.no_grad():
+        model.weight.fill_(1.0)
+    best.update(model, 10.0, seen=100)
+    with torch.no_grad():
+        model.weight.fill_(2.0)
+    best.update(model, 12.0, seen=200)  # worse: not kept
+    best.restore(model)
+    assert model.weight.item() == 1.0 and (best.score, best.seen) == (10.0, 100)

@@ -403,14 +403,18 @@ def ptb_tokenize(text: str) -> list[str]:
     return _PTB_TOKEN.findall(_lower_nfc(text))
 
 
-def wikitext_tokenize(text: str) -> list[str]:
+def wikitext_tokenize(text: str, lower: bool = True) -> list[str]:
     """Lower-case English words split the way WikiText-2 splits them: "Don't go!" → don 't go !
 
     Contractions come apart before the apostrophe (``'t 's 'm 'd 're 've 'll``: "can't" → can 't, "I'm" → i 'm),
     so that they find the tokens the WikiText-2 vectors were trained on; punctuation and symbols are tokens of
     their own, and letters are Unicode letters (NFC-normalised first). The default tokenizer of ``n2t.classify``.
+    ``lower=False`` keeps the case, as WikiText-2's own vocabulary does ("Did" → Did).
     """
-    return _WIKITEXT_TOKEN.findall(_lower_nfc(text))
+    if lower:
+        return _WIKITEXT_TOKEN.findall(_lower_nfc(text))
+    _lower_nfc(text)  # the type check
+    return _WIKITEXT_TOKEN.findall(unicodedata.normalize("NFC", text).replace("’", "'"))
 
 
 def chinese_tokenize(text: str) -> list[str]:

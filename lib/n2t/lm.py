@@ -33,7 +33,6 @@ returns ln p of every token of a stream.
 
 from __future__ import annotations
 
-import copy
 import math
 import time
 from collections import Counter
@@ -58,9 +57,12 @@ from n2t.data import (
     wikitext2_tokens,
 )
 from n2t.train import (
+    BestWeights,
+    adamw,
     count_parameters,
     device,
     model_device,
+    optimizer_step,
     progress,
     seed_everything,
     warmup_cosine,
@@ -446,22 +448,6 @@ def _steps_for(stream: LMStream, tokens: int) -> int:
     return max(steps, 1)
 
 
-def _check_finite(loss: torch.Tensor, step: int) -> None:
-    """Stop with a clear error before a non-finite loss corrupts the weights."""
-    if not torch.isfinite(loss):
-        raise FloatingPointError(f"loss became {loss.item()} at step {step}; lower the learning rate")
-
-
-def _adamw(model: nn.Module, lr: float, weight_decay: float) -> torch.optim.Optimizer:
-    """AdamW, fused into one pass over the parameters where the device supports it."""
-    try:
-        return torch.optim.AdamW(
-            model.parameters(), lr=lr, weight_decay=weight_decay, fused=True
-        )
-    except (RuntimeError, ValueError):
-        return torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-
-
 def train_lm(
     model: NeuralLM,
     train_ids: torch.Tensor,
@@ -500,14 +486,14 @@ def train_lm(
     seed_everything(seed)
     dev = device()
     model.to(dev)
-    optimizer = _adamw(model, lr, weight_decay)
+    optimizer = adamw(model, lr, weight_decay)
     scheduler = (
         warmup_cosine(optimizer, min(warmup_steps, steps - 1), steps)
         if steps > 1
         else None
     )
     curve: list[dict[str, float]] = []
-    best = (math.inf, 0, copy.deepcopy(model.state_dict()))
+    best = BestWeights(model)
     seen, seconds, next_eval = 0, 0.0, eval_every
     batches, state = iter(stream), None
     bar = progress(total=steps, desc=desc)
@@ -523,14 +509,8 @@ def train_lm(
         logp, state = model(inputs, targets, state)  # ln p of the targets (batch, time)
         state = detach_state(state)  # carry the context, not the gradient
         loss = -logp.mean()  # the cross-entropy in nats per token
-        _check_finite(loss, step)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
-        optimizer.step()
+        optimizer_step(loss, model, optimizer, step, grad_clip, scheduler)
         # excerpt ends
-        if scheduler is not None:
-            scheduler.step()
         seen += targets.numel()
         seconds += time.perf_counter() - started
         bar.update(1)
@@ -541,16 +521,15 @@ def train_lm(
             curve.append(
                 {"tokens": seen, "seconds": round(seconds, 3), "valid_ppl": valid_ppl}
             )
-            if valid_ppl < best[0]:
-                best = (valid_ppl, seen, copy.deepcopy(model.state_dict()))
+            best.update(model, valid_ppl, seen)
             while next_eval <= seen:
                 next_eval += eval_every
             bar.set_postfix(
                 loss=f"{loss.item():.3f}", valid_ppl=f"{valid_ppl:.1f}", refresh=False
             )
     bar.close()
-    model.load_state_dict(best[2])
-    return TrainLog(curve, seen, seconds, best[0], best[1])
+    best.restore(model)
+    return TrainLog(curve, seen, seconds, best.score, best.seen)
 
 
 def evaluate_lm(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,11 +21,21 @@ from typing import Any
 import torch
 from torch import nn
 
-from n2t import classify, data, decoding, lm, profile, transformer, zoo
+from n2t import classify, data, decoding, lm, profile, seq2seq, transformer, zoo
 from n2t.data import PAD, Vocab
 from n2t.metrics import macro_f1
 from n2t.profile import Settings
-from n2t.train import count_parameters, device, model_device, progress, seed_everything, warmup_cosine
+from n2t.train import (
+    adamw,
+    count_parameters,
+    device,
+    fit,
+    model_device,
+    optimizer_step,
+    progress,
+    seed_everything,
+    warmup_cosine,
+)
 
 MASK = "<mask>"
 IGNORE = -100  # the target id of a position that is not predicted (``F.cross_entropy``'s ignore_index)
@@ -428,7 +439,7 @@ def train_on_blocks(
     generator = seed_everything(seed)
     dev = device()
     model.to(dev)
-    optimizer = lm._adamw(model, lr, 0.01)
+    optimizer = adamw(model, lr, 0.01)
     scheduler = warmup_cosine(optimizer, min(100, steps - 1), steps) if steps > 1 else None
     curve, seen, seconds, cpu, next_eval = [], 0, 0.0, 0.0, eval_every
     order = torch.randperm(len(train_rows), generator=generator)
@@ -440,13 +451,7 @@ def train_on_blocks(
         index, order = order[:batch_size], order[batch_size:]
         model.train()
         loss = loss_fn(model, train_rows[index], generator)
-        lm._check_finite(loss, step)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        if scheduler is not None:
-            scheduler.step()
+        optimizer_step(loss, model, optimizer, step, 1.0, scheduler)
         seen += train_rows[index].numel()
         seconds += time.perf_counter() - started
         cpu += time.process_time() - cpu_started
@@ -694,20 +699,17 @@ def fine_tune_text_to_text(
     examples = [task.train[i] for i in index.tolist()]
     encoded = classify.encode_texts([e.text for e in examples], vocab, data.wikitext_tokenize, max_len)
     targets = torch.tensor([[labels[task.labels.index(e.label)], vocab.eos_id] for e in examples])
-    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
+    optimizer = adamw(model, lr, 0.01)
     generator = torch.Generator().manual_seed(seed)
     order, batch_size = torch.randperm(len(examples), generator=generator), min(batch_size, len(examples))
-    for _ in range(steps):
+    for step in range(1, steps + 1):
         if len(order) < batch_size:
             order = torch.cat([order, torch.randperm(len(examples), generator=generator)])
         batch, order = order[:batch_size].tolist(), order[batch_size:]
         ids, mask = classify.pad_ids([encoded[i] for i in batch], vocab.pad_id)
         tgt = targets[batch].to(dev)
         loss = model.loss(ids.to(dev), mask.to(dev), tgt, torch.ones_like(tgt, dtype=torch.bool))
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
+        optimizer_step(loss, model, optimizer, step, 1.0)
 
 
 def text_to_text_curve(t5: T5, task: data.TextTask, settings: Settings, lr: float) -> list[dict[str, Any]]:
@@ -744,3 +746,142 @@ def train_t5_curves(cfg: Settings) -> tuple[dict[str, Any], dict[str, Any]]:
     transfer = transfer_settings(t5.block_size, cfg.curve_seeds)
     tasks = [data.text_task(name) for name in cfg.curve_tasks]
     return curve_artefact([r for task in tasks for r in text_to_text_curve(t5, task, transfer, cfg.t2t_lr)])
+
+
+# ---------------------------------------------------------------- translation as text to text (Chapter 10's data)
+
+TRANSLATE_PREFIX = ("translate", "Chinese", "to", "English", ":")  # T5's task prefix, in WikiText-2's words
+_WIKITEXT_MARKUP = {"@-@": "-", "@,@": ",", "@.@": "."}  # WikiText-2's "1 @,@ 000" and "well @-@ known"
+
+
+class PadStartVocab(Vocab):
+    """A vocabulary whose ``bos_id`` is ``<pad>``: T5 has no ``<bos>``, its decoder starts from ``<pad>``."""
+
+    @classmethod
+    def of(cls, vocab: Vocab) -> PadStartVocab:
+        """``vocab``, unchanged but for where decoding starts."""
+        copied = cls.__new__(cls)
+        copied.__dict__.update(vocab.__dict__)
+        return copied
+
+    @property
+    def bos_id(self) -> int:
+        """The id of ``<pad>``, where T5's decoder starts."""
+        return self.pad_id
+
+
+def translation_tokens(
+    pairs: Sequence[tuple[str, str]], vocab: Vocab, block_size: int
+) -> list[tuple[list[str], list[str]]]:
+    """``(chinese, english)`` pairs as T5 reads and writes them: the task prefix and the characters in, English
+    out in WikiText-2's words (a capitalised word it lacks, "Did", is written in lower case, "did"), both cut to
+    ``block_size`` (with room for ``<eos>`` on the output side)."""
+    def english(text: str) -> list[str]:
+        words = data.wikitext_tokenize(text, lower=False)
+        return [w if w in vocab.stoi else w.lower() for w in words][: block_size - 1]
+
+    return [([*TRANSLATE_PREFIX, *data.chinese_tokenize(zh)][:block_size], english(en)) for zh, en in pairs]
+
+
+class T5Translator(seq2seq.Translator):
+    """A T5 that translates Chinese → English as text to text, with the ``translate`` of every translator.
+
+    ``chars``: the Chinese characters that get embedding rows of their own, appended after the pretrained
+    vocabulary's (initialised at random; every other weight is the T5's). The output vocabulary is the T5's.
+    """
+
+    def __init__(self, t5: T5, chars: Sequence[str]) -> None:
+        super().__init__()
+        self.t5 = t5
+        # excerpt begins t5 translator
+        self.src_vocab = extend_vocab(t5.vocab, list(chars))
+        self.tgt_vocab = PadStartVocab.of(t5.vocab)
+        old, dim = t5.embed.token, t5.dim
+        grown = nn.Embedding(len(self.src_vocab), dim, padding_idx=old.padding_idx)
+        with torch.no_grad():
+            nn.init.normal_(grown.weight, std=dim**-0.5)  # as in transformer.Embeddings
+            grown.weight[: old.num_embeddings] = old.weight  # the pretrained rows
+        t5.embed.token = grown
+        # excerpt ends
+
+    def tokenize_source(self, sentence: str) -> list[str]:
+        """The task prefix, then the characters (cut to the block size)."""
+        return [*TRANSLATE_PREFIX, *data.chinese_tokenize(sentence)][: self.t5.block_size]
+
+    def detokenize_target(self, tokens: Sequence[str]) -> str:
+        """WikiText-2's words → a sentence written as every translator writes it (lower case, "i 'm" → "I'm")."""
+        words: list[str] = []
+        for token in tokens:
+            token = _WIKITEXT_MARKUP.get(token, token).lower()
+            if words and token[:1] == "'" and len(token) > 1:
+                words[-1] += token  # a contraction joins its word
+            else:
+                words.append(token)
+        return seq2seq.detokenize(words)
+
+    def max_output_length(self, src_length: int) -> int:
+        """As every translator, but never past the learned positions."""
+        return min(super().max_output_length(src_length), self.t5.block_size)
+
+    def start(self, src: torch.Tensor, src_lengths: torch.Tensor) -> dict[str, Any]:
+        """Encode a padded batch of sources ``(batch, S)``."""
+        return self.t5.start(src, data.lengths_to_mask(src_lengths, src.shape[1]).to(src.device))
+
+    def step(self, tokens: torch.Tensor, state: dict[str, Any]) -> tuple[torch.Tensor, dict[str, Any]]:
+        """One decoding step of the T5 (its key/value cache)."""
+        return self.t5.step(tokens, state)
+
+    def loss(self, batch: data.PairBatch) -> torch.Tensor:
+        """Mean −ln p per target token (``<eos>`` included) under teacher forcing."""
+        return self.t5.loss(batch.src, batch.src_mask, batch.tgt[:, 1:], batch.tgt_mask[:, 1:])
+
+
+def fine_tune_translation(t5: T5, cfg: Settings, desc: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Fine-tune all of ``t5`` on Chapter 7's pairs with Chapter 10's split, epochs, batches and beams (section
+    "transformer"), at learning rate ``cfg.t2t_lr``; the zoo's ``(state, metrics)`` as for every translator."""
+    settings = profile.current().settings("transformer")
+    seed_everything(settings.seed)
+
+    def tokenize(pairs: Sequence[tuple[str, str]]) -> list[tuple[list[str], list[str]]]:
+        return translation_tokens(pairs, t5.vocab, t5.block_size)
+
+    train = tokenize(data.cmn_eng_split("train")[: settings.train_pairs])
+    counts = Counter(c for source, _ in train for c in source[len(TRANSLATE_PREFIX) :])
+    chars = sorted((c for c, n in counts.items() if n >= settings.min_freq and c not in t5.vocab.stoi),
+                   key=lambda c: (-counts[c], c))
+    model = T5Translator(t5, chars).to(device())
+    optimizer = adamw(model, cfg.t2t_lr, 0.01)
+    cpu_start = time.process_time()
+    history = fit(model, seq2seq.epoch_batches(train, model.src_vocab, model.tgt_vocab, settings),
+                  lambda m, batch: m.loss(batch), optimizer, epochs=settings.epochs,
+                  evaluate=seq2seq.validation_loss(model.src_vocab, model.tgt_vocab, settings, tokenize),
+                  grad_clip=1.0, desc=desc)
+    cpu_seconds = time.process_time() - cpu_start
+    config = {**_config(cfg), "chars": chars}
+    state, metrics = seq2seq.translator_artefact(model, settings, train, history, cpu_seconds, config, desc)
+    unknown = sum(t not in t5.vocab.stoi for _, target in train for t in target)
+    metrics["target_unk_share"] = unknown / sum(len(target) for _, target in train)
+    return state, metrics
+
+
+@zoo.register("t5-zh-en", section="pretraining")
+def train_t5_zh_en(cfg: Settings) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The pretrained T5 (zoo ``"t5-span"``) fine-tuned to translate Chapter 7's Chinese → English pairs."""
+    return fine_tune_translation(load(zoo.get("t5-span")), cfg, "T5 (pretrained)")
+
+
+@zoo.register("t5-scratch-zh-en", section="pretraining")
+def train_t5_scratch_zh_en(cfg: Settings) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The control: the same T5, from random weights, trained exactly as ``"t5-zh-en"`` is fine-tuned."""
+    seed_everything(cfg.seed)
+    return fine_tune_translation(build_t5(_config(cfg)), cfg, "T5 (from scratch)")
+
+
+def load_translator(artefact: zoo.Artefact) -> T5Translator:
+    """The T5 translator of a ``"t5-zh-en"`` or ``"t5-scratch-zh-en"`` artefact (CPU, eval mode)."""
+    if artefact.name not in ("t5-zh-en", "t5-scratch-zh-en"):
+        raise ValueError(f"artefact must be 't5-zh-en' or 't5-scratch-zh-en'; got {artefact.name!r}")
+    config = artefact.state["config"]
+    model = T5Translator(build_t5(config), config["chars"])
+    model.load_state_dict(artefact.state["model"])
+    return model.eval()

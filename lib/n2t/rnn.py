@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import copy
 import math
 import time
 from typing import Any
@@ -23,7 +22,17 @@ from torch import nn
 
 from n2t import lm, zoo
 from n2t.profile import Settings
-from n2t.train import count_parameters, device, model_device, progress, seed_everything, warmup_cosine
+from n2t.train import (
+    BestWeights,
+    adamw,
+    count_parameters,
+    device,
+    model_device,
+    optimizer_step,
+    progress,
+    seed_everything,
+    warmup_cosine,
+)
 
 State = tuple[torch.Tensor, torch.Tensor]
 
@@ -434,10 +443,10 @@ def train_bilm(
     seed_everything(seed)
     dev = device()
     model.to(dev)
-    optimizer = lm._adamw(model, lr, 0.01)
+    optimizer = adamw(model, lr, 0.01)
     scheduler = warmup_cosine(optimizer, min(100, steps - 1), steps) if steps > 1 else None
     directions = (model.forward_lm, model.backward_lm)
-    curve, best = [], (math.inf, 0, copy.deepcopy(model.state_dict()))
+    curve, best = [], BestWeights(model)
     seen, seconds, next_eval = 0, 0.0, eval_every
     iterators, states = [iter(s) for s in streams], [None, None]
     bar = progress(total=steps, desc="train biLM")
@@ -455,13 +464,7 @@ def train_bilm(
             states[d] = lm.detach_state(states[d])
             losses.append(-logp.mean())
         loss = (losses[0] + losses[1]) / 2
-        lm._check_finite(loss, step)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        if scheduler is not None:
-            scheduler.step()
+        optimizer_step(loss, model, optimizer, step, 1.0, scheduler)
         seen += targets.numel()
         seconds += time.perf_counter() - started
         bar.update(1)
@@ -471,14 +474,13 @@ def train_bilm(
             valid_ppl = math.sqrt(ppls[0] * ppls[1])
             curve.append({"tokens": seen, "seconds": round(seconds, 3), "valid_ppl": valid_ppl,
                           "forward_valid_ppl": ppls[0], "backward_valid_ppl": ppls[1]})
-            if valid_ppl < best[0]:
-                best = (valid_ppl, seen, copy.deepcopy(model.state_dict()))
+            best.update(model, valid_ppl, seen)
             while next_eval <= seen:
                 next_eval += eval_every
             bar.set_postfix(loss=f"{loss.item():.3f}", valid_ppl=f"{valid_ppl:.1f}", refresh=False)
     bar.close()
-    model.load_state_dict(best[2])
-    return lm.TrainLog(curve, seen, seconds, best[0], best[1])
+    best.restore(model)
+    return lm.TrainLog(curve, seen, seconds, best.score, best.seen)
 
 
 @zoo.register("bilm", section="recurrent")

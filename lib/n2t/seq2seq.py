@@ -121,6 +121,10 @@ class Translator(nn.Module):
         """One decoding step: last tokens ``(batch,)`` → next-token log-probs ``(batch, vocab)`` and the state."""
         raise NotImplementedError
 
+    def detokenize_target(self, tokens: Sequence[str]) -> str:
+        """Target tokens → the English sentence (:func:`detokenize`)."""
+        return detokenize(tokens)
+
     def max_output_length(self, src_length: int) -> int:
         """How many target tokens decoding may emit for a source of ``src_length`` tokens."""
         return 2 * src_length + 10
@@ -174,7 +178,7 @@ class Translator(nn.Module):
                 )
                 words = decoding.best_tokens(hyps)
             for i, row in zip(chunk, words, strict=True):
-                outputs[i] = detokenize(tgt.decode(row))
+                outputs[i] = self.detokenize_target(tgt.decode(row))
         # END translate core
         self.train(was_training)
         return outputs
@@ -493,9 +497,15 @@ def epoch_batches(
     return batches
 
 
-def validation_loss(src_vocab: Vocab, tgt_vocab: Vocab, settings: Any) -> Callable[[nn.Module], dict[str, float]]:
-    """``fit``'s ``evaluate``: a model's mean cross-entropy per target token on the validation split."""
-    valid = tokenized_pairs(cmn_eng_split("valid")[: settings.test_pairs])
+def validation_loss(
+    src_vocab: Vocab, tgt_vocab: Vocab, settings: Any,
+    tokenize: Callable[[Sequence[tuple[str, str]]], list[tuple[list[str], list[str]]]] = tokenized_pairs,
+) -> Callable[[nn.Module], dict[str, float]]:
+    """``fit``'s ``evaluate``: a model's mean cross-entropy per target token on the validation split.
+
+    ``tokenize`` turns the ``(chinese, english)`` pairs into the model's tokens (default :func:`tokenized_pairs`).
+    """
+    valid = tokenize(cmn_eng_split("valid")[: settings.test_pairs])
     valid_batches = list(length_batches(valid, src_vocab, tgt_vocab, settings.batch_size, settings.seed))
     tokens = sum(int((b.tgt_lengths - 1).sum()) for b in valid_batches)
 
