@@ -22,7 +22,10 @@ $(STAMP): requirements.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $@
 
-book: $(STAMP)  ## execute every chapter in the full profile and build the website into _build/html
+# The zoo's artefacts are trained first, in parallel processes (one per core, at most 4: python -m n2t.zoo);
+# the chapters then execute one after another and load them.
+book: $(STAMP)  ## train the zoo, execute every chapter in the full profile and build the website into _build/html
+	$(RUN) N2T_PROFILE=$${N2T_PROFILE:-full} $(BIN)/python -m n2t.zoo
 	$(RUN) N2T_PROFILE=$${N2T_PROFILE:-full} $(BIN)/jupyter-book build . --all -W -n --keep-going
 	@echo "The book is at file://$(CURDIR)/_build/html/index.html"
 

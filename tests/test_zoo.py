@@ -104,3 +104,21 @@ def test_two_processes_fill_the_same_entry_once(cache, tmp_path):
     assert outputs[0].read_text() == outputs[1].read_text()
     leftovers = [p.name for p in (cache / "zoo-test-weights").iterdir() if p.name.endswith(".tmp")]
     assert leftovers == []
+
+
+def test_warm_trains_what_is_missing_in_other_processes(cache, tmp_path, monkeypatch):
+    log = tmp_path / "calls.log"
+    monkeypatch.setenv("ZOO_TEST_LOG", str(log))
+    monkeypatch.setenv("N2T_PROFILE", "quick")
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))  # the worker imports the toy recipe's module
+    ready = zoo.warm(jobs=2, only=["zoo-test-weights"])
+    assert [name for name, _ in ready] == ["zoo-test-weights"]
+    assert zoo.is_cached("zoo-test-weights", Profile("quick"))
+    assert log.read_text().split() != [str(os.getpid())]  # trained in a worker process
+    assert zoo.warm(jobs=2, only=["zoo-test-weights"]) == []  # cached: nothing to do
+    with pytest.raises(KeyError, match="no-such-artefact"):
+        zoo.warm(only=["no-such-artefact"])
+
+
+def test_warm_order_names_every_artefact_of_the_library():
+    assert sorted(zoo.WARM_ORDER) == sorted(n for n in zoo.names() if not n.startswith("zoo-test"))

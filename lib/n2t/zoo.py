@@ -15,11 +15,12 @@ import hashlib
 import importlib
 import inspect
 import json
+import multiprocessing
 import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -180,3 +181,67 @@ def names() -> list[str]:
     for module in RECIPE_MODULES:
         importlib.import_module(module)
     return sorted(_REGISTRY)
+
+
+# ``warm``'s order: the long recipes first, and an artefact's dependencies (the n-gram models before the NNLM's
+# mixture, word2vec before the transfer curves, the biLM before ELMo, the pretrained T5 before its fine-tuning)
+# well before it, so that a worker seldom waits for the other to finish one.
+WARM_ORDER = (
+    "ngram-wikitext2", "word2vec-skipgram", "nnlm", "seq2seq-attention-zh-en", "word2vec-cbow", "t5-span",
+    "bilm", "seq2seq-zh-en", "lstm-lm", "transformer-zh-en", "t5-scratch-zh-en", "t5-zh-en", "bert-mlm",
+    "gpt-lm", "bert-curves", "t5-curves", "transfer-curves", "elmo-transfer-curves", "word2vec-curves",
+)
+
+
+def _warm_init(threads: int) -> None:
+    torch.set_num_threads(threads)
+
+
+def _warm_one(job: tuple[str, str]) -> tuple[str, float]:
+    module, name = job
+    importlib.import_module(module)  # the recipe registers itself (a fresh process knows only RECIPE_MODULES)
+    start = time.perf_counter()
+    get(name)
+    return name, time.perf_counter() - start
+
+
+def warm(jobs: int | None = None, only: Sequence[str] | None = None) -> list[tuple[str, float]]:
+    """Train every artefact of the current profile that is not cached yet, ``jobs`` processes at a time.
+
+    A chapter trains what it asks for, one at a time; building the whole book first trains the zoo in parallel,
+    each process on its share of the cores (``jobs`` default: the cores, at most 4). Two processes asking for one
+    artefact train it once (the cache's lock). Returns ``(name, seconds)`` in the order they finished.
+    """
+    wanted = list(only) if only is not None else [*WARM_ORDER, *(n for n in names() if n not in WARM_ORDER)]
+    unknown = sorted(set(wanted) - set(names()))
+    if unknown:
+        raise KeyError(f"no artefacts named {unknown}; known artefacts: {names()}")
+    missing = [name for name in wanted if not is_cached(name)]
+    cores = os.cpu_count() or 1
+    jobs = min(jobs or min(cores, 4), max(len(missing), 1))
+    if jobs < 1:
+        raise ValueError(f"jobs must be at least 1; got {jobs}")
+    done: list[tuple[str, float]] = []
+    if not missing:
+        return done
+    context = multiprocessing.get_context("spawn")  # no state shared with this process's torch threads
+    with context.Pool(jobs, initializer=_warm_init, initargs=(max(1, cores // jobs),), maxtasksperchild=1) as pool:
+        work = [(_recipe(name).train.__module__, name) for name in missing]
+        for name, seconds in pool.imap_unordered(_warm_one, work):
+            done.append((name, seconds))
+            print(f"zoo: {name} ready in {seconds:,.0f} s ({len(done)}/{len(missing)})", flush=True)
+    return done
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Train every artefact of the current profile (N2T_PROFILE) "
+                                     "that is not cached yet, in parallel processes.")
+    parser.add_argument("--jobs", type=int, default=None, help="processes at a time (default: the cores, at most 4)")
+    arguments = parser.parse_args()
+    from n2t import zoo  # the registry lives in the imported module, not in this __main__ copy
+
+    started = time.perf_counter()
+    ready = zoo.warm(arguments.jobs)
+    print(f"zoo: {len(ready)} artefacts trained in {time.perf_counter() - started:,.0f} s", flush=True)
