@@ -13,7 +13,8 @@ Both sides train once per seed (``--seeds N``: seeds 0 … N-1 for ours, 1 … N
 1): one seed is not enough, as gensim's own analogy accuracy moves by several tenths of a point from seed to
 seed. The report prints every seed's numbers, each side's mean ± sample standard deviation, and the ratios of
 the means. Targets: mean analogy accuracy and mean WordSim-353 ρ at least gensim's, mean training time at most
-1.5 × gensim's; exits non-zero when a target is missed. ``--json PATH`` writes the raw per-seed numbers. Run by
+1.5 × gensim's; exits non-zero when a target is missed. The default three seeds took about 11 minutes on the
+shared 2-core machine (load average 3); ``--seeds 1`` is a quick look, without spreads. ``--json PATH`` writes the raw per-seed numbers. Run by
 ``make bench`` (which installs gensim from requirements-bench.txt); not part of ``make test``.
 """
 
