@@ -514,16 +514,18 @@ glue("tiger_cat", ws353_scores["tiger", "cat"], display=False)
 # %% [markdown]
 # ## Training on WikiText-2
 #
-# The library puts the pieces together. Every epoch subsamples the whole corpus at once
-# and draws every dynamic window at once; then the loop walks over batches of
-# `batch_size` centre positions (each with its pairs for skip-gram), draws their
-# negatives and applies one step. The learning rate falls linearly from
-# {glue:text}`lr` to {glue:text}`min_lr` over the words read, dropped ones included,
-# as in word2vec.c and gensim. Skip-gram follows word2vec.c in one more detail: in
-# each pair, the *context* word's input vector predicts the *centre* word. Every
-# position draws its reach from the same distribution, so these are the same pairs,
-# in expectation, as the other way round; only which rows change together differs.
-# Not one Python loop runs over tokens:
+# The library puts the pieces together. Every epoch subsamples the whole corpus at once,
+# draws every dynamic window at once and lists the pairs they allow; then the loop
+# walks over batches of `batch_size` centre positions (each with its pairs for
+# skip-gram), draws their negatives and applies one step. The input vectors start
+# uniform in $\pm 1/\text{dim}$, as in gensim (word2vec.c uses half that range; the
+# wider one answered more analogies in the benchmark below), the output vectors at
+# zero. The learning rate falls linearly from {glue:text}`lr` to {glue:text}`min_lr`
+# over the words read, dropped ones included, as in word2vec.c and gensim. Skip-gram
+# follows word2vec.c in one more detail: in each pair, the *context* word's input
+# vector predicts the *centre* word. Every position draws its reach from the same
+# distribution, so these are the same pairs, in expectation, as the other way round;
+# only which rows change together differs. Not one Python loop runs over tokens:
 #
 # ```{literalinclude} ../lib/n2t/word2vec.py
 # :caption: lib/n2t/word2vec.py
@@ -928,8 +930,8 @@ def time_phases(pairs, repeats=30, seed=0):
     labels = torch.zeros(pairs, cfg.negatives + 1)
     labels[:, 0] = 1.0
 
-    def gather():
-        return w_in[centres], w_out[targets]
+    def gather():  # index_select, as the library does (faster than w_in[centres])
+        return w2v.gather_rows(w_in, centres), w2v.gather_rows(w_out, targets)
 
     def compute(v, u):
         grad = torch.sigmoid((u * v[:, None, :]).sum(2)) - labels
@@ -970,11 +972,15 @@ glue("batch_size", cfg.batch_size, display=False)
 # themselves take the rest. The arithmetic is the same as gensim's, but each row
 # crosses the memory bus several times instead of once, so the step is bound by that
 # traffic. The benchmark (`make bench`, `tests/benchmarks/bench_word2vec.py`) trains
-# gensim and both of our models with the same settings and prints the ratios of
-# accuracy, $\rho$ and training time measured in one run; closing the gap would take a
-# compiled per-pair loop, which is what gensim has. Batching also changes the algorithm
-# slightly: a frequent word that appears many times in one batch receives the sum of
-# its updates at once, which is why the batches stay small (here
+# gensim and both of our models with the same settings, each side over the same
+# seeds — one seed is not enough, as even gensim's analogy accuracy moves from seed to
+# seed by about as much as the two implementations differ — and prints every seed's
+# accuracy, $\rho$ and training time, each side's mean and spread, and the ratios of
+# the means. Closing the time gap would take a compiled per-pair loop, which is what
+# gensim has. Batching also changes the algorithm slightly: a frequent word that
+# appears many times in one batch receives the sum of its updates at once, all computed
+# from the tables as they were before the step, where word2vec.c lets each update see
+# the ones before it. That is why the batches stay small (here
 # {glue:text}`batch_size` centre positions) and the learning rate stays word2vec's.
 
 # %% [markdown]

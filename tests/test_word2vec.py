@@ -218,6 +218,17 @@ def test_training_puts_words_of_the_same_contexts_together(architecture):
     assert same > other + 0.2, (same, other)
 
 
+def test_input_vectors_start_uniform_in_plus_minus_one_over_dim_as_in_gensim():
+    """A word that is never anyone's context keeps its initial input vector: gensim 4's uniform ±1/dim."""
+    corpus = w2v.encode_corpus([["a", "b", "c"]] * 20 + [["alone"]] * 5, min_count=1)
+    dim = 64
+    model = w2v.train(corpus, "skipgram", dim=dim, window=2, epochs=1, subsample_t=0, dev="cpu")
+    start = model.vectors[corpus.stoi["alone"]]
+    assert float(start.abs().max()) <= 1 / dim
+    assert float(start.abs().max()) > 0.5 / dim  # wider than word2vec.c's ±0.5/dim
+    assert abs(float(start.mean())) < 0.5 / dim
+
+
 def test_training_is_reproducible():
     corpus = w2v.encode_corpus([["a", "b", "c", "a", "b", "d"]] * 50, min_count=1)
     first = w2v.train(corpus, dim=8, epochs=2, seed=3, dev="cpu")
