@@ -728,7 +728,7 @@ ax = n2t.plot.curves(
 # vocabulary. Its words are WikiText-2's, so it has never seen a Chinese character:
 # each character of the training pairs gets a new embedding row, initialised at random,
 # after the pretrained rows (real T5 has a subword vocabulary that spells its
-# languages). And it writes WikiText-2's words, case and all ("I 'm fine ."), which its
+# languages). And it writes WikiText-2's words, case and all (`I 'm fine .`), which its
 # `detokenize_target` turns into the sentence every translator of the book writes:
 
 # %% [markdown]
@@ -812,6 +812,7 @@ else:
 glue("t5_mt_verdict", Text(verdict))
 glue("t5_mt_target_words", pretrained_mt["target_tokens"])
 glue("t5_pretrain_tokens", t5_record["tokens_seen"])
+glue("t5_mt_epochs", current().settings("transformer").epochs)
 
 # %% [markdown]
 # The characters took {glue:text}`t5_mt_chars:,` new rows, and
@@ -829,8 +830,8 @@ glue("t5_pretrain_tokens", t5_record["tokens_seen"])
 # had read English, while the encoder learned nothing about Chinese characters, whose
 # rows start at random. And the English it read is no more than the task itself
 # supplies: pretraining saw {glue:text}`t5_pretrain_tokens:,` words, and translation
-# training reads {glue:text}`t5_mt_target_words:,` English target words, with the
-# Chinese to go with them. Pretraining pays when the task's own data is small
+# training reads {glue:text}`t5_mt_target_words:,` English target words over its
+# {glue:text}`t5_mt_epochs` epochs, with the Chinese to go with them. Pretraining pays when the task's own data is small
 # (Chapter 5's learning curves, and BERT's above); the real T5 was pretrained on tens
 # of billions of tokens, hundreds of times more than even its largest fine-tuning task
 # (WMT English–German) held. The Transformer differs from T5 in its details
