@@ -831,10 +831,10 @@ glue("t5_mt_epochs", current().settings("transformer").epochs)
 # rows start at random. And the English it read is no more than the task itself
 # supplies: pretraining saw {glue:text}`t5_pretrain_tokens:,` words, and translation
 # training reads {glue:text}`t5_mt_target_words:,` English target words over its
-# {glue:text}`t5_mt_epochs` epochs, with the Chinese to go with them. Pretraining pays when the task's own data is small
-# (Chapter 5's learning curves, and BERT's above); the real T5 was pretrained on tens
-# of billions of tokens, hundreds of times more than even its largest fine-tuning task
-# (WMT English–German) held. The Transformer differs from T5 in its details
+# {glue:text}`t5_mt_epochs` epochs, with the Chinese to go with them. Pretraining
+# pays when the task's own data is small (Chapter 5's learning curves, and BERT's
+# above); the real T5 was pretrained on tens of billions of tokens, hundreds of times
+# more than even its largest fine-tuning task (WMT English–German) held. The Transformer differs from T5 in its details
 # (sinusoidal positions, label smoothing, a learning-rate warm-up, a target vocabulary
 # of the training pairs' own words), so the fair test of pretraining is the pair of T5
 # rows.
