@@ -834,10 +834,10 @@ glue("t5_mt_epochs", current().settings("transformer").epochs)
 # {glue:text}`t5_mt_epochs` epochs, with the Chinese to go with them. Pretraining
 # pays when the task's own data is small (Chapter 5's learning curves, and BERT's
 # above); the real T5 was pretrained on tens of billions of tokens, hundreds of times
-# more than even its largest fine-tuning task (WMT English–German) held. The Transformer differs from T5 in its details
-# (sinusoidal positions, label smoothing, a learning-rate warm-up, a target vocabulary
-# of the training pairs' own words), so the fair test of pretraining is the pair of T5
-# rows.
+# more than even its largest fine-tuning task (WMT English–German) held. The
+# Transformer differs from T5 in its details (sinusoidal positions, label smoothing, a
+# learning-rate warm-up, a target vocabulary of the training pairs' own words), so the
+# fair test of pretraining is the pair of T5 rows.
 #
 # ## Which to use when
 #
