@@ -142,28 +142,11 @@ def train_nnlm(cfg: Settings) -> tuple[dict[str, Any], dict[str, Any]]:
         seed=cfg.seed,
         desc="train NNLM",
     )
-    result = lm.evaluate_lm(model, log, test_ids, valid_ids)
-    assert result.test_tokens == lm.TEST_TOKENS
-    model.cpu()
-    state = {
-        "model": model.state_dict(),
-        "config": {
-            key: cfg[key]
-            for key in (
-                "context_size",
-                "embed_dim",
-                "hidden_dim",
-                "direct",
-                "dropout",
-                "adaptive",
-            )
-        },
-        "embedding": model.body.embedding.weight.detach().clone(),
-        "itos": list(vocab.itos),
-        "test_logprobs": result.test_logprobs,
-        "valid_logprobs": result.valid_logprobs,
-    }
-    return state, result.metrics()
+    keys = ("context_size", "embed_dim", "hidden_dim", "direct", "dropout", "adaptive")
+    return lm.harness_artefact(
+        model, log, test_ids, valid_ids, {key: cfg[key] for key in keys},
+        embedding=model.body.embedding.weight.detach().cpu().clone(), itos=list(vocab.itos),
+    )
 
 
 def load(artefact: zoo.Artefact) -> lm.NeuralLM:

@@ -527,20 +527,15 @@ def _data(cfg: Settings) -> tuple[torch.Tensor, torch.Tensor]:
 @zoo.register("gpt-lm", section="pretraining")
 def train_gpt(cfg: Settings) -> tuple[dict[str, Any], dict[str, Any]]:
     """Chapter 11's GPT, trained on WikiText-2 by the harness and scored on the whole test split."""
-    train_ids = lm.wikitext2_ids("train", cfg.train_lines)
-    valid_ids = lm.wikitext2_ids("valid", cfg.valid_lines)
+    train_ids, valid_ids, test_ids = lm.wikitext2_splits(cfg.train_lines, cfg.valid_lines)
     seed_everything(cfg.seed)
     model = build_gpt(cfg)
     cpu_started = time.process_time()
     log = lm.train_lm(model, train_ids, valid_ids, cfg.train_tokens, batch_size=cfg.batch_size,
                       seq_len=cfg.block_size, lr=cfg.lr, eval_every=cfg.eval_every, seed=cfg.seed, desc="train GPT")
     cpu_seconds = time.process_time() - cpu_started  # training and its validation checkpoints
-    result = lm.evaluate_lm(model, log, lm.wikitext2_ids("test"), valid_ids)
-    assert result.test_tokens == lm.TEST_TOKENS
-    model.cpu()
-    state = {"model": model.state_dict(), "config": _config(cfg), "test_logprobs": result.test_logprobs,
-             "valid_logprobs": result.valid_logprobs}
-    return state, {**result.metrics(), "cpu_seconds": round(cpu_seconds, 3)}
+    state, metrics = lm.harness_artefact(model, log, test_ids, valid_ids, _config(cfg))
+    return state, {**metrics, "cpu_seconds": round(cpu_seconds, 3)}
 
 
 def load_gpt(artefact: zoo.Artefact) -> lm.NeuralLM:

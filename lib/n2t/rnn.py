@@ -265,16 +265,7 @@ def train_lstm_lm(cfg: Settings) -> tuple[dict[str, Any], dict[str, Any]]:
         model, train_ids, valid_ids, cfg.lm_tokens, batch_size=cfg.batch_size, seq_len=cfg.seq_len,
         lr=cfg.lr, eval_every=cfg.eval_every, seed=cfg.seed, desc="train LSTM LM",
     )
-    result = lm.evaluate_lm(model, log, test_ids, valid_ids)
-    assert result.test_tokens == lm.TEST_TOKENS
-    model.cpu()
-    state = {
-        "model": model.state_dict(),
-        "config": {key: cfg[key] for key in LM_KEYS},
-        "test_logprobs": result.test_logprobs,
-        "valid_logprobs": result.valid_logprobs,
-    }
-    return state, result.metrics()
+    return lm.harness_artefact(model, log, test_ids, valid_ids, {key: cfg[key] for key in LM_KEYS})
 
 
 def load_lstm_lm(artefact: zoo.Artefact) -> lm.NeuralLM:
