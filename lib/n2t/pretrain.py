@@ -765,6 +765,11 @@ class PadStartVocab(Vocab):
         return self.pad_id
 
 
+def translation_source(sentence: str, block_size: int) -> list[str]:
+    """What T5 reads to translate ``sentence``: the task prefix, then its characters (cut to ``block_size``)."""
+    return [*TRANSLATE_PREFIX, *data.chinese_tokenize(sentence)][:block_size]
+
+
 def translation_tokens(
     pairs: Sequence[tuple[str, str]], vocab: Vocab, block_size: int
 ) -> list[tuple[list[str], list[str]]]:
@@ -775,7 +780,7 @@ def translation_tokens(
         words = data.wikitext_tokenize(text, lower=False)
         return [w if w in vocab.stoi else w.lower() for w in words][: block_size - 1]
 
-    return [([*TRANSLATE_PREFIX, *data.chinese_tokenize(zh)][:block_size], english(en)) for zh, en in pairs]
+    return [(translation_source(zh, block_size), english(en)) for zh, en in pairs]
 
 
 class T5Translator(seq2seq.Translator):
@@ -801,7 +806,7 @@ class T5Translator(seq2seq.Translator):
 
     def tokenize_source(self, sentence: str) -> list[str]:
         """The task prefix, then the characters (cut to the block size)."""
-        return [*TRANSLATE_PREFIX, *data.chinese_tokenize(sentence)][: self.t5.block_size]
+        return translation_source(sentence, self.t5.block_size)
 
     def detokenize_target(self, tokens: Sequence[str]) -> str:
         """WikiText-2's words → a sentence written as every translator writes it (lower case, "i 'm" → "I'm")."""

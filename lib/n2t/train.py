@@ -262,9 +262,11 @@ def fit(
         bar = progress(epoch_batches, total=total, desc=f"{desc} epoch {epoch}/{epochs}", leave=True)
         for batch in bar:
             loss = loss_fn(model, to_device(batch, dev))
-            if not torch.isfinite(loss):
+            try:
+                optimizer_step(loss, model, optimizer, history.steps + 1, grad_clip, scheduler)
+            except FloatingPointError:
                 bar.close()
-            optimizer_step(loss, model, optimizer, history.steps + 1, grad_clip, scheduler)
+                raise
             history.step_loss.append(loss.item())
             if history.steps % 10 == 0:
                 bar.set_postfix(loss=f"{history.step_loss[-1]:.3f}", refresh=False)
