@@ -779,6 +779,7 @@ fig, ax = plt.subplots(figsize=(5.5, 3.5))
 for label, artefact in t5_translators.items():
     losses = artefact.state["valid_loss"]
     ax.plot(range(1, len(losses) + 1), losses, marker="o", label=label)
+ax.set_xticks(range(1, len(losses) + 1))  # whole epochs
 ax.set_xlabel("epoch")
 ax.set_ylabel("validation loss (nats per word)")
 ax.legend()
