@@ -312,7 +312,7 @@ glue("toy_sg_kb", toy_cosine(toy_sg, "king", "bread"), display=False)
 # ```{literalinclude} ../lib/n2t/word2vec.py
 # :caption: lib/n2t/word2vec.py
 # :pyobject: skipgram_step
-# :lines: 1-4,12-
+# :lines: 1-4,13-
 # ```
 
 # %% [markdown]
@@ -483,7 +483,7 @@ glue("t_used", Text(f"{cfg.subsample_t:g}"), display=False)
 # ```{literalinclude} ../lib/n2t/word2vec.py
 # :caption: lib/n2t/word2vec.py
 # :pyobject: dynamic_windows
-# :lines: 1-3,11-
+# :lines: 1-3,14-
 # ```
 
 # %%
@@ -515,17 +515,21 @@ glue("tiger_cat", ws353_scores["tiger", "cat"], display=False)
 # ## Training on WikiText-2
 #
 # The library puts the pieces together. Every epoch subsamples the whole corpus at once,
-# draws every dynamic window at once and lists the pairs they allow; then the loop
-# walks over batches of `batch_size` centre positions (each with its pairs for
-# skip-gram), draws their negatives and applies one step. The input vectors start
-# uniform in $\pm 1/\text{dim}$, as in gensim (word2vec.c uses half that range; the
-# wider one answered more analogies in the benchmark below), the output vectors at
-# zero. The learning rate falls linearly from {glue:text}`lr` to {glue:text}`min_lr`
-# over the words read, dropped ones included, as in word2vec.c and gensim. Skip-gram
-# follows word2vec.c in one more detail: in each pair, the *context* word's input
-# vector predicts the *centre* word. Every position draws its reach from the same
-# distribution, so these are the same pairs, in expectation, as the other way round;
-# only which rows change together differs. Not one Python loop runs over tokens:
+# draws every dynamic window at once and lists the examples they allow — the pairs for
+# skip-gram, the centre words with their context for CBOW — in random order. Then the
+# loop walks over steps of `batch_size` examples, draws their negatives and applies one
+# update. The shuffle matters more than it seems. word2vec.c takes one pair at a time,
+# and each update sees the ones before it. A batch in text order would hold a word's
+# pairs with all its neighbours at once and add up their gradients, all computed from
+# the same stale rows; shuffled, those updates fall into different steps. The input
+# vectors start uniform in $\pm 1/\text{dim}$, as in gensim (word2vec.c uses half that
+# range; the wider one answered more analogies in the benchmark below), the output
+# vectors at zero. The learning rate falls linearly from
+# {glue:text}`lr` to {glue:text}`min_lr` over the training, as in word2vec.c and
+# gensim. Skip-gram follows word2vec.c in one more detail: in each pair, the *context*
+# word's input vector predicts the *centre* word. Every position draws its reach from
+# the same distribution, so these are the same pairs, in expectation, as the other way
+# round. Not one Python loop runs over tokens:
 #
 # ```{literalinclude} ../lib/n2t/word2vec.py
 # :caption: lib/n2t/word2vec.py
@@ -915,37 +919,36 @@ glue("t_smallest", Text(f"{sweep[0]['t']:g}"), display=False)
 #
 # gensim's word2vec {cite:p}`rehurek2010` runs the same algorithm in a compiled loop:
 # for one pair it reads the $K+1$ rows it needs, updates them, and moves on while they
-# are still in the processor's cache. Our version is batched PyTorch: every step
-# gathers the rows of a few thousand pairs into new tensors, computes, and scatters
-# the gradients back with `index_add_`. Timing the three phases of one skip-gram step
-# of the usual size shows which dominates:
+# are still in the processor's cache. Our step is batched PyTorch: it gathers the rows
+# of a thousand pairs into new tensors, computes, and scatters the gradients back with
+# `index_add_`. Timing the three phases of one skip-gram step of the size the library
+# uses shows which dominates:
 
 # %%
 def time_phases(pairs, repeats=30, seed=0):
     """Milliseconds per step spent gathering rows, computing, scattering gradients."""
     g = torch.Generator().manual_seed(seed)
     w_in, w_out = sg_vectors.clone(), skipgram.state["out_vectors"].clone()
-    centres = torch.randint(0, len(sg_itos), (pairs,), generator=g)
-    targets = torch.randint(0, len(sg_itos), (pairs, cfg.negatives + 1), generator=g)
-    labels = torch.zeros(pairs, cfg.negatives + 1)
-    labels[:, 0] = 1.0
+    words = torch.randint(0, len(sg_itos), (pairs,), generator=g)
+    rows = torch.randint(0, len(sg_itos), (cfg.negatives + 1, pairs), generator=g)
+    labels = torch.zeros(cfg.negatives + 1, pairs)
+    labels[0] = 1.0
 
-    def gather():  # index_select, as the library does (faster than w_in[centres])
-        return w2v.gather_rows(w_in, centres), w2v.gather_rows(w_out, targets)
+    def gather():  # index_select, as the library does (faster than w_in[words])
+        return w2v.gather_rows(w_in, words), w2v.gather_rows(w_out, rows)
 
     def compute(v, u):
-        grad = torch.sigmoid((u * v[:, None, :]).sum(2)) - labels
-        return (grad[:, :, None] * u).sum(1), grad[:, :, None] * v[:, None, :]
+        step = (torch.sigmoid((u * v).sum(2)) - labels) * -1e-3
+        return (step[:, :, None] * u).sum(0), step[:, :, None] * v
 
-    def scatter(grad_v, grad_u):
-        w_in.index_add_(0, centres, grad_v, alpha=-1e-3)
-        w_out.index_add_(0, targets.reshape(-1), grad_u.reshape(-1, w_in.shape[1]),
-                         alpha=-1e-3)
+    def scatter(update_v, update_u):
+        w_in.index_add_(0, words, update_v)
+        w_out.index_add_(0, rows.reshape(-1), update_u.reshape(-1, w_in.shape[1]))
 
     v, u = gather()
-    grads = compute(v, u)
+    updates = compute(v, u)
     phases = {"gather rows": (gather, ()), "arithmetic": (compute, (v, u)),
-              "scatter-add rows": (scatter, grads)}
+              "scatter-add rows": (scatter, updates)}
     times = {}
     for name, (fn, args) in phases.items():
         fn(*args)  # warm up
@@ -956,32 +959,82 @@ def time_phases(pairs, repeats=30, seed=0):
     return times
 
 
-step_pairs = cfg.batch_size * (cfg.window + 1)  # about window + 1 pairs per centre
-phase_ms = time_phases(step_pairs)
+phase_ms = time_phases(cfg.batch_size)
 {name: round(ms, 2) for name, ms in phase_ms.items()}
 
-# %%
+# %% tags=["remove-cell"]
 memory_share = 1 - phase_ms["arithmetic"] / sum(phase_ms.values())
-glue("step_pairs", step_pairs, display=False)
+glue("step_pairs", cfg.batch_size, display=False)
 glue("memory_share", 100 * memory_share, display=False)
-glue("batch_size", cfg.batch_size, display=False)
 
 # %% [markdown]
 # In a step of {glue:text}`step_pairs:,` pairs, moving rows in and out of the tables
 # takes {glue:text}`memory_share:.0f`% of the time; the dot products and gradients
 # themselves take the rest. The arithmetic is the same as gensim's, but each row
-# crosses the memory bus several times instead of once, so the step is bound by that
-# traffic. The benchmark (`make bench`, `tests/benchmarks/bench_word2vec.py`) trains
-# gensim and both of our models with the same settings, each side over the same
-# seeds — one seed is not enough, as even gensim's analogy accuracy moves from seed to
-# seed by about as much as the two implementations differ — and prints every seed's
-# accuracy, $\rho$ and training time, each side's mean and spread, and the ratios of
-# the means. Closing the time gap would take a compiled per-pair loop, which is what
-# gensim has. Batching also changes the algorithm slightly: a frequent word that
-# appears many times in one batch receives the sum of its updates at once, all computed
-# from the tables as they were before the step, where word2vec.c lets each update see
-# the ones before it. That is why the batches stay small (here
-# {glue:text}`batch_size` centre positions) and the learning rate stays word2vec's.
+# crosses the memory bus several times instead of once: every line of the step writes
+# a new tensor that the next line reads back. A compiler can remove that traffic.
+# `torch.compile` traces the step into a graph and its backend, inductor, writes C++
+# loops that fuse the gathers, the arithmetic and the scatters, so that each row is
+# read and written about once. The library wraps the step in `CompiledStep`, which
+# falls back to the plain step, with a warning, where no C++ compiler is at hand:
+#
+# ```{literalinclude} ../lib/n2t/word2vec.py
+# :caption: lib/n2t/word2vec.py
+# :pyobject: CompiledStep
+# ```
+#
+# Every step has the same shape (`batch_size` examples; an epoch's last, shorter step
+# runs uncompiled), so the step compiles once — a few seconds, cached on disk after
+# the first time. Timing both versions on the same batch:
+
+# %%
+def step_ms(step, batch, repeats=30):
+    """Milliseconds per skip-gram step on fresh copies of the trained tables."""
+    tables = (sg_vectors.clone(), skipgram.state["out_vectors"].clone())
+    step(*tables, *batch, 1e-3)  # warm up (and compile)
+    with Timer() as t:
+        for _ in range(repeats):
+            step(*tables, *batch, 1e-3)
+    return 1000 * t.seconds / repeats
+
+
+g = torch.Generator().manual_seed(0)
+step_batch = tuple(torch.randint(0, len(sg_itos), shape, generator=g)
+                   for shape in [(cfg.batch_size,), (cfg.batch_size,),
+                                 (cfg.batch_size, cfg.negatives)])
+fused_step = w2v.CompiledStep(w2v.skipgram_step)
+plain_ms = step_ms(w2v.skipgram_step, step_batch)
+fused_ms = step_ms(fused_step, step_batch)
+compiled_here = fused_step.compiled is not None
+{"plain step (ms)": round(plain_ms, 2), "compiled step (ms)": round(fused_ms, 2)}
+
+# %% tags=["remove-cell"]
+if compiled_here:
+    assert fused_ms < plain_ms, (fused_ms, plain_ms)
+    verdict = (f"The compiled step takes {fused_ms:.2f} ms instead of "
+               f"{plain_ms:.2f} ms, {plain_ms / fused_ms:.1f} times faster")
+else:
+    verdict = ("torch.compile could not compile the step on this machine (no C++ "
+               "compiler?), so both timings are of the plain step")
+glue("compile_verdict", Text(verdict), display=False)
+glue("batch_size", cfg.batch_size, display=False)
+glue("compile_used", Text("compiles" if cfg.compile else "does not compile"),
+     display=False)
+
+# %% [markdown]
+# {glue:text}`compile_verdict`. The profile decides whether training uses it: the
+# `full` profile compiles, the `quick` one does not, as its small runs would spend
+# more time compiling than training (this build {glue:text}`compile_used`). The
+# benchmark (`make bench`, `tests/benchmarks/bench_word2vec.py`) trains gensim and
+# both of our models with the same settings, each side over the same seeds — one seed
+# is not enough, as even gensim's analogy accuracy moves from seed to seed by about as
+# much as the two implementations differ — and prints every seed's accuracy, $\rho$
+# and training time (compiling included), each side's mean and spread, and the ratios
+# of the means. Batching still changes the algorithm slightly, even shuffled: a
+# frequent word that appears many times in one batch receives the sum of its updates at
+# once, all computed from the tables as they were before the step. That is why the
+# batches stay small (here {glue:text}`batch_size` examples) and the learning rate
+# stays word2vec's.
 
 # %% [markdown]
 # ## What word2vec cannot do
@@ -1014,3 +1067,7 @@ glue("batch_size", cfg.batch_size, display=False)
 #    same wall-clock time instead of the same number of epochs: which is better then?
 # 6. Why does the analogy evaluator exclude $a$, $b$ and $c$? Evaluate without the
 #    exclusion and look at the answers it gives.
+# 7. Train skip-gram with each epoch's pairs in text order instead of shuffled (make
+#    `torch.randperm` return `torch.arange` while `w2v.train` runs) over three seeds,
+#    and compare analogy accuracy and $\rho$ with the shuffled runs. Then halve and
+#    double `batch_size`. Which words' updates does a batch in text order add up?

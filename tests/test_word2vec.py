@@ -127,15 +127,26 @@ def test_skipgram_step_skips_a_negative_that_is_the_target():
 
 
 @pytest.fixture
-def skipgram_calls(monkeypatch) -> list[tuple[torch.Tensor, torch.Tensor, float]]:
-    """Record ``(words, targets, lr)`` of every skipgram_step that training makes."""
-    calls, real_step = [], w2v.skipgram_step
+def skipgram_calls(monkeypatch) -> list[tuple]:
+    """Record ``(words, targets, negatives, lr)`` of every skipgram_step that training makes."""
+    return _spy(monkeypatch, "skipgram_step")
 
-    def spy(w_in, w_out, words, targets, negatives, lr):
-        calls.append((words.clone(), targets.clone(), lr))
-        return real_step(w_in, w_out, words, targets, negatives, lr)
 
-    monkeypatch.setattr(w2v, "skipgram_step", spy)
+@pytest.fixture
+def cbow_calls(monkeypatch) -> list[tuple]:
+    """Record ``(contexts, context_mask, centres, negatives, lr)`` of every cbow_step that training makes."""
+    return _spy(monkeypatch, "cbow_step")
+
+
+def _spy(monkeypatch, name: str) -> list[tuple]:
+    """Record the arguments after the two tables of every call to ``w2v.<name>``."""
+    calls, real_step = [], getattr(w2v, name)
+
+    def spy(w_in, w_out, *batch):
+        calls.append(tuple(x.clone() if isinstance(x, torch.Tensor) else x for x in batch))
+        return real_step(w_in, w_out, *batch)
+
+    monkeypatch.setattr(w2v, name, spy)
     return calls
 
 
@@ -146,15 +157,25 @@ def test_learning_rate_falls_linearly_from_lr_to_min_lr():
     assert math.isclose(w2v.learning_rate(0.025, 1e-4, 1.5), 1e-4)  # never below min_lr
 
 
-def test_training_decays_the_rate_over_the_words_read(skipgram_calls):
-    """The rate of each step follows the words read before subsampling, over all epochs (word2vec.c, gensim)."""
+def test_training_decays_the_rate_over_the_share_of_examples_done(cbow_calls):
+    """The rate of each step falls linearly with the share of all epochs' examples done (gensim's schedule)."""
     corpus = w2v.encode_corpus([["a", "b", "c", "d"] * 25] * 40, min_count=1)  # 4,000 words in 40 lines
-    w2v.train(corpus, dim=4, window=2, epochs=2, subsample_t=0, batch_size=100, lr=0.02, min_lr=1e-3, dev="cpu")
-    # Without subsampling, step i starts after 100·i of the 8,000 words of both epochs.
+    w2v.train(corpus, "cbow", dim=4, window=2, epochs=2, subsample_t=0, batch_size=100, lr=0.02, min_lr=1e-3,
+              dev="cpu")
+    # Without subsampling every word is a CBOW example: step i starts after 100·i of both epochs' 8,000.
     expected = [0.02 - (0.02 - 1e-3) * 100 * i / 8000 for i in range(80)]
-    seen = [lr for _, _, lr in skipgram_calls]
+    seen = [call[4] for call in cbow_calls]
     assert len(seen) == 80
     assert all(math.isclose(a, b) for a, b in zip(seen, expected, strict=True))
+
+
+def test_skipgram_steps_hold_batch_size_pairs(skipgram_calls):
+    """Every step but an epoch's last has one shape, as torch.compile wants: batch_size pairs."""
+    corpus = w2v.encode_corpus([["a", "b", "c", "d"] * 25] * 40, min_count=1)
+    model = w2v.train(corpus, dim=4, window=2, epochs=1, subsample_t=0, batch_size=64, dev="cpu")
+    sizes = [call[0].numel() for call in skipgram_calls]
+    assert set(sizes[:-1]) == {64} and 0 < sizes[-1] <= 64
+    assert sum(sizes) == model.examples > 64 * 10
 
 
 def test_the_rate_counts_the_words_that_subsampling_drops():
@@ -166,24 +187,47 @@ def test_the_rate_counts_the_words_that_subsampling_drops():
     assert kept.numel() < len(corpus) and bool((kept[1:] > kept[:-1]).all())
 
 
-def test_skipgram_training_lets_the_context_word_predict_the_centre(skipgram_calls):
+def _unshuffled(monkeypatch) -> None:
+    """Make training take each epoch's examples in text order (``torch.randperm`` the identity)."""
+    monkeypatch.setattr(torch, "randperm", lambda n, generator=None: torch.arange(n))
+
+
+def test_skipgram_training_lets_the_context_word_predict_the_centre(skipgram_calls, monkeypatch):
     """word2vec.c and gensim train the context word's input vector to predict the centre word's output vector."""
+    _unshuffled(monkeypatch)
     corpus = w2v.encode_corpus([["a", "b"]] * 10, min_count=1)
     w2v.train(corpus, dim=4, window=1, epochs=1, subsample_t=0, batch_size=4, dev="cpu")
     a, b = corpus.stoi["a"], corpus.stoi["b"]
-    words, targets, _ = skipgram_calls[0]
-    # The first centre is the first "a"; its one context word is the "b" after it.
+    words, targets = skipgram_calls[0][:2]
+    # In text order the first centre is the first "a"; its one context word is the "b" after it.
     assert (int(words[0]), int(targets[0])) == (b, a)
+
+
+@pytest.mark.parametrize("architecture", w2v.ARCHITECTURES)
+def test_training_takes_each_epochs_examples_in_random_order(architecture, monkeypatch):
+    """The same examples as in text order, shuffled: the centres of the steps, concatenated, are a permutation."""
+    corpus = w2v.encode_corpus([[f"w{i}" for i in range(10)]] * 30, min_count=1)  # the centre is its position
+    name = "skipgram_step" if architecture == "skipgram" else "cbow_step"
+    centres = {}
+    for order in ("random", "text"):
+        if order == "text":
+            _unshuffled(monkeypatch)
+        calls = _spy(monkeypatch, name)
+        w2v.train(corpus, architecture, dim=4, window=2, epochs=1, subsample_t=0, batch_size=16, dev="cpu")
+        centres[order] = torch.cat([call[1] if architecture == "skipgram" else call[2] for call in calls])
+    assert torch.equal(centres["random"].sort().values, centres["text"].sort().values)
+    assert not torch.equal(centres["random"], centres["text"])
 
 
 def test_cbow_step_is_word2vecs_update_on_the_negative_sampling_loss():
     w_in, w_out = _tables()
-    contexts = torch.tensor([1, 2, 3, 0, 5, 6, 2])  # two centres: three and four context words
-    owners = torch.tensor([0, 0, 0, 1, 1, 1, 1])
+    # two centres (columns): three and four context words; the masked slot's id 0 must receive nothing
+    contexts = torch.tensor([[1, 0], [2, 5], [3, 6], [0, 2]])  # (slots, batch)
+    context_mask = torch.tensor([[1, 1], [1, 1], [1, 1], [0, 1]], dtype=torch.bool)
     centres = torch.tensor([5, 1])
     negatives = torch.tensor([[2, 3, 3], [6, 4, 1]])  # the last one is the centre word: skipped
     a_in, a_out = w_in.clone().requires_grad_(), w_out.clone().requires_grad_()
-    total = torch.stack([a_in[contexts[:3]].sum(0), a_in[contexts[3:]].sum(0)])
+    total = torch.stack([a_in[[1, 2, 3]].sum(0), a_in[[0, 5, 6, 2]].sum(0)])
     mean = total / torch.tensor([[3.0], [4.0]], dtype=torch.float64)
     # word2vec's update: the forward pass uses the mean, every context word gets the mean's whole gradient
     h = mean.detach() + (total - total.detach())
@@ -192,10 +236,48 @@ def test_cbow_step_is_word2vecs_update_on_the_negative_sampling_loss():
     loss = -(F.logsigmoid(pos).sum() + F.logsigmoid(-neg)[negatives != centres[:, None]].sum())
     loss.backward()
     lr = 0.1
-    returned = w2v.cbow_step(w_in, w_out, contexts, owners, centres, negatives, lr)
+    returned = w2v.cbow_step(w_in, w_out, contexts, context_mask, centres, negatives, lr)
     assert math.isclose(returned, float(loss.detach()), rel_tol=1e-9)
     assert torch.allclose(w_in, a_in.detach() - lr * a_in.grad)
     assert torch.allclose(w_out, a_out.detach() - lr * a_out.grad)
+
+
+@pytest.mark.parametrize("architecture", w2v.ARCHITECTURES)
+def test_the_compiled_step_makes_the_same_update(architecture):
+    """torch.compile's fused step (CompiledStep) changes the tables as the plain step does."""
+    g = torch.Generator().manual_seed(3)
+    words, targets, negatives = (torch.randint(0, 7, (16,), generator=g), torch.randint(0, 7, (16,), generator=g),
+                                 torch.randint(0, 7, (16, 3), generator=g))
+    if architecture == "skipgram":
+        step, batch = w2v.skipgram_step, (words, targets, negatives)
+    else:
+        mask = torch.rand(4, 16, generator=g) < 0.7
+        mask[0] = True
+        step, batch = w2v.cbow_step, (torch.randint(0, 7, (4, 16), generator=g), mask, words, negatives)
+    plain, fused = [t.float() for t in _tables()], [t.float() for t in _tables()]
+    expected = step(*plain, *batch, 0.05)
+    compiled = w2v.CompiledStep(step)
+    returned = compiled(*fused, *batch, 0.05)
+    assert compiled.compiled is not None  # it did not fall back to the plain step
+    assert math.isclose(float(returned), float(expected), rel_tol=1e-5)
+    for after, reference in zip(fused, plain, strict=True):
+        assert torch.allclose(after, reference, atol=1e-6)
+
+
+def test_a_step_that_cannot_compile_warns_and_runs_plain(monkeypatch):
+    def broken(step):
+        def fails(*args):
+            raise RuntimeError("no C++ compiler here")
+        return fails
+
+    monkeypatch.setattr(torch, "compile", broken)
+    monkeypatch.setattr(w2v, "compiled_step", w2v.CompiledStep)  # not the process's cached one
+    corpus = w2v.encode_corpus([["a", "b", "c", "d"]] * 30, min_count=1)
+    with pytest.warns(RuntimeWarning, match="torch.compile failed.*no C\\+\\+ compiler here"):
+        compiled = w2v.train(corpus, dim=4, window=2, epochs=1, subsample_t=0, batch_size=5, seed=1, dev="cpu",
+                             compile=True)
+    plain = w2v.train(corpus, dim=4, window=2, epochs=1, subsample_t=0, batch_size=5, seed=1, dev="cpu")
+    assert torch.equal(compiled.vectors, plain.vectors)
 
 
 @pytest.mark.parametrize("architecture", w2v.ARCHITECTURES)
@@ -414,3 +496,8 @@ def test_quick_skipgram_artefact_holds_vectors_itos_and_metrics(cache):
     assert counts and min(artefact.state["counts"].tolist()) >= 5
     for key in ("analogy_accuracy", "analogy_coverage", "ws353_rho", "men_rho", "train_seconds"):
         assert key in artefact.metrics
+
+
+def test_dynamic_windows_needs_the_lines_in_text_order():
+    with pytest.raises(ValueError, match="line_ids must be in text order"):
+        w2v.dynamic_windows(torch.tensor([0, 1, 0]), 2, torch.Generator())

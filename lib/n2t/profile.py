@@ -69,17 +69,20 @@ SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
     },
     "word2vec": {
         # train_lines: WikiText-2 training lines to learn from (None: all); subsample_t: word2vec.c's threshold t;
-        # lr falls linearly to min_lr over the run;
-        # batch_size: centre positions per update; fractions: the data-size curve (shares of train_lines);
+        # lr falls linearly to min_lr over the run; batch_size: examples per update (skip-gram: pairs, CBOW:
+        # centre words); compile: the training step through torch.compile (a C++ compiler needed, else it warns
+        # and trains uncompiled; compiling costs seconds, too many for the quick profile's small runs);
+        # fractions: the data-size curve (shares of train_lines);
         # subsample_grid: thresholds t compared on the same data. Chapter 4 and the zoo's word vectors.
         "quick": {
             "train_lines": 2000, "min_count": 5, "dim": 50, "window": 5, "negatives": 5, "subsample_t": 1e-3,
-            "epochs": 1, "lr": 0.025, "min_lr": 1e-4, "batch_size": 256, "seed": 0, "fractions": (0.5, 1.0),
+            "epochs": 1, "lr": 0.025, "min_lr": 1e-4, "batch_size": 1024, "compile": False, "seed": 0,
+            "fractions": (0.5, 1.0),
             "subsample_grid": (1e-5, 1e-3),
         },
         "full": {
             "train_lines": None, "min_count": 5, "dim": 100, "window": 5, "negatives": 5, "subsample_t": 1e-3,
-            "epochs": 5, "lr": 0.025, "min_lr": 1e-4, "batch_size": 256, "seed": 0,
+            "epochs": 5, "lr": 0.025, "min_lr": 1e-4, "batch_size": 1024, "compile": True, "seed": 0,
             "fractions": (1 / 16, 1 / 8, 1 / 4, 1 / 2, 1.0),
             "subsample_grid": (1e-5, 1e-4, 1e-3),
         },
