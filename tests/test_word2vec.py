@@ -178,7 +178,7 @@ def test_skipgram_steps_hold_batch_size_pairs(skipgram_calls):
     assert sum(sizes) == model.examples > 64 * 10
 
 
-def test_the_rate_counts_the_words_that_subsampling_drops():
+def test_subsample_keeps_the_tokens_at_kept_positions_in_text_order():
     corpus = w2v.encode_corpus([["a"] * 50 + ["b", "c"] * 25] * 20, min_count=1)
     g1, g2 = torch.Generator().manual_seed(5), torch.Generator().manual_seed(5)
     kept = w2v.kept_positions(corpus, 0.05, g1)

@@ -102,7 +102,7 @@ class NoiseSampler:
     def __call__(self, shape: tuple[int, ...], generator: torch.Generator) -> torch.Tensor:
         """Word ids ``shape`` drawn independently from the noise distribution."""
         draws = torch.randint(0, self.table.numel(), shape, generator=generator)
-        return self.table.index_select(0, draws.reshape(-1)).view(shape).long()  # faster than table[draws]
+        return gather_rows(self.table, draws).long()
 
 
 def keep_probability(counts: torch.Tensor, t: float) -> torch.Tensor:
@@ -183,14 +183,9 @@ def skipgram_pairs(ids: torch.Tensor, mask: torch.Tensor, window: int) -> tuple[
 
 
 def gather_rows(table: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
-    """The rows ``table[ids]``, shape ``(*ids.shape, dim)``, through ``index_select``: a plain copy per row,
-    measured three to four times faster on the CPU than the advanced indexing ``table[ids]``."""
-    return table.index_select(0, ids.reshape(-1)).view(*ids.shape, table.shape[1])
-
-
-def gather_ids(ids: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
-    """``ids[positions]`` for a 1-D ``ids``, through ``index_select`` (three times faster on the CPU)."""
-    return ids.index_select(0, positions.reshape(-1)).view(positions.shape)
+    """The rows ``table[ids]``, shape ``(*ids.shape, *table.shape[1:])``, through ``index_select``: a plain
+    copy per row, measured three to four times faster on the CPU than the advanced indexing ``table[ids]``."""
+    return table.index_select(0, ids.reshape(-1)).view(*ids.shape, *table.shape[1:])
 
 
 def skipgram_step(
@@ -326,7 +321,7 @@ def train(
     CBOW. Every step but the last of each epoch has that one shape, as ``torch.compile`` wants; ``compile``
     runs them through it (``compiled_step``), the last one uncompiled. Input vectors start uniform in
     ``±1/dim`` (gensim 4's range, twice word2vec.c's ``±0.5/dim``; measured better here) and output vectors
-    at zero, and the learning rate falls from ``lr`` to ``min_lr`` over the words read (``learning_rate``),
+    at zero, and the learning rate falls from ``lr`` to ``min_lr`` over the training (``learning_rate``),
     as in word2vec.c and gensim. ``threads`` sets torch's CPU threads while training (``None``: leave
     them): the steps are small gathers and scatters, for which one thread measured faster than two here,
     and far faster on a busy machine.
@@ -370,8 +365,7 @@ def _train(
     bar = progress(total=epochs, desc=desc or f"{architecture} epochs")
     for epoch in range(epochs):
         # [epoch]
-        kept = kept_positions(corpus, subsample_t, generator)  # positions in the text
-        ids, line_ids = corpus.ids[kept], corpus.line_ids[kept]
+        ids, line_ids = subsample(corpus, subsample_t, generator)
         mask = dynamic_windows(line_ids, window, generator)  # (tokens, slots)
         if architecture == "skipgram":
             centre, slot = mask.nonzero(as_tuple=True)  # every (centre, context) pair
@@ -379,15 +373,15 @@ def _train(
             centre = mask.any(1).nonzero().squeeze(1)  # every centre with a context
         # Shuffled: in text order, one batch would update a word's rows many times over.
         order = torch.randperm(centre.numel(), generator=generator)
-        centre = gather_ids(centre, order)
+        centre = gather_rows(centre, order)
         if architecture == "skipgram":
-            context = centre + gather_ids(offsets, gather_ids(slot, order))
+            context = centre + gather_rows(offsets, gather_rows(slot, order))
             # As in word2vec.c: the context word's vector predicts the centre word.
-            examples = [gather_ids(ids, context), gather_ids(ids, centre)]
+            examples = [gather_rows(ids, context), gather_rows(ids, centre)]
         else:  # the ids around each centre, which of them count: (slots, centres)
             around = (centre + offsets[:, None]).clamp(0, ids.numel() - 1)
-            examples = [gather_ids(ids, around), mask.index_select(0, centre).T,
-                        gather_ids(ids, centre)]
+            examples = [gather_rows(ids, around), gather_rows(mask, centre).T,
+                        gather_rows(ids, centre)]
         for begin in range(0, centre.numel(), batch_size):
             done = (epoch + begin / centre.numel()) / epochs  # share of all training
             rate = learning_rate(lr, min_lr, done)
