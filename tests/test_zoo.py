@@ -122,3 +122,9 @@ def test_warm_trains_what_is_missing_in_other_processes(cache, tmp_path, monkeyp
 
 def test_warm_order_names_every_artefact_of_the_library():
     assert sorted(zoo.WARM_ORDER) == sorted(n for n in zoo.names() if not n.startswith("zoo-test"))
+
+
+@pytest.mark.parametrize("jobs", [0, -1])
+def test_warm_needs_at_least_one_job(jobs):
+    with pytest.raises(ValueError, match=f"jobs must be at least 1; got {jobs}"):
+        zoo.warm(jobs=jobs, only=[])

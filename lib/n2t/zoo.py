@@ -216,11 +216,11 @@ def warm(jobs: int | None = None, only: Sequence[str] | None = None) -> list[tup
     unknown = sorted(set(wanted) - set(names()))
     if unknown:
         raise KeyError(f"no artefacts named {unknown}; known artefacts: {names()}")
+    if jobs is not None and jobs < 1:
+        raise ValueError(f"jobs must be at least 1; got {jobs}")
     missing = [name for name in wanted if not is_cached(name)]
     cores = os.cpu_count() or 1
     jobs = min(jobs or min(cores, 4), max(len(missing), 1))
-    if jobs < 1:
-        raise ValueError(f"jobs must be at least 1; got {jobs}")
     done: list[tuple[str, float]] = []
     if not missing:
         return done
