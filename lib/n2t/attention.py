@@ -8,17 +8,23 @@ A query whose mask row is entirely ``False`` may attend to nothing. Its attentio
 output is the zero vector, in both the forward and the backward pass (no NaN), in every code path. In
 ``MultiHeadAttention`` a head in which a query sees no key contributes zeros to the concatenated heads, and a
 query that sees no key in any head gets a zero output row: the output projection's bias is not added to it.
+
+For decoding one token at a time, ``MultiHeadAttention`` takes an optional :class:`KVCache`: the keys and values
+of the positions seen so far, so that a new token costs one position's work instead of the whole prefix's.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from n2t.data import lengths_to_mask
+from n2t.train import map_tensors
 
 
 def causal_mask(size: int, device: torch.device | str | None = None) -> torch.Tensor:
@@ -35,6 +41,27 @@ def padding_mask(lengths: torch.Tensor | list[int], max_len: int | None = None) 
     causal mask by ``padding_mask(lengths) & causal_mask(max_len)``.
     """
     return lengths_to_mask(lengths, max_len)[:, None, None, :]
+
+
+@dataclass
+class KVCache:
+    """The keys and values that one attention layer has computed so far, each ``(batch, heads, length, head_dim)``.
+
+    Self-attention while decoding (``static=False``): every call appends the new positions' keys and values, and
+    each new query sees the cached positions and the new ones up to itself (decoding is causal). Cross-attention
+    (``static=True``): the keys and values of the memory, projected at the first call and reused after. The
+    attention layer fills the cache in place; :func:`copy_caches` gives a step fresh ones to fill.
+    """
+
+    static: bool = False
+    keys: torch.Tensor | None = None
+    values: torch.Tensor | None = None
+
+
+def copy_caches(caches: Any) -> Any:
+    """New cache objects (lists and dicts of :class:`KVCache`) holding the same tensors: a decoding step extends
+    the copies, and the state it was given stays as it was."""
+    return map_tensors(caches, lambda tensor: tensor)
 
 
 def _check_mask(mask: torch.Tensor, target: tuple[int, ...], target_names: str) -> None:
@@ -177,14 +204,7 @@ class MultiHeadAttention(nn.Module):
     def extra_repr(self) -> str:
         return f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, dropout={self.dropout}"
 
-    def _check_inputs(
-        self,
-        query: torch.Tensor,
-        key: torch.Tensor,
-        value: torch.Tensor,
-        mask: torch.Tensor | None,
-        is_causal: bool,
-    ) -> None:
+    def _check_inputs(self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, is_causal: bool) -> None:
         for name, x, dim in (("query", query, self.embed_dim), ("key", key, self.kdim), ("value", value, self.vdim)):
             if x.dim() != 3:
                 raise ValueError(f"{name} must have shape (batch, length, {dim}); got {tuple(x.shape)}")
@@ -204,13 +224,11 @@ class MultiHeadAttention(nn.Module):
                 f"query, key, value must have the module's dtype {weight_dtype}; got "
                 f"{query.dtype}, {key.dtype}, {value.dtype}"
             )
-        batch, length_q, length_k = query.shape[0], query.shape[1], key.shape[1]
-        if is_causal and length_q != length_k:
+        if is_causal and query.shape[1] != key.shape[1]:
             raise ValueError(
-                f"is_causal needs as many queries as keys; got query length {length_q}, key length {length_k}"
+                f"is_causal needs as many queries as keys; got query length {query.shape[1]}, key length "
+                f"{key.shape[1]}"
             )
-        if mask is not None:
-            _check_mask(mask, (batch, self.num_heads, length_q, length_k), "(batch, heads, L_q, L_k)")
 
     def _split_heads(self, x: torch.Tensor) -> torch.Tensor:
         """(batch, length, embed_dim) → (batch, heads, length, head_dim)."""
@@ -228,6 +246,20 @@ class MultiHeadAttention(nn.Module):
         heads = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p)
         return heads.masked_fill(~has_key, 0.0)
 
+    def _keys_values(
+        self, key: torch.Tensor, value: torch.Tensor, cache: KVCache | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Keys and values ``(batch, heads, L_k, head_dim)`` to attend to: projected, or taken from the cache."""
+        if cache is not None and cache.static and cache.keys is not None:
+            return cache.keys, cache.values  # the memory's, projected at the first call
+        k = self._split_heads(self.k_proj(key))  # (batch, heads, L_k, head_dim)
+        v = self._split_heads(self.v_proj(value))  # (batch, heads, L_k, head_dim)
+        if cache is not None:
+            if not cache.static and cache.keys is not None:  # after the positions seen so far
+                k, v = torch.cat([cache.keys, k], dim=2), torch.cat([cache.values, v], dim=2)
+            cache.keys, cache.values = k, v
+        return k, v
+
     def forward(
         self,
         query: torch.Tensor,
@@ -236,6 +268,7 @@ class MultiHeadAttention(nn.Module):
         mask: torch.Tensor | None = None,
         is_causal: bool = False,
         need_weights: bool = False,
+        cache: KVCache | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Attend from query ``(batch, L_q, embed_dim)`` to key ``(batch, L_k, kdim)`` and value ``(batch, L_k, vdim)``.
 
@@ -243,17 +276,28 @@ class MultiHeadAttention(nn.Module):
         the causal mask (needs L_q == L_k). Returns ``(output (batch, L_q, embed_dim), weights)`` where weights
         ``(batch, heads, L_q, L_k)`` are returned only when ``need_weights`` (otherwise ``None``, and the fused
         ``F.scaled_dot_product_attention`` does the work). A query that may attend to no key in any head gets a
-        zero output row (not ``out_proj``'s bias).
+        zero output row (not ``out_proj``'s bias). With a ``cache`` (:class:`KVCache`, filled in place) the keys
+        are the cached ones and the new ones; a self-attention cache makes the new queries causal, and ``mask``
+        then covers every key, cached and new.
         """
-        self._check_inputs(query, key, value, mask, is_causal)
-        if is_causal and (mask is not None or need_weights):  # one boolean mask holds both
-            causal = causal_mask(query.shape[1], device=query.device)
-            mask, is_causal = (causal if mask is None else mask & causal), False
+        self._check_inputs(query, key, value, is_causal and cache is None)
         # excerpt begins forward
         batch, length_q = query.shape[0], query.shape[1]
         q = self._split_heads(self.q_proj(query))  # (batch, heads, L_q, head_dim)
-        k = self._split_heads(self.k_proj(key))  # (batch, heads, L_k, head_dim)
-        v = self._split_heads(self.v_proj(value))  # (batch, heads, L_k, head_dim)
+        k, v = self._keys_values(key, value, cache)  # (batch, heads, L_k, head_dim)
+        # excerpt ends
+        length_k = k.shape[2]
+        if cache is not None and not cache.static:  # query i, at position past + i, sees keys 0 … past + i
+            is_causal = False
+            if length_q > 1:
+                causal = causal_mask(length_k, device=query.device)[length_k - length_q :]
+                mask = causal if mask is None else mask & causal
+        if mask is not None:
+            _check_mask(mask, (batch, self.num_heads, length_q, length_k), "(batch, heads, L_q, L_k)")
+        if is_causal and (mask is not None or need_weights):  # one boolean mask holds both
+            causal = causal_mask(length_q, device=query.device)
+            mask, is_causal = (causal if mask is None else mask & causal), False
+        # excerpt begins attend
         dropout_p = self.dropout if self.training else 0.0
         if need_weights:  # ours, which returns the weights (batch, heads, L_q, L_k)
             heads, weights = scaled_dot_product_attention(q, k, v, mask, dropout_p)

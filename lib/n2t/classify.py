@@ -1,4 +1,4 @@
-"""The downstream task's classifier: token encoders, a pooled classifier, learning curves, a counting baseline.
+"""The downstream task's classifier: token encoders and a pooled classifier (Chapter 5).
 
 **Token encoders.** A *token encoder* is an ``nn.Module`` with
 
@@ -10,7 +10,7 @@
 Tokens are looked up in ``vocab`` in their own casing first, then in their most frequent casing ("paris" finds
 "Paris"), else ``<unk>``. Chapter 5's :class:`EmbeddingEncoder` gives each token its vector from a table (random,
 or word2vec frozen or fine-tuned); Chapter 6's ELMo encoder and Chapter 11's BERT encoder give context-dependent
-vectors through the same interface, so :func:`learning_curve` compares all of them on the same data.
+vectors through the same interface, so :func:`n2t.transfer.learning_curve` compares all of them on the same data.
 
 **The classifier** pools the token vectors (mean and max over the real tokens) and applies a one-hidden-layer
 MLP. The pooling has no parameters, so differences between encoders are differences between their vectors.
@@ -18,8 +18,6 @@ MLP. The pooling has no parameters, so differences between encoders are differen
 
 from __future__ import annotations
 
-import copy
-import math
 import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -29,10 +27,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from n2t import profile, zoo
-from n2t.data import PAD, UNK, Example, TextTask, Vocab, lengths_to_mask, text_task, wikitext_tokenize
+from n2t.data import PAD, Example, TextTask, Vocab, lengths_to_mask, wikitext_tokenize
 from n2t.metrics import accuracy, macro_f1
-from n2t.train import device, progress, seed_everything
+from n2t.train import device
 
 # -------------------------------------------------------------------------------------- the protocol
 
@@ -228,59 +225,6 @@ class EmbeddingEncoder(nn.Module):
         # [/embed]
 
 
-def restrict_vectors(
-    vectors: torch.Tensor, itos: Sequence[str], texts: Iterable[str],
-    tokenize: Callable[[str], list[str]] = wikitext_tokenize,
-) -> tuple[Vocab, torch.Tensor]:
-    """The rows of pretrained ``vectors`` that tokens of ``texts`` look up, as a vocabulary and a table.
-
-    The new vocabulary is ``<unk> <pad>`` then the words in ``itos`` order; ``<unk>`` and ``<pad>`` get zero
-    vectors. A token finds the same word in it as in the full ``itos``, so a classifier sees the same vectors,
-    while training updates a table of thousands of rows instead of tens of thousands.
-    """
-    if not isinstance(vectors, torch.Tensor) or vectors.dim() != 2:
-        raise ValueError("vectors must be a (|V|, dim) tensor")
-    if vectors.shape[0] != len(itos):
-        raise ValueError(f"vocabulary mismatch: vectors has {vectors.shape[0]} rows but itos names {len(itos)} words")
-    specials = (UNK, PAD)
-    clash = [w for w in specials if w in itos]
-    full = Vocab.from_itos([*specials, *(w for w in itos if w not in specials)], specials=specials)
-    find = lookup(full)
-    rows = sorted({find(t) for text in texts for t in tokenize(text)} - {full.unk_id, full.pad_id})
-    vocab = Vocab.from_itos([*specials, *(full.itos[r] for r in rows)], specials=specials)
-    source = {w: i for i, w in enumerate(itos)}
-    table = torch.zeros(len(vocab), vectors.shape[1])
-    table[len(specials):] = vectors[[source[full.itos[r]] for r in rows]].float()
-    if clash:  # a pretrained <unk> row is the natural vector for unknown words
-        table[0] = vectors[source[UNK]].float() if UNK in source else 0.0
-    return vocab, table
-
-
-EMBEDDING_VARIANTS = ("random", "word2vec frozen", "word2vec fine-tuned")
-
-
-def word2vec_vectors() -> tuple[torch.Tensor, list[str]]:
-    """Chapter 4's skip-gram vectors ``(|V|, dim)`` and their words, from the zoo artefact ``word2vec-skipgram``."""
-    state = zoo.get("word2vec-skipgram").state
-    return state["vectors"], list(state["itos"])
-
-
-def embedding_encoder(task: TextTask, variant: str, seed: int = 0) -> EmbeddingEncoder:
-    """Chapter 5's encoder for ``task``: ``"random"``, ``"word2vec frozen"`` or ``"word2vec fine-tuned"``.
-
-    All three share one vocabulary (the word2vec words that the task's texts use) and one scale: the random
-    table is drawn with the standard deviation of the pretrained vectors, so only what the vectors know differs.
-    """
-    if variant not in EMBEDDING_VARIANTS:
-        raise ValueError(f"variant must be one of {EMBEDDING_VARIANTS}; got {variant!r}")
-    vectors, itos = word2vec_vectors()
-    texts = [e.text for split in (task.train, task.valid, task.test) for e in split]
-    vocab, table = restrict_vectors(vectors, itos, texts)
-    if variant == "random":
-        return EmbeddingEncoder(vocab, dim=table.shape[1], init_std=float(table[2:].std()), seed=seed)
-    return EmbeddingEncoder(vocab, vectors=table, freeze=variant == "word2vec frozen")
-
-
 # ---------------------------------------------------------------------------------------- classifier
 
 
@@ -347,17 +291,18 @@ class Encoded:
         return self.ids[index, :width], mask[:, :width]
 
 
+def pad_id_of(vocab: Vocab) -> int:
+    """The id that pads texts for ``vocab``'s encoder: ``<pad>``'s, or ``<unk>``'s in a vocabulary without one
+    (WikiText-2's; the mask keeps padding out of every result either way)."""
+    return vocab.stoi.get(PAD, vocab.unk_id)
+
+
 def encode_examples(task: TextTask, examples: Sequence[Example], encoder: nn.Module, max_len: int | None) -> Encoded:
     """Tokenise and look up ``examples`` for ``encoder``, with their label ids."""
     check_encoder(encoder)
     encoded = encode_texts([e.text for e in examples], encoder.vocab, tokenizer_of(encoder), max_len)
-    ids, mask = pad_ids(encoded, encoder.vocab.stoi.get(PAD, encoder.vocab.unk_id))
+    ids, mask = pad_ids(encoded, pad_id_of(encoder.vocab))
     return Encoded(ids, mask, task.label_ids(examples))
-
-
-def steps_for(size: int, settings: Any) -> int:
-    """Training steps for ``size`` labelled examples: ``epochs`` passes, clamped to [min_steps, max_steps]."""
-    return min(settings.max_steps, max(settings.min_steps, math.ceil(settings.epochs * size / settings.batch_size)))
 
 
 def train_classifier(
@@ -413,17 +358,18 @@ def train_classifier(
 
 
 @torch.no_grad()
-def pooled_features(model: Classifier, data: Encoded, batch_size: int = 512) -> torch.Tensor:
-    """The pooled vectors ``(examples, 2 · dim)`` of every example, in eval mode."""
-    was_training = model.training
-    model.eval()
+def pooled_features(encoder: nn.Module, data: Encoded, batch_size: int = 512) -> torch.Tensor:
+    """The pooled vectors ``(examples, 2 · dim)`` of every example under ``encoder``, in eval mode."""
+    was_training = encoder.training
+    encoder.eval()
     dev = device()
-    model.to(dev)
+    encoder.to(dev)
     chunks = []
     for start in range(0, len(data), batch_size):
         ids, mask = data.rows(torch.arange(start, min(start + batch_size, len(data))))
-        chunks.append(model.features(ids.to(dev), mask.to(dev)).cpu())
-    model.train(was_training)
+        ids, mask = ids.to(dev), mask.to(dev)
+        chunks.append(pool(encoder(ids, mask), mask).cpu())
+    encoder.train(was_training)
     return torch.cat(chunks)
 
 
@@ -431,7 +377,7 @@ def pooled_features(model: Classifier, data: Encoded, batch_size: int = 512) -> 
 def predict(model: Classifier, data: Encoded, features: torch.Tensor | None = None) -> torch.Tensor:
     """The predicted class ids ``(examples,)``."""
     model.eval()
-    features = pooled_features(model, data) if features is None else features
+    features = pooled_features(model.encoder, data) if features is None else features
     return model.head(features.to(device())).argmax(dim=-1).cpu()
 
 
@@ -440,181 +386,3 @@ def scores(predictions: torch.Tensor, labels: torch.Tensor, num_classes: int) ->
     return {"macro_f1": macro_f1(predictions, labels, num_classes), "accuracy": accuracy(predictions, labels)}
 
 
-# ------------------------------------------------------------------------------------ learning curve
-
-
-def labelled_subset(labels: torch.Tensor, size: int | None, seed: int) -> torch.Tensor:
-    """Indices of ``size`` examples drawn stratified by label with ``seed`` (``None``: all), sorted.
-
-    For one seed the subsets are nested: the 64 examples contain the 32. Every class gets at least one example.
-    """
-    labels = torch.as_tensor(labels)
-    classes = labels.unique().tolist()
-    if size is None or size >= labels.numel():
-        return torch.arange(labels.numel())
-    if size < len(classes):
-        raise ValueError(f"size ({size}) must be at least the number of classes ({len(classes)})")
-    generator = torch.Generator().manual_seed(seed)
-    members = [torch.nonzero(labels == c).flatten() for c in classes]
-    members = [m[torch.randperm(m.numel(), generator=generator)] for m in members]
-    counts = [max(1, round(size * m.numel() / labels.numel())) for m in members]
-    largest = max(range(len(counts)), key=lambda c: counts[c])
-    counts[largest] += size - sum(counts)
-    return torch.cat([m[:n] for m, n in zip(members, counts, strict=True)]).sort().values
-
-
-def _settings(settings: Any | None) -> Any:
-    return settings if settings is not None else profile.current().settings("transfer")
-
-
-def _record(task: TextTask, variant: str, size: int, seed: int, steps: int, result: dict[str, float]) -> dict:
-    return {"task": task.name, "variant": variant, "size": size, "seed": seed, "steps": steps, **result}
-
-
-def learning_curve(
-    make_encoder: Callable[[int], nn.Module], task: TextTask, variant: str, settings: Any | None = None,
-    encoder_lr: float | None = None,
-) -> list[dict[str, Any]]:
-    """Train the classifier on a fresh ``make_encoder(seed)`` for every (size, seed) of the profile's ``transfer``.
-
-    Returns one record per run: ``task``, ``variant``, ``size`` (labelled examples), ``seed``, ``steps``, and the
-    test ``macro_f1`` and ``accuracy``. A frozen encoder's pooled vectors are computed once per seed.
-    """
-    settings = _settings(settings)
-    encoder_lr = settings.encoder_lr if encoder_lr is None else encoder_lr
-    records = []
-    runs = progress(total=len(settings.seeds) * len(settings.sizes), desc=f"{task.name}: {variant}")
-    for seed in settings.seeds:
-        seed_everything(seed)
-        encoder = make_encoder(seed)
-        check_encoder(encoder)
-        train = encode_examples(task, task.train, encoder, settings.max_len)
-        test = encode_examples(task, task.test, encoder, settings.max_len)
-        frozen = is_frozen(encoder)
-        for size in settings.sizes:
-            # [curve]
-            index = labelled_subset(train.labels, size, seed)  # stratified, nested
-            seed_everything(seed)
-            fresh = encoder if frozen else copy.deepcopy(encoder)
-            model = Classifier(fresh, len(task.labels), settings.hidden, settings.dropout)
-            if frozen and size == settings.sizes[0]:  # a frozen encoder runs once
-                train_features = pooled_features(model, train)
-                test_features = pooled_features(model, test)
-            subset = Encoded(train.ids[index], train.mask[index], train.labels[index])
-            steps = steps_for(len(index), settings)
-            train_classifier(
-                model, subset, steps, settings.batch_size, settings.lr, encoder_lr,
-                seed, features=train_features[index] if frozen else None,
-            )
-            predictions = predict(model, test, test_features if frozen else None)
-            result = scores(predictions, test.labels, len(task.labels))
-            # [/curve]
-            records.append(_record(task, variant, len(index), seed, steps, result))
-            runs.update(1)
-    runs.close()
-    return records
-
-
-# --------------------------------------------------------------------------------- bag-of-words baseline
-
-
-class BagOfWords(nn.Module):
-    """Logistic regression on bags of words: each type present in a text adds its row of class scores."""
-
-    def __init__(self, vocab: Vocab, num_classes: int) -> None:
-        super().__init__()
-        self.vocab = vocab
-        self.weights = nn.EmbeddingBag(len(vocab), num_classes, mode="sum")
-        nn.init.zeros_(self.weights.weight)
-        self.bias = nn.Parameter(torch.zeros(num_classes))
-
-    def bags(self, texts: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
-        """The distinct known type ids of every text, flat, with each text's offset."""
-        bags = [sorted(set(ids) - {self.vocab.unk_id}) for ids in encode_texts(texts, self.vocab)]
-        offsets = torch.tensor([0, *torch.tensor([len(b) for b in bags]).cumsum(0)[:-1].tolist()])
-        return torch.tensor([i for b in bags for i in b], dtype=torch.long), offsets
-
-    def forward(self, flat: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
-        """Bags (flat ids and offsets) → class scores ``(texts, classes)``."""
-        return self.weights(flat, offsets) + self.bias
-
-
-def train_bag_of_words(
-    texts: Sequence[str], labels: torch.Tensor, num_classes: int, c: float = 1.0, max_iter: int = 100
-) -> BagOfWords:
-    """Fit :class:`BagOfWords` with L-BFGS: mean cross-entropy + ‖W‖² / (2 · c · n), scikit-learn's objective / n.
-
-    The vocabulary is every type of the training texts; a type never seen in training is ignored at test time.
-    """
-    if c <= 0:
-        raise ValueError(f"c (the inverse regularisation strength) must be positive; got {c}")
-    tokens = [t for text in texts for t in wikitext_tokenize(text)]
-    model = BagOfWords(Vocab(tokens, specials=(UNK,)), num_classes)
-    flat, offsets = model.bags(texts)
-    labels = torch.as_tensor(labels)
-    optimizer = torch.optim.LBFGS(model.parameters(), lr=1, max_iter=max_iter, line_search_fn="strong_wolfe")
-    penalty = 1 / (2 * c * len(texts))
-
-    def closure() -> torch.Tensor:
-        optimizer.zero_grad()
-        loss = F.cross_entropy(model(flat, offsets), labels) + penalty * model.weights.weight.pow(2).sum()
-        loss.backward()
-        return loss
-
-    optimizer.step(closure)
-    return model
-
-
-@torch.no_grad()
-def predict_bag_of_words(model: BagOfWords, texts: Sequence[str]) -> torch.Tensor:
-    """The predicted class ids ``(texts,)``."""
-    return model(*model.bags(texts)).argmax(dim=-1)
-
-
-BAG_OF_WORDS = "bag of words"
-
-
-def bag_of_words_curve(task: TextTask, settings: Any | None = None) -> list[dict[str, Any]]:
-    """The bag-of-words logistic regression on the same (size, seed) subsets as :func:`learning_curve`."""
-    settings = _settings(settings)
-    labels = task.label_ids(task.train)
-    test_texts, test_labels = [e.text for e in task.test], task.label_ids(task.test)
-    records = []
-    for seed in settings.seeds:
-        for size in settings.sizes:
-            index = labelled_subset(labels, size, seed).tolist()
-            model = train_bag_of_words([task.train[i].text for i in index], labels[index], len(task.labels),
-                                       settings.bow_c)
-            predictions = predict_bag_of_words(model, test_texts)
-            records.append(_record(task, BAG_OF_WORDS, len(index), seed, 0,
-                                   scores(predictions, test_labels, len(task.labels))))
-    return records
-
-
-def summarise(records: Iterable[dict[str, Any]], metric: str = "macro_f1") -> dict[tuple[str, str, int], tuple[float, float]]:
-    """``(task, variant, size) → (mean, standard deviation over seeds)`` of ``metric``."""
-    groups: dict[tuple[str, str, int], list[float]] = {}
-    for r in records:
-        groups.setdefault((r["task"], r["variant"], r["size"]), []).append(r[metric])
-    out = {}
-    for key, values in groups.items():
-        t = torch.tensor(values, dtype=torch.float64)
-        out[key] = (t.mean().item(), t.std(unbiased=True).item() if t.numel() > 1 else 0.0)
-    return out
-
-
-# --------------------------------------------------------------------------------------------- the zoo
-
-
-@zoo.register("transfer-curves", section="transfer")
-def train_transfer_curves(settings: Any) -> tuple[dict, dict]:
-    """Chapter 5's learning curves: random, word2vec frozen and fine-tuned, and bag of words, on every task."""
-    records = []
-    for name in settings.tasks:
-        task = text_task(name)
-        for variant in EMBEDDING_VARIANTS:
-            records += learning_curve(lambda seed, v=variant, t=task: embedding_encoder(t, v, seed), task, variant,
-                                      settings)
-        records += bag_of_words_curve(task, settings)
-    sizes = torch.tensor([r["size"] for r in records])
-    return {"sizes": sizes}, {"records": records, "device": str(device())}

@@ -645,10 +645,27 @@ class LMStream:
         self.rows = ids[: row_len * batch_size].view(batch_size, row_len)
         self.batch_size, self.seq_len = batch_size, seq_len
 
+    def windows(self) -> list[tuple[int, int]]:
+        """The ``(start, stop)`` columns of each batch's inputs; its targets are one column later."""
+        predicted = self.rows.shape[1] - 1  # the last column is only ever a target
+        return [(start, min(start + self.seq_len, predicted)) for start in range(0, predicted, self.seq_len)]
+
     def __len__(self) -> int:
-        return -(-(self.rows.shape[1] - 1) // self.seq_len)
+        return len(self.windows())
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        for start in range(0, self.rows.shape[1] - 1, self.seq_len):
-            stop = min(start + self.seq_len, self.rows.shape[1] - 1)
+        for start, stop in self.windows():
             yield self.rows[:, start:stop], self.rows[:, start + 1 : stop + 1]
+
+    def steps_for(self, tokens: int) -> int:
+        """How many batches, epoch after epoch, it takes to predict at least ``tokens`` tokens (at least 1)."""
+        if tokens < 1:
+            raise ValueError(f"tokens must be a positive number of training tokens; got {tokens}")
+        per_batch = [self.batch_size * (stop - start) for start, stop in self.windows()]
+        epochs, rest = divmod(tokens, sum(per_batch))
+        steps = epochs * len(per_batch)
+        for size in per_batch:
+            if rest <= 0:
+                break
+            steps, rest = steps + 1, rest - size
+        return max(steps, 1)

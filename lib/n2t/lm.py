@@ -27,16 +27,19 @@ input ids; an LSTM carries ``(h, c)``; a Transformer carries its cached keys and
 its window. A body may set ``context_size`` (how many tokens it reads; ``None``: all of them). The
 :class:`Head` turns hidden vectors into log-probabilities over the vocabulary: an adaptive softmax
 (``nn.AdaptiveLogSoftmaxWithLoss``, Grave et al. 2017; exact and normalised) by default, or the full softmax.
-:class:`NeuralLM` joins the two; :func:`train_lm` trains it for a fixed number of tokens and :func:`score`
-returns ln p of every token of a stream.
+:class:`NeuralLM` joins the two; :func:`train_lm` trains it for a fixed number of tokens (through the book's one
+streamed loop, :func:`n2t.train.train_stream`) and :func:`score` returns ln p of every token of a stream.
+
+**Mixtures.** Two models' per-token probabilities mix as λ p_a + (1 − λ) p_b, with λ fitted on validation by
+the expectation–maximisation of Chapter 2's interpolation (:func:`n2t.ngram.em_weights`). The counting baselines
+that they are mixed with are the zoo artefact ``"ngram-wikitext2"``, fitted and scored here.
 """
 
 from __future__ import annotations
 
 import math
-import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import cache
 from itertools import chain
@@ -46,26 +49,19 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from n2t.data import (
-    BOS,
-    EOS,
-    PAD,
-    UNK,
-    LMStream,
-    Vocab,
-    wikitext2_lines,
-    wikitext2_tokens,
-)
+from n2t import zoo
+from n2t.clock import Clock
+from n2t.data import EOS, UNK, LMStream, Vocab, wikitext2_lines, wikitext2_tokens
+from n2t.ngram import NGramLM, UniformLM, em_weights
+from n2t.profile import Settings
+from n2t.progress import progress
 from n2t.train import (
-    BestWeights,
-    adamw,
+    TrainLog,
     count_parameters,
-    device,
     model_device,
-    optimizer_step,
-    progress,
+    records_arguments,
     seed_everything,
-    warmup_cosine,
+    train_stream,
 )
 
 TEST_TOKENS = 245_569
@@ -80,10 +76,7 @@ NGRAM_CONTEXT = "sentences: each line's words then <eos>; the context is padded 
 
 @cache
 def _wikitext2_vocab() -> Vocab:
-    counts = Counter(chain.from_iterable(wikitext2_lines("train")))
-    counts.pop(BOS, None)
-    counts.pop(PAD, None)
-    return Vocab(counts, specials=(UNK, EOS))
+    return Vocab(Counter(chain.from_iterable(wikitext2_lines("train"))), specials=(UNK, EOS))
 
 
 def wikitext2_vocab() -> Vocab:
@@ -216,6 +209,7 @@ def detach_state(state: Any) -> Any:
 class NeuralLM(nn.Module):
     """A body (see the module docstring) and a :class:`Head` over ``vocab_size`` types."""
 
+    @records_arguments
     def __init__(
         self,
         body: nn.Module,
@@ -369,83 +363,38 @@ def mix(logp_a: torch.Tensor, logp_b: torch.Tensor, weight: float) -> torch.Tens
     return torch.logaddexp(logp_a + math.log(weight), logp_b + math.log1p(-weight))
 
 
-def mixture_weight(
-    logp_a: torch.Tensor,
-    logp_b: torch.Tensor,
-    iterations: int = 200,
-    tol: float = 1e-10,
-) -> float:
-    """The λ that maximises the held-out likelihood of λ p_a + (1 − λ) p_b (EM)."""
+def mixture_weight(logp_a: torch.Tensor, logp_b: torch.Tensor) -> float:
+    """The λ that maximises the held-out likelihood of λ p_a + (1 − λ) p_b (Chapter 2's EM, two models)."""
     logp_a, logp_b = _pair(logp_a, logp_b)
-    weight, previous = 0.5, -math.inf
-    for _ in range(iterations):
-        mixed = mix(logp_a, logp_b, weight)
-        loglik = float(mixed.mean())
-        weight = float(
-            torch.exp(logp_a + math.log(weight) - mixed).mean()
-        )  # mean responsibility of a
-        weight = min(max(weight, 1e-12), 1 - 1e-12)
-        if loglik - previous < tol:
-            break
-        previous = loglik
-    return weight
+    return float(em_weights(torch.stack([logp_a, logp_b], dim=1).numpy())[0])
 
 
 # ---------------------------------------------------------------------------------------- training
 
 
-@dataclass
-class LMResult:
-    """What the harness records for one trained LM (stored as the zoo artefact's metrics)."""
+def lm_step(model: NeuralLM, stream: LMStream) -> Callable[[], tuple[torch.Tensor, int]]:
+    """The step of :func:`n2t.train.train_stream` for a language model: the loss of ``stream``'s next batch.
 
-    test_ppl: float
-    valid_ppl: float
-    parameters: int
-    tokens_seen: int
-    training_seconds: float
-    device: str
-    context: str
-    test_tokens: int
-    head: str
-    curve: list[dict[str, float]] = field(default_factory=list)
-    test_logprobs: torch.Tensor | None = field(
-        default=None, repr=False
-    )  # ln p per test token (not a metric)
-    valid_logprobs: torch.Tensor | None = field(default=None, repr=False)
+    The stream is read epoch after epoch; the body's state is carried from one window to the next (truncated
+    back-propagation) and reset when the rows start again. Returns ``(loss, tokens predicted)``.
+    """
+    batches, state = iter(stream), None
 
-    def metrics(self) -> dict[str, Any]:
-        """The record as a JSON-ready dict (without the per-token log-probabilities)."""
-        record = asdict(self)
-        del record["test_logprobs"], record["valid_logprobs"]
-        return record
+    def step() -> tuple[torch.Tensor, int]:
+        nonlocal batches, state
+        batch = next(batches, None)
+        if batch is None:  # a new epoch: the rows start again from the beginning
+            batches, state = iter(stream), None
+            batch = next(batches)
+        dev = model_device(model)
+        inputs, targets = (t.to(dev) for t in batch)
+        # excerpt begins lm step
+        logp, state = model(inputs, targets, state)  # ln p of the targets (batch, time)
+        state = detach_state(state)  # carry the context, not the gradient
+        return -logp.mean(), targets.numel()  # the cross-entropy in nats per token
+        # excerpt ends
 
-
-@dataclass
-class TrainLog:
-    """A training run: validation checkpoints ``curve`` (tokens, seconds, valid_ppl) and the best of them."""
-
-    curve: list[dict[str, float]]
-    tokens_seen: int
-    seconds: float
-    best_valid_ppl: float
-    best_tokens: int
-
-
-def _steps_for(stream: LMStream, tokens: int) -> int:
-    """How many batches of ``stream`` (epoch after epoch) it takes to predict at least ``tokens`` tokens."""
-    per_epoch = [
-        stream.batch_size
-        * len(range(start, min(start + stream.seq_len, stream.rows.shape[1] - 1)))
-        for start in range(0, stream.rows.shape[1] - 1, stream.seq_len)
-    ]
-    epoch_tokens = sum(per_epoch)
-    full_epochs = tokens // epoch_tokens
-    steps, seen = full_epochs * len(per_epoch), full_epochs * epoch_tokens
-    for size in per_epoch:
-        if seen >= tokens:
-            break
-        steps, seen = steps + 1, seen + size
-    return max(steps, 1)
+    return step
 
 
 def train_lm(
@@ -466,75 +415,55 @@ def train_lm(
 ) -> TrainLog:
     """Train ``model`` on the running text ``train_ids`` for ``tokens`` predicted tokens (AdamW, cosine decay).
 
-    The model goes to :func:`n2t.train.device`. Every ``eval_every`` tokens (and at the end) the validation
-    perplexity is measured; the weights with the best one are kept and loaded back at the end. The seconds in
-    the log count training only, not validation.
+    The book's streamed loop (:func:`n2t.train.train_stream`): every ``eval_every`` tokens (and at the end) the
+    validation perplexity is measured, and the weights with the best one are kept.
     """
     train_ids = _check_stream(train_ids, "train_ids", model.vocab_size)
     valid_ids = _check_stream(valid_ids, "valid_ids", model.vocab_size)
-    if tokens < 1:
-        raise ValueError(
-            f"tokens must be a positive number of training tokens; got {tokens}"
-        )
     stream = LMStream(train_ids, batch_size, seq_len)
-    steps = _steps_for(stream, tokens)
+    steps = stream.steps_for(tokens)
     eval_every = tokens if eval_every is None else eval_every
     if eval_every < 1:
-        raise ValueError(
-            f"eval_every must be a positive number of tokens; got {eval_every}"
-        )
+        raise ValueError(f"eval_every must be a positive number of tokens; got {eval_every}")
+
+    def evaluate(m: NeuralLM) -> dict[str, float]:
+        return {"valid_ppl": perplexity(score(m, valid_ids, start_id=start_id))}
+
     seed_everything(seed)
-    dev = device()
-    model.to(dev)
-    optimizer = adamw(model, lr, weight_decay)
-    scheduler = (
-        warmup_cosine(optimizer, min(warmup_steps, steps - 1), steps)
-        if steps > 1
-        else None
-    )
-    curve: list[dict[str, float]] = []
-    best = BestWeights(model)
-    seen, seconds, next_eval = 0, 0.0, eval_every
-    batches, state = iter(stream), None
-    bar = progress(total=steps, desc=desc)
-    for step in range(1, steps + 1):
-        started = time.perf_counter()
-        model.train()
-        batch = next(batches, None)
-        if batch is None:  # a new epoch: the rows start again from the beginning
-            batches, state = iter(stream), None
-            batch = next(batches)
-        inputs, targets = (t.to(dev) for t in batch)
-        # excerpt begins training step
-        logp, state = model(inputs, targets, state)  # ln p of the targets (batch, time)
-        state = detach_state(state)  # carry the context, not the gradient
-        loss = -logp.mean()  # the cross-entropy in nats per token
-        optimizer_step(loss, model, optimizer, step, grad_clip, scheduler)
-        # excerpt ends
-        seen += targets.numel()
-        seconds += time.perf_counter() - started
-        bar.update(1)
-        if step % 20 == 0:
-            bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
-        if seen >= next_eval or step == steps:
-            valid_ppl = perplexity(score(model, valid_ids, start_id=start_id))
-            curve.append(
-                {"tokens": seen, "seconds": round(seconds, 3), "valid_ppl": valid_ppl}
-            )
-            best.update(model, valid_ppl, seen)
-            while next_eval <= seen:
-                next_eval += eval_every
-            bar.set_postfix(
-                loss=f"{loss.item():.3f}", valid_ppl=f"{valid_ppl:.1f}", refresh=False
-            )
-    bar.close()
-    best.restore(model)
-    return TrainLog(curve, seen, seconds, best.score, best.seen)
+    return train_stream(model, lm_step(model, stream), steps, evaluate, "valid_ppl", eval_every, lr,
+                        weight_decay, warmup_steps, grad_clip, "tokens", desc)
 
 
-def evaluate_lm(
-    model: NeuralLM, log: TrainLog, test_ids: torch.Tensor, valid_ids: torch.Tensor
-) -> LMResult:
+# ----------------------------------------------------------------------------------- the artefacts
+
+
+@dataclass
+class LMResult:
+    """What the harness records for one trained LM (stored as the zoo artefact's metrics).
+
+    ``clock``: the training run's last reading (:mod:`n2t.clock`); ``curve``: its validation checkpoints.
+    """
+
+    test_ppl: float
+    valid_ppl: float
+    parameters: int
+    tokens_seen: int
+    clock: dict[str, Any]
+    context: str
+    test_tokens: int
+    head: str
+    curve: list[dict[str, Any]] = field(default_factory=list)
+    test_logprobs: torch.Tensor | None = field(default=None, repr=False)  # ln p per test token (not a metric)
+    valid_logprobs: torch.Tensor | None = field(default=None, repr=False)
+
+    def metrics(self) -> dict[str, Any]:
+        """The record as a JSON-ready dict (without the per-token log-probabilities)."""
+        record = asdict(self)
+        del record["test_logprobs"], record["valid_logprobs"]
+        return record
+
+
+def evaluate_lm(model: NeuralLM, log: TrainLog, test_ids: torch.Tensor, valid_ids: torch.Tensor) -> LMResult:
     """Score the trained ``model`` on the test and validation streams and write the :class:`LMResult`."""
     test_logp = score(model, test_ids, desc="score test")
     valid_logp = score(model, valid_ids)
@@ -544,9 +473,8 @@ def evaluate_lm(
         test_ppl=perplexity(test_logp),
         valid_ppl=perplexity(valid_logp),
         parameters=count_parameters(model),
-        tokens_seen=log.tokens_seen,
-        training_seconds=round(log.seconds, 3),
-        device=str(model_device(model)),
+        tokens_seen=log.clock["tokens"],
+        clock=log.clock,
         context=f"{RUNNING_TEXT}; the model reads {reads}",
         test_tokens=len(test_logp),
         head="adaptive softmax" if model.head.adaptive else "full softmax",
@@ -556,23 +484,74 @@ def evaluate_lm(
     )
 
 
+def lm_config(model: NeuralLM) -> dict[str, Any]:
+    """Every constructor argument of ``model`` and of its body, as plain values (see :func:`rebuild`)."""
+    return {"body": dict(model.body.arguments), "head": {k: v for k, v in model.arguments.items() if k != "body"}}
+
+
+def rebuild(body_class: type[nn.Module], state: dict[str, Any]) -> NeuralLM:
+    """The trained LM of an artefact's ``state`` with a body of ``body_class`` (on the CPU, in eval mode)."""
+    config = state["config"]
+    model = NeuralLM(body_class(**config["body"]), **config["head"])
+    model.load_state_dict(state["model"])
+    return model.eval()
+
+
 def harness_artefact(
-    model: NeuralLM,
-    log: TrainLog,
-    test_ids: torch.Tensor,
-    valid_ids: torch.Tensor,
-    config: dict[str, Any],
-    **extra: Any,
+    model: NeuralLM, log: TrainLog, test_ids: torch.Tensor, valid_ids: torch.Tensor, **extra: Any
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The zoo's ``(state, metrics)`` of a harness LM trained on WikiText-2.
 
-    Scores ``model`` on the whole test split (:func:`evaluate_lm`) and keeps its weights (on the CPU),
-    ``config``, any ``extra`` entries, and the per-token log-probabilities that Chapter 12 mixes with
-    Kneser–Ney.
+    Scores ``model`` on the whole test split (:func:`evaluate_lm`) and keeps its weights (on the CPU), every
+    constructor argument (:func:`lm_config`), any ``extra`` entries, and the per-token log-probabilities that
+    Chapter 12 mixes with Kneser–Ney.
     """
     result = evaluate_lm(model, log, test_ids, valid_ids)
     assert result.test_tokens == TEST_TOKENS
     model.cpu()
-    state = {"model": model.state_dict(), "config": config, **extra,
+    state = {"model": model.state_dict(), "config": lm_config(model), **extra,
              "test_logprobs": result.test_logprobs, "valid_logprobs": result.valid_logprobs}
     return state, result.metrics()
+
+
+@zoo.register("ngram-wikitext2", section="ngram_models")
+def train_ngram_baselines(cfg: Settings) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Chapter 2's counting baselines on WikiText-2, scored by the harness's rules on the whole test split.
+
+    The metrics hold one record per model (uniform, unigram MLE, Kneser–Ney of order 2 … ``max_order``) with
+    the clock of its fit; the state holds the highest-order Kneser–Ney model's ln p of every test and validation
+    token, the n-gram side of the book's mixtures with neural LMs (a neural LM validated on the first lines of
+    the validation split pairs with the same prefix of these).
+    """
+    train = wikitext2_lines("train", cfg.train_lines)
+    vocab = wikitext2_vocab()
+    models: dict[str, tuple[int, Callable[[], NGramLM]]] = {
+        "uniform": (0, UniformLM),
+        "unigram (MLE)": (1, lambda: NGramLM(1, "mle")),
+    }
+    for order in range(2, cfg.max_order + 1):
+        models[f"Kneser–Ney {order}-gram"] = (order, lambda order=order: NGramLM(order, "kneser_ney"))
+    records, state, total = [], {}, Clock("tokens")
+    for name, (order, make) in models.items():
+        clock = Clock("tokens")
+        with clock.running():
+            model = make().fit(train, vocab=vocab)
+        clock.seen = sum(len(line) + 1 for line in train)
+        total.add(clock)
+        test_logp = ngram_logprobs(model, "test")
+        valid_logp = ngram_logprobs(model, "valid")  # all of it: any prefix pairs with a neural LM's
+        records.append({
+            "model": name,
+            "order": order,
+            "test_ppl": perplexity(test_logp),
+            "valid_ppl": perplexity(valid_logp),
+            # every probability the model stores: one per n-gram type seen, for n = 1 … order
+            "parameters": sum(model.counts.types(n) for n in range(1, order + 1)) if order else 0,
+            "tokens_seen": clock.seen,
+            "clock": clock.reading(),
+            "context": NGRAM_CONTEXT,
+            "test_tokens": len(test_logp),
+        })
+        if order == cfg.max_order:
+            state = {"model": name, "test_logprobs": test_logp, "valid_logprobs": valid_logp}
+    return state, {"models": records, "clock": total.reading()}

@@ -16,19 +16,15 @@ from __future__ import annotations
 
 import math
 import numbers
-import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import chain, repeat
-from typing import Any
 
 import numpy as np
 
-from n2t import zoo
 from n2t.data import BOS, EOS, PAD, UNK, Vocab
 from n2t.metrics import perplexity as _perplexity
-from n2t.profile import Settings
 
 SMOOTHINGS = ("mle", "add_k", "interpolation", "kneser_ney")
 
@@ -261,6 +257,40 @@ class NGramCounts:
         return f"NGramCounts(order={self.order}, tokens={self.tokens}, vocab_size={self.vocab_size})"
 
 
+# ------------------------------------------------------------------------------------------ mixtures
+
+
+def em_weights(logp: np.ndarray, max_iter: int = 500, tol: float = 1e-10) -> np.ndarray:
+    """The weights λ ``(k,)`` of a mixture Σ_m λ_m p_m of ``k`` models that best fit held-out text, by EM.
+
+    ``logp`` ``(tokens, k)`` holds ln p_m of each held-out token under each model. Each step credits every
+    model with its share of each token's mixed probability and averages the shares into the new weights
+    (expectation–maximisation), which never lowers the held-out likelihood; it stops when the mean ln p gains
+    less than ``tol``. Computed in log space, so probabilities far below float64's range cannot underflow. The
+    book fits every mixture weight with it: the orders of an interpolated n-gram model here, and a neural LM
+    with Kneser–Ney in :func:`n2t.lm.mixture_weight`.
+    """
+    logp = np.asarray(logp, dtype=np.float64)
+    if logp.ndim != 2 or logp.shape[0] < 1 or logp.shape[1] < 1:
+        raise ValueError(f"logp must be (tokens, models) with at least one of each; got shape {logp.shape}")
+    if np.isnan(logp).any() or (logp > 1e-9).any() or np.isneginf(logp).all(axis=1).any():
+        raise ValueError("logp must hold log-probabilities (<= 0, no NaN), and some model must give each token p > 0")
+    weights = np.full(logp.shape[1], 1.0 / logp.shape[1])
+    previous = -np.inf
+    for _ in range(max_iter):
+        # excerpt begins em
+        with np.errstate(divide="ignore"):
+            joint = logp + np.log(weights)  # ln λ_m p_m(token)
+        mixed = np.logaddexp.reduce(joint, axis=1)  # ln Σ_m λ_m p_m(token)
+        loglik = float(mixed.mean())
+        weights = np.exp(joint - mixed[:, None]).mean(axis=0)  # each model's share, averaged
+        # excerpt ends
+        if loglik - previous < tol:
+            break
+        previous = loglik
+    return weights / weights.sum()
+
+
 # --------------------------------------------------------------------------------------------- model
 
 
@@ -457,27 +487,13 @@ class NGramLM:
             keys = self.counts.gram_keys[m - 1]
             self._levels[m - 1] = _Level(keys, a, gamma)
 
-    def _tune_lambdas(
-        self,
-        heldout: Sequence[Sequence[str]],
-        max_iter: int = 500,
-        tol: float = 1e-9,
-    ) -> np.ndarray:
-        """EM for the weights of (uniform, p_1, …, p_N) on held-out text."""
+    def _tune_lambdas(self, heldout: Sequence[Sequence[str]]) -> np.ndarray:
+        """The weights of (uniform, p_1, …, p_N) that fit the held-out text best (:func:`em_weights`)."""
         enc = _encode(heldout, self.counts.stoi, self.order - 1, "heldout")
         # q[t, m]: p_m(w_t | context) of held-out token t, order m = 0 … N
         q = self._probabilities(enc.token_at, enc.token_at(0), stack=True)
-        lam = np.full(self.order + 1, 1.0 / (self.order + 1))
-        previous = -np.inf
-        for _ in range(max_iter):
-            mix = q @ lam  # the mixture's probability of every token
-            loglik = float(np.mean(np.log(mix)))
-            # each order's share of each token's probability, averaged
-            lam = (q * lam).T @ (1.0 / mix) / len(mix)
-            if loglik - previous < tol:
-                break
-            previous = loglik
-        return lam / lam.sum()
+        with np.errstate(divide="ignore"):
+            return em_weights(np.log(q))
 
     # ----------------------------------------------------------------------------------------- scoring
 
@@ -621,52 +637,3 @@ class UniformLM(NGramLM):
 
     def _estimate(self) -> None:
         """Nothing to estimate: with no level above it, every probability is 1/|V|."""
-
-
-# ------------------------------------------------------------------------------------- the zoo artefact
-
-
-@zoo.register("ngram-wikitext2", section="ngram_models")
-def train_ngram_baselines(cfg: Settings) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Chapter 2's counting baselines on WikiText-2, scored by the harness's rules on the whole test split.
-
-    The metrics hold one record per model (uniform, unigram MLE, Kneser–Ney of order 2 … ``max_order``); the
-    state holds the highest-order Kneser–Ney model's ln p of every test and validation token, the n-gram side
-    of the book's mixtures with neural LMs (a neural LM validated on the first lines of the validation split
-    pairs with the same prefix of these).
-    """
-    from n2t import lm  # the harness reads the splits; ngram must not need it at import time
-
-    train = lm.wikitext2_lines("train", cfg.train_lines)
-    vocab = lm.wikitext2_vocab()
-    models: dict[str, tuple[int, Callable[[], NGramLM]]] = {
-        "uniform": (0, UniformLM),
-        "unigram (MLE)": (1, lambda: NGramLM(1, "mle")),
-    }
-    for order in range(2, cfg.max_order + 1):
-        models[f"Kneser–Ney {order}-gram"] = (order, lambda order=order: NGramLM(order, "kneser_ney"))
-    records, state = [], {}
-    for name, (order, make) in models.items():
-        start = time.perf_counter()
-        model = make().fit(train, vocab=vocab)
-        fit_seconds = time.perf_counter() - start
-        test_logp = lm.ngram_logprobs(model, "test")
-        valid_logp = lm.ngram_logprobs(model, "valid")  # all of it: any prefix pairs with a neural LM's
-        records.append(
-            {
-                "model": name,
-                "order": order,
-                "test_ppl": lm.perplexity(test_logp),
-                "valid_ppl": lm.perplexity(valid_logp),
-                # every probability the model stores: one per n-gram type seen, for n = 1 … order
-                "parameters": sum(model.counts.types(n) for n in range(1, order + 1)) if order else 0,
-                "tokens_seen": sum(len(line) + 1 for line in train),
-                "training_seconds": fit_seconds,
-                "device": "cpu",
-                "context": lm.NGRAM_CONTEXT,
-                "test_tokens": len(test_logp),
-            }
-        )
-        if order == cfg.max_order:
-            state = {"model": name, "test_logprobs": test_logp, "valid_logprobs": valid_logp}
-    return state, {"models": records}

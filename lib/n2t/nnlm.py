@@ -8,16 +8,15 @@ output is exactly Bengio's ``y``. The zoo artefact ``"nnlm"`` is this model trai
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 from n2t import lm, zoo
+from n2t.checks import positive_ints, probability
 from n2t.profile import Settings
-from n2t.train import seed_everything
+from n2t.train import records_arguments, seed_everything
 
 
 def _check_ids(ids: torch.Tensor) -> None:
@@ -34,6 +33,7 @@ class NNLM(nn.Module):
     stream the missing context is ``pad_id`` (by default 1, the id of ``<eos>`` in the WikiText-2 vocabulary).
     """
 
+    @records_arguments
     def __init__(
         self,
         vocab_size: int,
@@ -45,16 +45,8 @@ class NNLM(nn.Module):
         pad_id: int = lm.START_ID,
     ) -> None:
         super().__init__()
-        for name, value in (
-            ("vocab_size", vocab_size),
-            ("context_size", context_size),
-            ("embed_dim", embed_dim),
-            ("hidden_dim", hidden_dim),
-        ):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer; got {value!r}")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1); got {dropout}")
+        positive_ints(vocab_size=vocab_size, context_size=context_size, embed_dim=embed_dim, hidden_dim=hidden_dim)
+        probability("dropout", dropout)
         if not 0 <= pad_id < vocab_size:
             raise ValueError(f"pad_id must be an id in [0, {vocab_size}); got {pad_id}")
         self.vocab_size, self.context_size, self.pad_id = (
@@ -102,26 +94,6 @@ def build(vocab_size: int, cfg: Settings | dict[str, Any]) -> lm.NeuralLM:
     return lm.NeuralLM(body, vocab_size, adaptive=cfg["adaptive"])
 
 
-def nearest(
-    vectors: torch.Tensor, itos: Sequence[str], word: str, k: int = 8
-) -> list[tuple[str, float]]:
-    """The ``k`` words whose rows of ``vectors`` ``(|V|, dim)`` have the highest cosine with ``word``'s row."""
-    if len(itos) != vectors.shape[0]:
-        raise ValueError(
-            f"itos has {len(itos)} words but vectors has {vectors.shape[0]} rows"
-        )
-    if k < 1:
-        raise ValueError(f"k must be at least 1; got {k}")
-    index = {w: i for i, w in enumerate(itos)}
-    if word not in index:
-        raise KeyError(f"{word!r} is not in the vocabulary")
-    unit = F.normalize(vectors.float(), dim=1)
-    cosine = unit @ unit[index[word]]
-    cosine[index[word]] = -float("inf")
-    top = torch.topk(cosine, min(k, len(itos) - 1))
-    return [(itos[i], float(c)) for c, i in zip(top.values, top.indices, strict=True)]
-
-
 @zoo.register("nnlm", section="neural_lm")
 def train_nnlm(cfg: Settings) -> tuple[dict[str, Any], dict[str, Any]]:
     """The NNLM of Chapter 3, trained on WikiText-2 by the harness and scored on the whole test split."""
@@ -142,15 +114,12 @@ def train_nnlm(cfg: Settings) -> tuple[dict[str, Any], dict[str, Any]]:
         seed=cfg.seed,
         desc="train NNLM",
     )
-    keys = ("context_size", "embed_dim", "hidden_dim", "direct", "dropout", "adaptive")
     return lm.harness_artefact(
-        model, log, test_ids, valid_ids, {key: cfg[key] for key in keys},
+        model, log, test_ids, valid_ids,
         embedding=model.body.embedding.weight.detach().cpu().clone(), itos=list(vocab.itos),
     )
 
 
 def load(artefact: zoo.Artefact) -> lm.NeuralLM:
     """Rebuild the trained model of a zoo ``"nnlm"`` artefact (on the CPU, in eval mode)."""
-    model = build(len(artefact.state["itos"]), artefact.state["config"])
-    model.load_state_dict(artefact.state["model"])
-    return model.eval()
+    return lm.rebuild(NNLM, artefact.state)

@@ -70,34 +70,37 @@ SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
     "word2vec": {
         # train_lines: WikiText-2 training lines to learn from (None: all); subsample_t: word2vec.c's threshold t;
         # lr falls linearly to min_lr over the run; batch_size: examples per update (skip-gram: pairs, CBOW:
-        # centre words); compile: the training step through torch.compile (a C++ compiler needed, else it warns
+        # centre words); use_compile: the training step through torch.compile (a C++ compiler needed, else it warns
         # and trains uncompiled; compiling costs seconds, too many for the quick profile's small runs);
         # fractions: the data-size curve (shares of train_lines);
         # subsample_grid: thresholds t compared on the same data. Chapter 4 and the zoo's word vectors.
         "quick": {
             "train_lines": 2000, "min_count": 5, "dim": 50, "window": 5, "negatives": 5, "subsample_t": 1e-3,
-            "epochs": 1, "lr": 0.025, "min_lr": 1e-4, "batch_size": 1024, "compile": False, "seed": 0,
+            "epochs": 1, "lr": 0.025, "min_lr": 1e-4, "batch_size": 1024, "use_compile": False, "seed": 0,
             "fractions": (0.5, 1.0),
             "subsample_grid": (1e-5, 1e-3),
         },
         "full": {
             "train_lines": None, "min_count": 5, "dim": 100, "window": 5, "negatives": 5, "subsample_t": 1e-3,
-            "epochs": 5, "lr": 0.025, "min_lr": 1e-4, "batch_size": 1024, "compile": True, "seed": 0,
+            "epochs": 5, "lr": 0.025, "min_lr": 1e-4, "batch_size": 1024, "use_compile": True, "seed": 0,
             "fractions": (1 / 16, 1 / 8, 1 / 4, 1 / 2, 1.0),
             "subsample_grid": (1e-5, 1e-4, 1e-3),
         },
     },
     "seq2seq": {
         # Both translation models of Chapter 7; attention: the scorer of the attention model ("additive"/"dot").
-        # train_pairs / test_pairs: how many pairs of the fixed split to train on / to score (None: all).
+        # train_pairs / valid_pairs / test_pairs: how many pairs of the fixed splits to train on, to validate on
+        # after every epoch and to score (None: all).
         # min_freq: rarer tokens become <unk>; beam_sizes: the widths whose test translations are stored.
         "quick": {
-            "train_pairs": 1500, "test_pairs": 100, "min_freq": 1, "embed_dim": 48, "hidden_dim": 64,
+            "train_pairs": 1500, "valid_pairs": 100, "test_pairs": 100, "min_freq": 1, "embed_dim": 48,
+            "hidden_dim": 64,
             "dropout": 0.1, "epochs": 4, "batch_size": 32, "lr": 3e-3, "seed": 0, "attention": "additive",
             "beam_sizes": (1, 2, 4, 8),
         },
         "full": {
-            "train_pairs": None, "test_pairs": None, "min_freq": 2, "embed_dim": 128, "hidden_dim": 192,
+            "train_pairs": None, "valid_pairs": None, "test_pairs": None, "min_freq": 2, "embed_dim": 128,
+            "hidden_dim": 192,
             "dropout": 0.2, "epochs": 7, "batch_size": 64, "lr": 2e-3, "seed": 0, "attention": "additive",
             "beam_sizes": (1, 2, 4, 8),
         },
@@ -121,13 +124,14 @@ SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
     },
     "transformer": {
         # Chapter 10's translation Transformer (zoo "transformer-zh-en") on Chapter 7's split: train_pairs /
-        # test_pairs as there (None: all); lr multiplies the paper's warm-up/inverse-sqrt schedule (warmup steps).
+        # valid_pairs / test_pairs as there (None: all); lr multiplies the paper's warm-up/inverse-sqrt schedule (warmup steps).
         # The chapter's small experiments on the look-back task (output the token `back` positions earlier):
         # pe_* learned vs sinusoidal positions, trained on length pe_train_len and tested on pe_test_lens;
         # ln_* post-LN vs pre-LN, with and without ln_warmup steps of warm-up, on a deep stack;
         # cache_lengths: output lengths of the KV-cache timing.
         "quick": {
-            "train_pairs": 1500, "test_pairs": 100, "min_freq": 1, "d_model": 64, "num_heads": 4,
+            "train_pairs": 1500, "valid_pairs": 100, "test_pairs": 100, "min_freq": 1, "d_model": 64,
+            "num_heads": 4,
             "num_encoder_layers": 2, "num_decoder_layers": 2, "d_ff": 128, "dropout": 0.1, "norm_first": False,
             "epochs": 3, "batch_size": 32, "lr": 1.0, "warmup": 100, "label_smoothing": 0.1, "seed": 0,
             "beam_sizes": (1, 4), "back": 2, "toy_vocab": 16, "toy_batch": 32,
@@ -136,7 +140,8 @@ SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
             "cache_lengths": (8, 16, 32),
         },
         "full": {
-            "train_pairs": None, "test_pairs": None, "min_freq": 2, "d_model": 128, "num_heads": 4,
+            "train_pairs": None, "valid_pairs": None, "test_pairs": None, "min_freq": 2, "d_model": 128,
+            "num_heads": 4,
             "num_encoder_layers": 2, "num_decoder_layers": 2, "d_ff": 512, "dropout": 0.1, "norm_first": False,
             "epochs": 5, "batch_size": 64, "lr": 0.5, "warmup": 400, "label_smoothing": 0.1, "seed": 0,
             "beam_sizes": (1, 4), "back": 2, "toy_vocab": 16, "toy_batch": 32,

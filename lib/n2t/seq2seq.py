@@ -8,17 +8,13 @@ The encoder reads the source characters with a bidirectional GRU. The decoder is
   scored additively (Bahdanau et al. 2015) or by a dot product (Luong et al. 2015), and the weighted average
   (the *context*) joins the state before the output layer.
 
-Every translation model of the book derives from :class:`Translator`: it provides ``start`` (encode a batch
-of sources into a decoding state) and ``step`` (one decoding step), and inherits ``translate``, which tokenises
-raw Chinese, batches, decodes with :mod:`n2t.decoding` and detokenises the English.
+Both are :class:`n2t.translation.Translator` s: they inherit ``translate`` and are trained by the one driver of
+every translator (:func:`n2t.translation.train_translator`).
 """
 
 from __future__ import annotations
 
-import re
-import time
-from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -26,162 +22,13 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from n2t import decoding, zoo
+from n2t import zoo
 from n2t.attention import scaled_dot_product_attention
-from n2t.data import (
-    PairBatch,
-    Vocab,
-    chinese_tokenize,
-    cmn_eng_split,
-    english_tokenize,
-    lengths_to_mask,
-    pad_sequences,
-    pair_batch,
-)
-from n2t.metrics import bleu, chrf
-from n2t.train import (
-    count_parameters,
-    fit,
-    model_device,
-    progress,
-    seed_everything,
-    to_device,
-)
-
-# ----------------------------------------------------------------------- detokenisation
-
-_NO_SPACE_BEFORE = {".", ",", "!", "?", ";", ":", "%", ")", "]", "}", "'", "…"}
-_NO_SPACE_AFTER = {"(", "[", "{", "$", "#"}
-_JOINERS = {"-", "/"}  # "well-known", "and/or": no space on either side
-_DIGIT_JOINERS = {".", ",", ":"}  # "3.5", "1,000", "3:30" between digits
-_I_WORDS = re.compile(r"^i(?:'(?:m|ll|ve|d))?$")
-
-
-def detokenize(tokens: Sequence[str]) -> str:
-    """English tokens → a sentence: ``["i'm", "here", "."]`` → ``"I'm here."`` (the inverse of english_tokenize).
-
-    Punctuation is attached to its word, double quotes alternate between opening and closing, and the first
-    word of a sentence and the pronoun *I* are capitalised (the tokens are lower case; names stay lower case).
-    """
-    if isinstance(tokens, str):
-        raise TypeError("detokenize takes a sequence of tokens, not a string")
-    out = ""
-    quote_open = False
-    glue_next = True  # no space before the first token
-    capitalise = True
-    for i, token in enumerate(tokens):
-        prev = tokens[i - 1] if i else ""
-        nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
-        word = token
-        if capitalise and word[:1].isalpha():
-            word = word[0].upper() + word[1:]
-            capitalise = False
-        elif _I_WORDS.match(word):
-            word = "I" + word[1:]
-        between_digits = (
-            token in _DIGIT_JOINERS and prev[-1:].isdigit() and nxt[:1].isdigit()
-        )
-        if token == '"':
-            attach = quote_open  # a closing quote sticks to the word before it
-            quote_open = not quote_open
-            next_glued = quote_open  # an opening quote sticks to the word after it
-        else:
-            attach = token in _NO_SPACE_BEFORE or token in _JOINERS or between_digits
-            next_glued = token in _NO_SPACE_AFTER or token in _JOINERS or between_digits
-        out += ("" if glue_next or attach else " ") + word
-        glue_next = next_glued
-        if token in {".", "!", "?"} and not between_digits:
-            capitalise = True
-    return out
-
+from n2t.data import PairBatch, Vocab, cmn_eng_split, lengths_to_mask
+from n2t.train import model_device, records_arguments, seed_everything
+from n2t.translation import Translator, build_vocabs, rebuild, tokenized_pairs, train_translator
 
 # --------------------------------------------------------------------------- the models
-
-
-class Translator(nn.Module):
-    """A translation model: subclasses define ``start`` and ``step``; ``translate`` is shared by all of them.
-
-    ``start(src (batch, S), src_lengths (batch,)) -> state`` encodes a batch of source ids;
-    ``step(tokens (batch,), state) -> (log_probs (batch, vocab), state)`` is one decoding step, in the form
-    that :mod:`n2t.decoding` drives (every tensor in ``state`` batch-first).
-    """
-
-    src_vocab: Vocab
-    tgt_vocab: Vocab
-
-    def tokenize_source(self, sentence: str) -> list[str]:
-        """Source sentence → tokens (Chinese by character)."""
-        return chinese_tokenize(sentence)
-
-    def start(self, src: torch.Tensor, src_lengths: torch.Tensor) -> Any:
-        """Encode source ids ``(batch, S)`` into the decoding state."""
-        raise NotImplementedError
-
-    def step(self, tokens: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
-        """One decoding step: last tokens ``(batch,)`` → next-token log-probs ``(batch, vocab)`` and the state."""
-        raise NotImplementedError
-
-    def detokenize_target(self, tokens: Sequence[str]) -> str:
-        """Target tokens → the English sentence (:func:`detokenize`)."""
-        return detokenize(tokens)
-
-    def max_output_length(self, src_length: int) -> int:
-        """How many target tokens decoding may emit for a source of ``src_length`` tokens."""
-        return 2 * src_length + 10
-
-    @torch.no_grad()
-    def translate(
-        self,
-        sentences: list[str],
-        beam_size: int = 1,
-        batch_size: int = 100,
-        alpha: float = 1.0,
-    ) -> list[str]:
-        """Raw source sentences → detokenised translations (greedy for ``beam_size=1``, else beam search).
-
-        Characters never seen in training become ``<unk>``; an empty (or all-space) sentence translates to
-        ``""`` without running the model. ``alpha`` is beam search's length normalisation exponent.
-        """
-        if isinstance(sentences, str) or not isinstance(sentences, Sequence):
-            raise TypeError(
-                f"sentences must be a list of strings; got {type(sentences).__name__}"
-            )
-        for i, sentence in enumerate(sentences):
-            if not isinstance(sentence, str):
-                raise TypeError(
-                    f"sentences must be a list of strings; item {i} is a {type(sentence).__name__}"
-                )
-        if beam_size < 1:
-            raise ValueError(f"beam_size must be at least 1; got {beam_size}")
-        was_training = self.training
-        self.eval()
-        ids = [self.src_vocab.encode(self.tokenize_source(s)) for s in sentences]
-        order = sorted(
-            (i for i in range(len(ids)) if ids[i]), key=lambda i: len(ids[i])
-        )  # similar lengths
-        outputs = [""] * len(sentences)
-        dev = model_device(self)
-        tgt = self.tgt_vocab
-        # BEGIN translate core
-        for start in range(0, len(order), batch_size):
-            chunk = order[start : start + batch_size]
-            src, lengths = pad_sequences([ids[i] for i in chunk], self.src_vocab.pad_id)
-            state = self.start(src.to(dev), lengths.to(dev))
-            max_len = self.max_output_length(int(lengths.max()))
-            if beam_size == 1:
-                words = decoding.greedy(
-                    self.step, state, tgt.bos_id, tgt.eos_id, max_len
-                )
-            else:
-                hyps = decoding.beam_search(
-                    self.step, state, tgt.bos_id, tgt.eos_id, max_len, beam_size, alpha
-                )
-                words = decoding.best_tokens(hyps)
-            for i, row in zip(chunk, words, strict=True):
-                outputs[i] = self.detokenize_target(tgt.decode(row))
-        # END translate core
-        self.train(was_training)
-        return outputs
 
 
 class Encoder(nn.Module):
@@ -288,6 +135,7 @@ ATTENTION = {"none": None, "additive": AdditiveAttention, "dot": DotProductAtten
 class Seq2Seq(Translator):
     """The GRU encoder–decoder; ``attention`` is ``"none"`` (one summary vector), ``"additive"`` or ``"dot"``."""
 
+    @records_arguments
     def __init__(
         self,
         src_vocab: Vocab,
@@ -337,9 +185,9 @@ class Seq2Seq(Translator):
         self.dropout = nn.Dropout(dropout)
 
     def start(
-        self, src: torch.Tensor, src_lengths: torch.Tensor
+        self, src: torch.Tensor, src_lengths: torch.Tensor, use_cache: bool = True
     ) -> dict[str, torch.Tensor]:
-        """Encode ``src`` ``(batch, S)``: the decoding state (all batch-first)."""
+        """Encode ``src`` ``(batch, S)``: the decoding state (all batch-first; the GRU's state is its cache)."""
         states, summary = self.encoder(src, src_lengths)
         keys = (
             self.attention.project_keys(states)
@@ -426,180 +274,32 @@ class Seq2Seq(Translator):
         return weights[0].cpu()
 
 
-# ----------------------------------------------------------------------- data, training
-
-
-def tokenized_pairs(
-    pairs: Sequence[tuple[str, str]],
-) -> list[tuple[list[str], list[str]]]:
-    """``(chinese, english)`` strings → ``(characters, english tokens)``."""
-    return [(chinese_tokenize(zh), english_tokenize(en)) for zh, en in pairs]
-
-
-def build_vocabs(
-    pairs: Sequence[tuple[list[str], list[str]]], min_freq: int
-) -> tuple[Vocab, Vocab]:
-    """Source and target vocabularies of tokenized pairs; types seen fewer than ``min_freq`` times → ``<unk>``."""
-    src = Vocab(Counter(t for s, _ in pairs for t in s), min_freq=min_freq)
-    tgt = Vocab(Counter(t for _, t in pairs for t in t), min_freq=min_freq)
-    return src, tgt
-
-
-def length_batches(
-    pairs: Sequence[tuple[list[str], list[str]]],
-    src_vocab: Vocab,
-    tgt_vocab: Vocab,
-    batch_size: int,
-    seed: int,
-) -> Iterator[PairBatch]:
-    """Shuffled batches of pairs of similar source length (little padding), in a seeded random order."""
-    generator = torch.Generator().manual_seed(seed)
-    order = torch.randperm(len(pairs), generator=generator).tolist()
-    chunk = (
-        batch_size * 50
-    )  # sort within chunks of 50 batches, then shuffle the batches
-    batches = []
-    for start in range(0, len(order), chunk):
-        part = sorted(order[start : start + chunk], key=lambda i: len(pairs[i][0]))
-        batches += [part[i : i + batch_size] for i in range(0, len(part), batch_size)]
-    for b in torch.randperm(len(batches), generator=generator).tolist():
-        yield pair_batch([pairs[i] for i in batches[b]], src_vocab, tgt_vocab)
+# ----------------------------------------------------------------------- training
 
 
 def model_from_state(state: dict[str, Any]) -> Seq2Seq:
-    """Rebuild a trained :class:`Seq2Seq` from a zoo artefact's state (vocabularies, settings, weights)."""
-    src_vocab = Vocab(Counter(state["src_freqs"]), min_freq=state["config"]["min_freq"])
-    tgt_vocab = Vocab(Counter(state["tgt_freqs"]), min_freq=state["config"]["min_freq"])
-    config = state["config"]
-    model = Seq2Seq(
-        src_vocab,
-        tgt_vocab,
-        config["embed_dim"],
-        config["hidden_dim"],
-        config["attention"],
-        config["dropout"],
-    )
-    model.load_state_dict(state["model"])
-    return model.eval()
+    """Rebuild a trained :class:`Seq2Seq` from a zoo artefact's state (vocabularies, arguments, weights)."""
+    return rebuild(Seq2Seq, state)
 
 
-def epoch_batches(
-    train: Sequence[tuple[list[str], list[str]]], src_vocab: Vocab, tgt_vocab: Vocab, settings: Any
-) -> Callable[[], list[PairBatch]]:
-    """A function that returns the next epoch's batches, in a new seeded order at every call (for ``fit``)."""
-    epoch = 0
-
-    def batches() -> list[PairBatch]:
-        nonlocal epoch
-        epoch += 1
-        return list(length_batches(train, src_vocab, tgt_vocab, settings.batch_size, settings.seed + epoch))
-
-    return batches
-
-
-def validation_loss(
-    src_vocab: Vocab, tgt_vocab: Vocab, settings: Any,
-    tokenize: Callable[[Sequence[tuple[str, str]]], list[tuple[list[str], list[str]]]] = tokenized_pairs,
-) -> Callable[[nn.Module], dict[str, float]]:
-    """``fit``'s ``evaluate``: a model's mean cross-entropy per target token on the validation split.
-
-    ``tokenize`` turns the ``(chinese, english)`` pairs into the model's tokens (default :func:`tokenized_pairs`).
-    """
-    valid = tokenize(cmn_eng_split("valid")[: settings.test_pairs])
-    valid_batches = list(length_batches(valid, src_vocab, tgt_vocab, settings.batch_size, settings.seed))
-    tokens = sum(int((b.tgt_lengths - 1).sum()) for b in valid_batches)
-
-    def valid_loss(m: nn.Module) -> dict[str, float]:
-        batches = to_device(valid_batches, model_device(m))
-        return {"valid_loss": sum(m.loss(b).item() * int((b.tgt_lengths - 1).sum()) for b in batches) / tokens}
-
-    return valid_loss
-
-
-def translator_artefact(
-    model: Translator,
-    settings: Any,
-    train: Sequence[tuple[list[str], list[str]]],
-    history: Any,
-    cpu_seconds: float,
-    config: dict[str, Any],
-    desc: str,
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Decode the test split with every beam width of ``settings``; the zoo artefact's ``(state, metrics)``.
-
-    ``state`` holds the weights, the vocabularies' counts, ``config``, the losses and the test translations;
-    ``metrics`` the parameters, steps, training seconds and BLEU/chrF of every beam width.
-    """
-    test = cmn_eng_split("test")[: settings.test_pairs]
-    sources, references = [zh for zh, _ in test], [en for _, en in test]
-    translations = {}
-    for beam in progress(settings.beam_sizes, desc=f"decode test ({desc})"):
-        translations[str(beam)] = model.translate(sources, beam_size=beam)
-    state = {
-        "model": {k: v.cpu() for k, v in model.state_dict().items()},
-        "src_freqs": dict(model.src_vocab.freqs),
-        "tgt_freqs": dict(model.tgt_vocab.freqs),
-        "config": config,
-        "step_loss": history.step_loss,
-        "valid_loss": [m["valid_loss"] for m in history.epoch_metrics],
-        "test_translations": translations,
-    }
-    metrics = {
-        "parameters": count_parameters(model),
-        "steps": history.steps,
-        "target_tokens": sum(len(t) + 1 for _, t in train) * settings.epochs,
-        "fit_seconds": round(history.seconds, 3),
-        "fit_cpu_seconds": round(cpu_seconds, 3),
-        "torch_threads": torch.get_num_threads(),
-        "src_vocab": len(model.src_vocab),
-        "tgt_vocab": len(model.tgt_vocab),
-    }
-    for beam, hypotheses in translations.items():
-        metrics[f"bleu_beam{beam}"] = bleu(hypotheses, references)
-        metrics[f"chrf_beam{beam}"] = chrf(hypotheses, references)
-    return state, metrics
-
-
-def train_translator(
-    settings: Any, attention: str
-) -> tuple[dict[str, Any], dict[str, Any]]:
+def train_seq2seq_model(settings: Any, attention: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """Train a :class:`Seq2Seq` on the training split with ``settings`` and score it on the test split."""
     seed_everything(settings.seed)
     train = tokenized_pairs(cmn_eng_split("train")[: settings.train_pairs])
     src_vocab, tgt_vocab = build_vocabs(train, settings.min_freq)
-    model = Seq2Seq(
-        src_vocab,
-        tgt_vocab,
-        settings.embed_dim,
-        settings.hidden_dim,
-        attention,
-        settings.dropout,
-    )
+    model = Seq2Seq(src_vocab, tgt_vocab, settings.embed_dim, settings.hidden_dim, attention, settings.dropout)
     optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr)
-    cpu_start = time.process_time()
-    history = fit(
-        model,
-        epoch_batches(train, src_vocab, tgt_vocab, settings),
-        lambda m, batch: m.loss(batch),
-        optimizer,
-        epochs=settings.epochs,
-        evaluate=validation_loss(src_vocab, tgt_vocab, settings),
-        grad_clip=1.0,
-        desc=f"seq2seq ({attention})",
-    )
-    cpu_seconds = time.process_time() - cpu_start  # CPU time of all threads: independent of other load
-    config = {key: settings[key] for key in ("embed_dim", "hidden_dim", "dropout", "min_freq")}
-    config["attention"] = attention
-    return translator_artefact(model, settings, train, history, cpu_seconds, config, attention)
+    return train_translator(model, train, settings, optimizer, lambda m, batch: m.loss(batch),
+                            f"seq2seq ({attention})", grad_clip=1.0)
 
 
 @zoo.register("seq2seq-zh-en", section="seq2seq")
 def train_seq2seq(settings: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     """The encoder–decoder without attention (the source reaches the decoder as one vector)."""
-    return train_translator(settings, "none")
+    return train_seq2seq_model(settings, "none")
 
 
 @zoo.register("seq2seq-attention-zh-en", section="seq2seq")
 def train_seq2seq_attention(settings: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     """The encoder–decoder with attention (the decoder queries every encoder state)."""
-    return train_translator(settings, settings.attention)
+    return train_seq2seq_model(settings, settings.attention)

@@ -1,12 +1,21 @@
-"""Training utilities: device choice, seeding, progress bars, the training loop, schedules, checkpoints."""
+"""Training utilities: device choice, seeding, progress bars, the training loops, schedules, checkpoints.
+
+Two loops train every model of the book. :func:`fit` makes passes (epochs) over batches, for the translators
+and the chapters' small experiments. :func:`train_stream` trains for a fixed number of steps drawn from an
+endless stream — the language models, the biLM's two directions, and BERT, GPT and T5's pretraining — with one
+schedule (AdamW, linear warm-up, cosine decay), validation every ``eval_every`` units read, and the weights of
+the best validation checkpoint kept. Both keep the one compute clock (:mod:`n2t.clock`).
+"""
 
 from __future__ import annotations
 
 import copy
+import dataclasses
+import functools
+import inspect
 import math
 import os
 import random
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -17,6 +26,9 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+
+from n2t.clock import Clock
+from n2t.progress import progress
 
 # ------------------------------------------------------------------------------------ device, seeding
 
@@ -49,9 +61,13 @@ def device(name: str | None = None) -> torch.device:
 
 
 def map_tensors(obj: Any, fn: Callable[[torch.Tensor], torch.Tensor]) -> Any:
-    """``obj`` with ``fn`` applied to every tensor in it: a tensor, or tuples, lists, dicts and NamedTuples of them."""
+    """``obj`` with ``fn`` applied to every tensor in it: a tensor, or tuples, lists, dicts, NamedTuples and
+    dataclass instances (such as a key/value cache) of them; new containers, the same other values."""
     if isinstance(obj, torch.Tensor):
         return fn(obj)
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return dataclasses.replace(obj, **{f.name: map_tensors(getattr(obj, f.name), fn)
+                                           for f in dataclasses.fields(obj) if f.init})
     if isinstance(obj, tuple) and hasattr(obj, "_fields"):  # a NamedTuple such as PairBatch
         return type(obj)(*(map_tensors(x, fn) for x in obj))
     if isinstance(obj, list | tuple):
@@ -79,89 +95,20 @@ def seed_everything(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
-# ------------------------------------------------------------------------------------------ progress
-
-
-class _OneLineBar:
-    """A progress bar for built pages and CI logs: silent while it runs, one line when it closes.
-
-    It keeps tqdm's interface (iteration, ``update``, ``set_postfix``, ``close``) and prints
-    ``desc: n/total [postfix]`` once, with no rate or time, so a page shows the same line on every build.
-    """
-
-    def __init__(self, iterable: Iterable | None = None, total: int | None = None, desc: str | None = None,
-                 disable: bool = False, **_ignored: Any) -> None:
-        self.iterable, self.desc, self.disable = iterable, desc, disable
-        if total is None and iterable is not None and hasattr(iterable, "__len__"):
-            total = len(iterable)
-        self.total, self.n, self.postfix, self.closed = total, 0, "", False
-
-    def __iter__(self) -> Iterator[Any]:
-        try:
-            for item in self.iterable:
-                yield item
-                self.n += 1
-        finally:
-            self.close()
-
-    def __enter__(self) -> _OneLineBar:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def update(self, n: int = 1) -> None:
-        """Count ``n`` more steps."""
-        self.n += n
-
-    def set_postfix(self, ordered_dict: dict | None = None, refresh: bool = True, **kwargs: Any) -> None:
-        """Remember values (e.g. the loss) to print on the closing line."""
-        values = {**(ordered_dict or {}), **kwargs}
-        self.postfix = ", ".join(f"{key}={value}" for key, value in values.items())
-
-    def set_description(self, desc: str | None = None, refresh: bool = True) -> None:
-        """Change the label of the closing line."""
-        self.desc = desc
-
-    def refresh(self) -> None:
-        """Nothing to redraw: the bar prints only when it closes."""
-
-    def close(self) -> None:
-        """Print the one closing line (once)."""
-        if self.closed or self.disable:
-            self.closed = True
-            return
-        self.closed = True
-        done = f"{self.n}/{self.total}" if self.total is not None else f"{self.n}"
-        label = f"{self.desc}: " if self.desc else ""
-        print(f"{label}{done}" + (f" [{self.postfix}]" if self.postfix else ""), file=sys.stdout, flush=True)
-
-
-def progress(iterable: Iterable | None = None, total: int | None = None, desc: str | None = None, **kwargs):
-    """A progress bar: a live tqdm widget in JupyterLab; one closing line when ``N2T_PROGRESS=text``.
-
-    ``make book`` and ``make test`` set ``N2T_PROGRESS=text``, so a built page shows at most one tidy line per
-    loop (``desc: n/total [loss=…]``, no rates or times); ``N2T_PROGRESS=off`` prints nothing.
-    """
-    mode = os.environ.get("N2T_PROGRESS", "auto")
-    if mode not in ("auto", "text", "off"):
-        raise ValueError(f"N2T_PROGRESS must be 'auto', 'text' or 'off'; got {mode!r}")
-    if mode == "auto":
-        from tqdm.auto import tqdm
-
-        return tqdm(iterable, total=total, desc=desc, **kwargs)
-    return _OneLineBar(iterable, total=total, desc=desc, disable=mode == "off", **kwargs)
-
-
 # ----------------------------------------------------------------------------------------- the loop
 
 
 @dataclass
 class History:
-    """What a training run recorded: the loss at every step, metrics after every epoch, wall-clock time."""
+    """What :func:`fit` recorded: the loss at every step, metrics and the clock after every epoch, wall time.
+
+    ``epoch_metrics[i]`` holds epoch i + 1's metrics with the clock's reading then (:mod:`n2t.clock`);
+    ``clock`` is the last reading; ``seconds`` the wall time of the whole run, evaluation included.
+    """
 
     step_loss: list[float] = field(default_factory=list)
-    epoch_metrics: list[dict[str, float]] = field(default_factory=list)
+    epoch_metrics: list[dict[str, Any]] = field(default_factory=list)
+    clock: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
 
     @property
@@ -173,6 +120,24 @@ class History:
 def count_parameters(model: nn.Module) -> int:
     """The number of trainable parameters of ``model``."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def records_arguments(init: Callable[..., None]) -> Callable[..., None]:
+    """Decorator for a model's ``__init__``: ``model.arguments`` keeps every argument it was built with.
+
+    Defaults included, so a model stored with its ``arguments`` is rebuilt exactly, even when a later version
+    changes a default; a loader that passes them all back cannot forget one.
+    """
+    signature = inspect.signature(init)
+
+    @functools.wraps(init)
+    def init_and_record(self: nn.Module, *args: Any, **kwargs: Any) -> None:
+        bound = signature.bind(self, *args, **kwargs)
+        bound.apply_defaults()
+        init(self, *args, **kwargs)
+        self.arguments = dict(list(bound.arguments.items())[1:])  # all but self
+
+    return init_and_record
 
 
 def adamw(model: nn.Module, lr: float, weight_decay: float = 0.01) -> torch.optim.Optimizer:
@@ -237,6 +202,8 @@ def fit(
     max_steps: int | None = None,
     desc: str = "train",
     dev: torch.device | str | None = None,
+    unit: str = "steps",
+    count: Callable[[Any], int] = lambda batch: 1,
 ) -> History:
     """Train ``model`` for ``epochs`` passes over ``batches`` and return its :class:`History`.
 
@@ -245,13 +212,14 @@ def fit(
     returning an iterable); ``loss_fn(model, batch)`` returns the scalar loss of one batch; ``evaluate(model)``,
     if given, runs after every epoch in eval mode and under ``torch.no_grad`` and returns named metrics. The
     loop stops early after ``max_steps`` steps. A non-finite loss stops training with a clear error instead of
-    corrupting the weights.
+    corrupting the weights. The clock counts ``count(batch)`` ``unit`` per batch (default: steps) and the
+    seconds of training, evaluation excluded; every epoch's record holds its reading.
     """
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1; got {epochs}")
     dev = device(dev) if dev is None or isinstance(dev, str) else dev
     model.to(dev)  # before the optimizer steps: its state is created lazily, on the parameters' device
-    history = History()
+    history, clock = History(), Clock(unit, dev)
     start = time.perf_counter()
     for epoch in range(1, epochs + 1):
         model.train()
@@ -259,28 +227,107 @@ def fit(
         total = len(epoch_batches) if hasattr(epoch_batches, "__len__") else None
         if max_steps is not None and total is not None:
             total = min(total, max_steps - history.steps)
-        bar = progress(epoch_batches, total=total, desc=f"{desc} epoch {epoch}/{epochs}", leave=True)
-        for batch in bar:
-            loss = loss_fn(model, to_device(batch, dev))
-            try:
-                optimizer_step(loss, model, optimizer, history.steps + 1, grad_clip, scheduler)
-            except FloatingPointError:
-                bar.close()
-                raise
+        bar = progress(total=total, desc=f"{desc} epoch {epoch}/{epochs}", leave=True)
+        batch_iterator = iter(epoch_batches)
+        while max_steps is None or history.steps < max_steps:
+            with clock.running():
+                batch = next(batch_iterator, None)
+                if batch is None:
+                    break
+                loss = loss_fn(model, to_device(batch, dev))
+                try:
+                    optimizer_step(loss, model, optimizer, history.steps + 1, grad_clip, scheduler)
+                except FloatingPointError:
+                    bar.close()
+                    raise
+            clock.seen += count(batch)
+            bar.update(1)
             history.step_loss.append(loss.item())
             if history.steps % 10 == 0:
                 bar.set_postfix(loss=f"{history.step_loss[-1]:.3f}", refresh=False)
-            if max_steps is not None and history.steps >= max_steps:
-                break
         bar.close()
+        history.clock = clock.reading()
+        record: dict[str, Any] = {"epoch": epoch, "steps": history.steps, **history.clock}
         if evaluate is not None:
             model.eval()
             with torch.no_grad():
-                history.epoch_metrics.append({"epoch": epoch, **evaluate(model)})
+                record.update(evaluate(model))
+        history.epoch_metrics.append(record)
         if max_steps is not None and history.steps >= max_steps:
             break
     history.seconds = time.perf_counter() - start
     return history
+
+
+@dataclass
+class TrainLog:
+    """What :func:`train_stream` recorded: every validation checkpoint, the last clock reading, the best one.
+
+    Each checkpoint of ``curve`` holds its step, the clock's reading (:mod:`n2t.clock`) and the validation
+    metrics; ``best`` is the checkpoint whose weights the model keeps.
+    """
+
+    curve: list[dict[str, Any]]
+    clock: dict[str, Any]
+    best: dict[str, Any]
+
+
+def train_stream(
+    model: nn.Module,
+    step: Callable[[], tuple[torch.Tensor, int]],
+    steps: int,
+    evaluate: Callable[[nn.Module], dict[str, float]],
+    monitor: str,
+    eval_every: int,
+    lr: float,
+    weight_decay: float = 0.01,
+    warmup_steps: int = 100,
+    grad_clip: float | None = 1.0,
+    unit: str = "tokens",
+    desc: str = "train",
+) -> TrainLog:
+    """Train ``model`` for ``steps`` steps of ``step() -> (loss, units read)``; the book's streamed training.
+
+    Every model trained on a stream of text (the language models, the biLM, BERT, GPT and T5) goes through
+    this loop: AdamW (``weight_decay``), linear warm-up for ``warmup_steps`` then cosine decay to zero at the
+    last step, gradients clipped to norm ``grad_clip``. Every ``eval_every`` units (and after the last step)
+    ``evaluate(model)`` runs in eval mode, without gradients and off the clock; the weights with the lowest
+    ``monitor`` value are kept and loaded back at the end. The model goes to :func:`device` first; ``step``
+    reads the model's device for its batches.
+    """
+    if steps < 1 or eval_every < 1:
+        raise ValueError(f"steps and eval_every must be positive; got steps={steps}, eval_every={eval_every}")
+    dev = device()
+    model.to(dev)
+    optimizer = adamw(model, lr, weight_decay)
+    scheduler = warmup_cosine(optimizer, min(warmup_steps, steps - 1), steps) if steps > 1 else None
+    clock, curve, best = Clock(unit, dev), [], BestWeights(model)
+    next_eval = eval_every
+    bar = progress(total=steps, desc=desc)
+    for index in range(1, steps + 1):
+        # excerpt begins training step
+        with clock.running():
+            model.train()
+            loss, read = step()  # the loss of the next batch, and how many units it read
+            optimizer_step(loss, model, optimizer, index, grad_clip, scheduler)
+        clock.seen += read
+        # excerpt ends
+        bar.update(1)
+        if index % 20 == 0:
+            bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
+        if clock.seen >= next_eval or index == steps:
+            model.eval()
+            with torch.no_grad():
+                checkpoint = {"step": index, **clock.reading(), **evaluate(model)}
+            curve.append(checkpoint)
+            best.update(model, checkpoint[monitor], clock.seen)
+            while next_eval <= clock.seen:
+                next_eval += eval_every
+            bar.set_postfix(loss=f"{loss.item():.3f}", **{monitor: f"{checkpoint[monitor]:.3f}"}, refresh=False)
+    bar.close()
+    best.restore(model)
+    kept = next((point for point in curve if point[unit] == best.seen), curve[-1])
+    return TrainLog(curve, clock.reading(), kept)
 
 
 def mean_over_batches(

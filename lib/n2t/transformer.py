@@ -12,15 +12,13 @@ One layer class per idea, shared by every model:
 
 Each sub-layer is wrapped by :func:`residual`: post-LN ``LayerNorm(x + Sublayer(x))`` as in the paper (the
 default) or pre-LN ``x + Sublayer(LayerNorm(x))`` (``norm_first=True``). For incremental decoding, every layer
-takes an optional *cache*, a dict that it fills with the keys and values of the positions seen so far, so that
-a new token costs one position's work instead of the whole prefix's (:func:`cached_attention`).
+takes an optional *cache*, which its attention fills with the keys and values of the positions seen so far
+(:class:`n2t.attention.KVCache`), so that a new token costs one position's work instead of the whole prefix's.
 """
 
 from __future__ import annotations
 
 import math
-import time
-from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -29,19 +27,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from n2t import zoo
-from n2t.attention import MultiHeadAttention, causal_mask
+from n2t.attention import KVCache, MultiHeadAttention, causal_mask, copy_caches
 from n2t.data import PairBatch, Vocab, cmn_eng_split, lengths_to_mask
-from n2t.seq2seq import (
-    Translator,
-    build_vocabs,
-    epoch_batches,
-    tokenized_pairs,
-    translator_artefact,
-    validation_loss,
-)
-from n2t.train import fit, model_device, seed_everything, warmup_inverse_sqrt
+from n2t.train import model_device, records_arguments, seed_everything, warmup_inverse_sqrt
+from n2t.translation import Translator, build_vocabs, rebuild, tokenized_pairs, train_translator
 
-Cache = dict[str, torch.Tensor]
+DecoderCache = dict[str, KVCache]  # one decoder layer's: "self" (grows) and "cross" (the memory's, static)
 
 
 def _check_heads(d_model: int, num_heads: int) -> None:
@@ -190,47 +181,6 @@ def residual(
     return norm(x + dropout(sublayer(x)))
 
 
-def cached_attention(
-    attn: MultiHeadAttention,
-    query: torch.Tensor,
-    memory: torch.Tensor | None,
-    cache: Cache,
-    prefix: str,
-    mask: torch.Tensor | None = None,
-) -> torch.Tensor:
-    """Attention whose keys and values are kept in ``cache`` (``prefix + "k"``, ``prefix + "v"``).
-
-    Self-attention (``memory`` is None): the new positions' keys and values ``(batch, heads, new, head_dim)``
-    are appended to the cached ones, and query i of the ``new`` ones sees the cached keys and the new keys up to
-    itself. Cross-attention (``memory`` given): keys and values of ``memory`` are projected once, at the first
-    call. ``mask`` ``(batch, 1, 1, L_k)`` marks real keys. Returns ``(batch, new, d_model)``.
-    """
-    # excerpt begins cached_attention
-    q = attn._split_heads(attn.q_proj(query))  # (batch, heads, new, head_dim)
-    if memory is not None:
-        if prefix + "k" not in cache:
-            cache[prefix + "k"] = attn._split_heads(attn.k_proj(memory))
-            cache[prefix + "v"] = attn._split_heads(attn.v_proj(memory))
-        k, v = cache[prefix + "k"], cache[prefix + "v"]
-    else:
-        k_new = attn._split_heads(attn.k_proj(query))
-        v_new = attn._split_heads(attn.v_proj(query))
-        if prefix + "k" in cache:
-            k_new = torch.cat([cache[prefix + "k"], k_new], dim=2)
-            v_new = torch.cat([cache[prefix + "v"], v_new], dim=2)
-        k = cache[prefix + "k"] = k_new  # (batch, heads, past + new, head_dim)
-        v = cache[prefix + "v"] = v_new
-        new, total = query.shape[1], k.shape[2]
-        if new > 1:  # query i (at position past + i) sees keys 0 … past + i
-            causal = causal_mask(total, device=query.device)[total - new :]
-            mask = causal if mask is None else mask & causal
-    # excerpt ends
-    dropout_p = attn.dropout if attn.training else 0.0
-    heads = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p)
-    batch, new = query.shape[0], query.shape[1]
-    return attn.out_proj(heads.transpose(1, 2).reshape(batch, new, -1))
-
-
 class EncoderLayer(nn.Module):
     """Self-attention then FFN, each in a residual block: ``(batch, time, d_model)`` → same.
 
@@ -261,18 +211,16 @@ class EncoderLayer(nn.Module):
         x: torch.Tensor,
         mask: torch.Tensor | None = None,
         is_causal: bool = False,
-        cache: Cache | None = None,
+        cache: KVCache | None = None,
     ) -> torch.Tensor:
         """``x`` ``(batch, time, d_model)``; ``mask`` broadcasts to ``(batch, heads, time, time)`` (True = may attend).
 
-        With ``cache`` (a dict, filled in place) ``x`` holds only the new positions and attention is causal.
+        With ``cache`` (filled in place) ``x`` holds only the new positions, which see the cached ones (causal).
         """
 
         # excerpt begins EncoderLayer
         def attend(h: torch.Tensor) -> torch.Tensor:  # every position queries every one
-            if cache is not None:
-                return cached_attention(self.self_attn, h, None, cache, "self_", mask)
-            return self.self_attn(h, h, h, mask=mask, is_causal=is_causal)[0]
+            return self.self_attn(h, h, h, mask=mask, is_causal=is_causal, cache=cache)[0]
 
         x = residual(x, attend, self.norm1, self.dropout1, self.norm_first)
         return residual(x, self.ffn, self.norm2, self.dropout2, self.norm_first)
@@ -300,7 +248,6 @@ class DecoderLayer(nn.Module):
         self.ffn = FeedForward(d_model, d_ff, dropout, activation)
         self.norm1, self.norm2, self.norm3 = (nn.LayerNorm(d_model, eps=layer_norm_eps) for _ in range(3))
         self.dropout1, self.dropout2, self.dropout3 = (nn.Dropout(dropout) for _ in range(3))
-        self.cross_weights: torch.Tensor | None = None  # (batch, heads, T, S) after need_weights=True
 
     def forward(
         self,
@@ -308,35 +255,34 @@ class DecoderLayer(nn.Module):
         memory: torch.Tensor,
         self_mask: torch.Tensor | None = None,
         memory_mask: torch.Tensor | None = None,
-        cache: Cache | None = None,
+        cache: DecoderCache | None = None,
         need_weights: bool = False,
-    ) -> torch.Tensor:
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """``x`` ``(batch, T, d_model)`` attends to itself (``self_mask``, e.g. causal) and to ``memory`` ``(batch, S,
-        d_model)`` (``memory_mask`` broadcasting to ``(batch, heads, T, S)``). With ``cache`` (filled in place) ``x``
-        holds only the new positions. ``need_weights`` keeps the cross-attention weights in ``cross_weights``.
+        d_model)`` (``memory_mask`` broadcasting to ``(batch, heads, T, S)``). With ``cache`` (its ``"self"`` and
+        ``"cross"`` caches, filled in place) ``x`` holds only the new positions. Returns the output and, when
+        ``need_weights``, the cross-attention weights ``(batch, heads, T, S)`` (else ``None``).
         """
+        self_cache, cross_cache = (None, None) if cache is None else (cache["self"], cache["cross"])
+        cross_weights = None
 
         # excerpt begins DecoderLayer
         def attend_self(h: torch.Tensor) -> torch.Tensor:  # masked: earlier words only
-            if cache is not None:
-                return cached_attention(self.self_attn, h, None, cache, "self_")
-            return self.self_attn(h, h, h, mask=self_mask)[0]
+            return self.self_attn(h, h, h, mask=self_mask, cache=self_cache)[0]
 
         def attend_memory(h: torch.Tensor) -> torch.Tensor:  # queries from the target
-            if cache is not None and not need_weights:
-                return cached_attention(
-                    self.cross_attn, h, memory, cache, "cross_", memory_mask
-                )
-            out, self.cross_weights = self.cross_attn(
-                h, memory, memory, mask=memory_mask, need_weights=need_weights
+            nonlocal cross_weights
+            out, cross_weights = self.cross_attn(
+                h, memory, memory, mask=memory_mask, need_weights=need_weights, cache=cross_cache
             )
             return out
 
         norm_first = self.norm_first
         x = residual(x, attend_self, self.norm1, self.dropout1, norm_first)
         x = residual(x, attend_memory, self.norm2, self.dropout2, norm_first)
-        return residual(x, self.ffn, self.norm3, self.dropout3, norm_first)
+        x = residual(x, self.ffn, self.norm3, self.dropout3, norm_first)
         # excerpt ends
+        return x, cross_weights
 
 
 # ------------------------------------------------------------------------------------- the stacks
@@ -384,9 +330,15 @@ class _Stack(nn.Module):
         final_norm = norm_first if final_norm is None else final_norm
         self.norm = nn.LayerNorm(d_model) if final_norm else nn.Identity()
 
-    def _check_caches(self, caches: list[Cache]) -> None:
+    def new_caches(self) -> list[Any]:
+        """Empty key/value caches for decoding through this stack, one per layer."""
+        if self.layer_class is DecoderLayer:
+            return [{"self": KVCache(), "cross": KVCache(static=True)} for _ in self.layers]
+        return [KVCache() for _ in self.layers]
+
+    def _check_caches(self, caches: list[Any]) -> None:
         if len(caches) != len(self.layers):
-            raise ValueError(f"caches must hold one dict per layer ({len(self.layers)}); got {len(caches)}")
+            raise ValueError(f"caches must hold one cache per layer ({len(self.layers)}); got {len(caches)}")
 
     @torch.no_grad()
     def load_torch_weights(self, theirs: nn.TransformerEncoder | nn.TransformerDecoder) -> _Stack:
@@ -416,11 +368,11 @@ class Encoder(_Stack):
         x: torch.Tensor,
         mask: torch.Tensor | None = None,
         is_causal: bool = False,
-        caches: list[Cache] | None = None,
+        caches: list[KVCache] | None = None,
     ) -> torch.Tensor:
         """``x`` ``(batch, time, d_model)``, padding ``mask`` ``(batch, time)`` (True = real) → ``(batch, time, d_model)``.
 
-        ``is_causal``: position t sees positions ≤ t only. ``caches`` (one dict per layer, filled in place):
+        ``is_causal``: position t sees positions ≤ t only. ``caches`` (:meth:`new_caches`, filled in place):
         ``x`` holds only new positions, which see the cached ones (causal); ``mask`` then covers all of them.
         """
         if x.dim() != 3:
@@ -449,13 +401,25 @@ class Decoder(_Stack):
         memory: torch.Tensor,
         mask: torch.Tensor | None = None,
         memory_mask: torch.Tensor | None = None,
-        caches: list[Cache] | None = None,
-        need_weights: bool = False,
+        caches: list[DecoderCache] | None = None,
     ) -> torch.Tensor:
         """Target vectors ``x`` ``(batch, T, d_model)``, encoder output ``memory`` ``(batch, S, d_model)`` → ``(batch,
         T, d_model)``. Self-attention is causal; ``mask`` ``(batch, T)`` and ``memory_mask`` ``(batch, S)`` mark
-        real tokens. With ``caches`` (one dict per layer, filled in place) ``x`` holds only the new positions.
+        real tokens. With ``caches`` (:meth:`new_caches`, filled in place) ``x`` holds only the new positions.
         """
+        return self._run(x, memory, mask, memory_mask, caches, need_weights=False)[0]
+
+    def cross_attention_weights(
+        self, x: torch.Tensor, memory: torch.Tensor, mask: torch.Tensor | None = None,
+        memory_mask: torch.Tensor | None = None,
+    ) -> list[torch.Tensor]:
+        """Every layer's cross-attention weights ``(batch, heads, T, S)`` while reading ``x`` (as :meth:`forward`)."""
+        return self._run(x, memory, mask, memory_mask, None, need_weights=True)[1]
+
+    def _run(
+        self, x: torch.Tensor, memory: torch.Tensor, mask: torch.Tensor | None, memory_mask: torch.Tensor | None,
+        caches: list[DecoderCache] | None, need_weights: bool,
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
         if x.dim() != 3 or memory.dim() != 3 or x.shape[0] != memory.shape[0]:
             raise ValueError(
                 f"x (batch, T, d_model) and memory (batch, S, d_model) must share the batch; got "
@@ -471,10 +435,12 @@ class Decoder(_Stack):
         else:
             self._check_caches(caches)
         cross_mask = None if memory_mask is None else memory_mask[:, None, None, :]  # (batch, 1, 1, S)
+        weights = []
         for i, layer in enumerate(self.layers):
             cache = None if caches is None else caches[i]
-            x = layer(x, memory, self_mask, cross_mask, cache, need_weights)
-        return self.norm(x)
+            x, layer_weights = layer(x, memory, self_mask, cross_mask, cache, need_weights)
+            weights.append(layer_weights)
+        return self.norm(x), weights
 
 
 # ------------------------------------------------------------------------------------- the models
@@ -485,9 +451,10 @@ class Transformer(Translator):
 
     ``share_embeddings`` ties the source and target embeddings (needs one vocabulary for both);
     ``tie_output`` (default) makes the pre-softmax layer the target embedding's transpose, as in the paper.
-    ``use_cache`` (an attribute) chooses incremental decoding with a key/value cache or recomputation.
+    Decoding keeps a key/value cache or recomputes the prefix at every step: ``start(…, use_cache)``.
     """
 
+    @records_arguments
     def __init__(
         self,
         src_vocab: Vocab,
@@ -510,7 +477,6 @@ class Transformer(Translator):
         if share_embeddings and src_vocab.itos != tgt_vocab.itos:
             raise ValueError("share_embeddings needs one vocabulary for source and target; they differ")
         self.src_vocab, self.tgt_vocab, self.d_model = src_vocab, tgt_vocab, d_model
-        self.use_cache = True
         self.tgt_embed = Embeddings(len(tgt_vocab), d_model, positions, max_len, dropout, tgt_vocab.pad_id)
         self.src_embed = (
             self.tgt_embed
@@ -539,12 +505,11 @@ class Transformer(Translator):
         tgt_in: torch.Tensor,
         memory: torch.Tensor,
         src_mask: torch.Tensor,
-        caches: list[Cache] | None = None,
+        caches: list[DecoderCache] | None = None,
         offset: int = 0,
-        need_weights: bool = False,
     ) -> torch.Tensor:
         """Target prefix ids ``(batch, T)`` at positions ``offset …`` → logits ``(batch, T, vocab)``."""
-        x = self.decoder(self.tgt_embed(tgt_in, offset), memory, None, src_mask, caches, need_weights)
+        x = self.decoder(self.tgt_embed(tgt_in, offset), memory, None, src_mask, caches)
         return self.out(x)
 
     def forward(self, src: torch.Tensor, src_lengths: torch.Tensor, tgt_in: torch.Tensor) -> torch.Tensor:
@@ -562,12 +527,13 @@ class Transformer(Translator):
             label_smoothing=label_smoothing,
         )
 
-    def start(self, src: torch.Tensor, src_lengths: torch.Tensor) -> dict[str, Any]:
-        """Encode ``src`` ``(batch, S)``: the decoding state (every tensor batch-first)."""
+    def start(self, src: torch.Tensor, src_lengths: torch.Tensor, use_cache: bool = True) -> dict[str, Any]:
+        """Encode ``src`` ``(batch, S)``: the decoding state (every tensor batch-first), with empty key/value
+        caches (``use_cache``) or an empty prefix to recompute at every step."""
         memory, src_mask = self.encode(src, src_lengths)
         state: dict[str, Any] = {"memory": memory, "src_mask": src_mask}
-        if self.use_cache:
-            state["caches"] = [{} for _ in self.decoder.layers]
+        if use_cache:
+            state["caches"] = self.decoder.new_caches()
             state["position"] = 0
         else:
             state["prefix"] = torch.empty(src.shape[0], 0, dtype=torch.long, device=src.device)
@@ -582,7 +548,7 @@ class Transformer(Translator):
         memory, src_mask = state["memory"], state["src_mask"]
         # excerpt begins step
         if "caches" in state:  # only the new token runs through the decoder
-            caches = [dict(c) for c in state["caches"]]  # copies, filled in place
+            caches = copy_caches(state["caches"])  # copies, filled in place
             position = state["position"]
             logits = self.decode(tokens, memory, src_mask, caches, position)
             new_state = {**state, "caches": caches, "position": position + 1}
@@ -609,9 +575,9 @@ class Transformer(Translator):
         src = torch.tensor([self.src_vocab.encode(self.tokenize_source(source))], device=dev)
         tgt = torch.tensor([[self.tgt_vocab.bos_id, *self.tgt_vocab.encode(target_tokens)]], device=dev)
         memory, src_mask = self.encode(src, torch.tensor([src.shape[1]], device=dev))
-        self.decode(tgt, memory, src_mask, need_weights=True)
+        weights = self.decoder.cross_attention_weights(self.tgt_embed(tgt), memory, None, src_mask)
         self.train(was_training)
-        return self.decoder.layers[layer].cross_weights[0].cpu()
+        return weights[layer][0].cpu()
 
 
 class DecoderOnly(nn.Module):
@@ -647,13 +613,13 @@ class DecoderOnly(nn.Module):
         self,
         ids: torch.Tensor,
         mask: torch.Tensor | None = None,
-        caches: list[Cache] | None = None,
+        caches: list[KVCache] | None = None,
         offset: int = 0,
     ) -> torch.Tensor:
         """ids ``(batch, time)`` → hidden ``(batch, time, d_model)``; position t sees positions ≤ t only.
 
-        ``mask`` ``(batch, time)``: True = real token (padding is never attended to). With ``caches`` (one dict
-        per layer, filled in place) ``ids`` are the tokens after the ``offset`` cached ones.
+        ``mask`` ``(batch, time)``: True = real token (padding is never attended to). With ``caches`` (one
+        :class:`KVCache` per layer, filled in place) ``ids`` are the tokens after the ``offset`` cached ones.
         """
         return self.stack(self.embed(ids, offset), mask, is_causal=True, caches=caches)
 
@@ -661,20 +627,35 @@ class DecoderOnly(nn.Module):
         """Hidden ``(batch, time, d_model)`` → next-token logits ``(batch, time, vocab)``."""
         return self.lm_head(hidden)
 
+    def next_token_log_probs(self, hidden: torch.Tensor) -> torch.Tensor:
+        """Hidden ``(..., d_model)`` → ln p of the next token ``(..., vocab)`` through the tied LM head."""
+        return self.logits(hidden).log_softmax(dim=-1)
+
     def start(self, prefix: torch.Tensor) -> dict[str, Any]:
         """Read ``prefix`` ``(batch, P)`` (may be empty, P = 0) into a fresh cache; the next ``step`` continues it."""
-        caches: list[Cache] = [{} for _ in self.stack.layers]
+        caches = self.stack.new_caches()
         if prefix.shape[1] > 0:
             self(prefix, caches=caches)
         return {"caches": caches, "position": prefix.shape[1], "batch": torch.zeros(prefix.shape[0], 0)}
 
-    def step(self, tokens: torch.Tensor, state: dict[str, Any]) -> tuple[torch.Tensor, dict[str, Any]]:
-        """Feed tokens ``(batch,)``: log-probs of the next token ``(batch, vocab)`` and the new state."""
-        caches = [dict(cache) for cache in state["caches"]]
-        dev = self.lm_head.weight.device
-        hidden = self(tokens.to(dev)[:, None], caches=caches, offset=state["position"])
-        log_probs = self.logits(hidden[:, -1]).log_softmax(dim=-1)
-        return log_probs, {**state, "caches": caches, "position": state["position"] + 1}
+    def step(
+        self, tokens: torch.Tensor, state: dict[str, Any],
+        head: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    ) -> tuple[torch.Tensor, dict[str, Any]]:
+        """Feed tokens ``(batch,)``: log-probs of the next token ``(batch, vocab)`` and the new state.
+
+        ``head`` maps the last hidden vectors ``(batch, d_model)`` to log-probabilities (default: the tied LM
+        head and a softmax; GPT's harness head in :mod:`n2t.pretrain`).
+        """
+        head = head or self.next_token_log_probs
+        # excerpt begins decoder-only step
+        caches = copy_caches(state["caches"])  # the old state stays
+        position = state["position"]
+        tokens = tokens.to(self.lm_head.weight.device)[:, None]  # (batch, 1)
+        hidden = self(tokens, caches=caches, offset=position)  # (batch, 1, d_model)
+        log_probs = head(hidden[:, -1])  # (batch, vocab)
+        # excerpt ends
+        return log_probs, {**state, "caches": caches, "position": position + 1}
 
     @torch.no_grad()
     def generate(self, prompt: torch.Tensor, max_new_tokens: int, use_cache: bool = True) -> torch.Tensor:
@@ -738,13 +719,8 @@ class EncoderOnly(nn.Module):
 
 
 def model_from_state(state: dict[str, Any]) -> Transformer:
-    """Rebuild a trained :class:`Transformer` from a zoo artefact's state (vocabularies, settings, weights)."""
-    config = state["config"]
-    src_vocab = Vocab(Counter(state["src_freqs"]), min_freq=config["min_freq"])
-    tgt_vocab = Vocab(Counter(state["tgt_freqs"]), min_freq=config["min_freq"])
-    model = Transformer(src_vocab, tgt_vocab, **{k: v for k, v in config.items() if k != "min_freq"})
-    model.load_state_dict(state["model"])
-    return model.eval()
+    """Rebuild a trained :class:`Transformer` from a zoo artefact's state (vocabularies, every argument, weights)."""
+    return rebuild(Transformer, state)
 
 
 MODEL_KEYS = ("d_model", "num_heads", "num_encoder_layers", "num_decoder_layers", "d_ff", "dropout", "norm_first")
@@ -755,25 +731,11 @@ def train_transformer(settings: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     seed_everything(settings.seed)
     train = tokenized_pairs(cmn_eng_split("train")[: settings.train_pairs])
     src_vocab, tgt_vocab = build_vocabs(train, settings.min_freq)
-    config = {key: settings[key] for key in MODEL_KEYS}
-    model = Transformer(src_vocab, tgt_vocab, **config)
+    model = Transformer(src_vocab, tgt_vocab, **{key: settings[key] for key in MODEL_KEYS})
     optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr, betas=(0.9, 0.98), eps=1e-9)
     scheduler = warmup_inverse_sqrt(optimizer, settings.d_model, settings.warmup)
-    evaluate = validation_loss(src_vocab, tgt_vocab, settings)
-    cpu_start = time.process_time()
-    history = fit(
-        model,
-        epoch_batches(train, src_vocab, tgt_vocab, settings),
-        lambda m, batch: m.loss(batch, settings.label_smoothing),
-        optimizer,
-        epochs=settings.epochs,
-        evaluate=evaluate,
-        scheduler=scheduler,
-        desc="transformer",
-    )
-    cpu_seconds = time.process_time() - cpu_start  # CPU time of all threads: independent of other load
-    config["min_freq"] = settings.min_freq
-    return translator_artefact(model, settings, train, history, cpu_seconds, config, "transformer")
+    return train_translator(model, train, settings, optimizer,
+                            lambda m, batch: m.loss(batch, settings.label_smoothing), "transformer", scheduler)
 
 
 @zoo.register("transformer-zh-en", section="transformer")

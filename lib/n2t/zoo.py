@@ -7,6 +7,9 @@ source of every module of ``n2t``, so editing a recipe, fixing the library or sw
 a stale artefact. Writes are atomic (a temporary folder
 renamed into place) and guarded by a file lock, so two notebooks asking for the same artefact at once train
 it once and both read the same result.
+
+A recipe trains with the number of torch threads it was registered with (one unless it says why not), whoever
+asks for it, and reports the one compute clock (:mod:`n2t.clock`): its metrics hold a ``"clock"`` reading.
 """
 
 from __future__ import annotations
@@ -29,18 +32,21 @@ import torch
 from filelock import FileLock
 
 import n2t
+from n2t.clock import check_reading, torch_threads
 from n2t.profile import Profile, Settings, current
 
 # Library modules that register recipes; imported on the first look-up of an unknown name.
 RECIPE_MODULES: tuple[str, ...] = (
-    "n2t.ngram",
+    "n2t.lm",
     "n2t.nnlm",
     "n2t.word2vec",
+    "n2t.transfer",
+    "n2t.rnn",
+    "n2t.elmo",
     "n2t.seq2seq",
-    "n2t.classify",
     "n2t.transformer",
     "n2t.pretrain",
-    "n2t.rnn",
+    "n2t.text2text",
 )
 
 
@@ -57,28 +63,34 @@ class Artefact:
 
 @dataclass(frozen=True)
 class Recipe:
-    """How to make an artefact: ``train(settings) -> (state, metrics)`` with the settings of ``section``."""
+    """How to make an artefact: ``train(settings) -> (state, metrics)`` with the settings of ``section``, on
+    ``threads`` torch threads."""
 
     name: str
     section: str
     train: Callable[[Settings], tuple[dict[str, Any], dict[str, Any]]]
+    threads: int = 1
 
 
 _REGISTRY: dict[str, Recipe] = {}
 
 
-def register(name: str, section: str) -> Callable:
+def register(name: str, section: str, threads: int = 1) -> Callable:
     """Decorator: register ``train(settings) -> (state, metrics)`` as the recipe of artefact ``name``.
 
-    ``section`` names the profile section whose settings the recipe receives. ``state`` may hold tensors,
-    numbers, strings, lists and dicts (it is saved with ``torch.save`` and loaded with ``weights_only=True``);
-    ``metrics`` must be JSON-serialisable.
+    ``section`` names the profile section whose settings the recipe receives; ``threads`` the torch threads
+    it trains with (one: the book's clock, and the same seconds whether ``make book``'s workers or a chapter
+    trains it). ``state`` may hold tensors, numbers, strings, lists and dicts (it is saved with ``torch.save``
+    and loaded with ``weights_only=True``); ``metrics`` must be JSON-serialisable and hold a ``"clock"``
+    reading (:mod:`n2t.clock`).
     """
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ValueError(f"threads must be a positive number of torch threads; got {threads!r}")
 
     def decorator(train: Callable[[Settings], tuple[dict[str, Any], dict[str, Any]]]):
         if name in _REGISTRY and _REGISTRY[name].train.__qualname__ != train.__qualname__:
             raise ValueError(f"artefact {name!r} is already registered by {_REGISTRY[name].train.__qualname__}")
-        _REGISTRY[name] = Recipe(name, section, train)
+        _REGISTRY[name] = Recipe(name, section, train, threads)
         return train
 
     return decorator
@@ -158,8 +170,10 @@ def get(name: str, profile: Profile | None = None) -> Artefact:
         if (entry / "metrics.json").is_file():  # another process finished it while we waited
             return _load(entry, name, profile)
         start = time.perf_counter()
-        state, metrics = recipe.train(profile.settings(recipe.section))
-        metrics = {**metrics, "train_seconds": round(time.perf_counter() - start, 3)}
+        with torch_threads(recipe.threads):
+            state, metrics = recipe.train(profile.settings(recipe.section))
+        check_reading(metrics.get("clock"), f"the metrics of artefact {name!r}: clock")
+        metrics = {**metrics, "recipe_seconds": round(time.perf_counter() - start, 3)}
         tmp = Path(tempfile.mkdtemp(dir=entry.parent, prefix=f".{entry.name}.", suffix=".tmp"))
         try:
             torch.save(state, tmp / "state.pt")
@@ -193,10 +207,6 @@ WARM_ORDER = (
 )
 
 
-def _warm_init(threads: int) -> None:
-    torch.set_num_threads(threads)
-
-
 def _warm_one(job: tuple[str, str]) -> tuple[str, float]:
     module, name = job
     importlib.import_module(module)  # the recipe registers itself (a fresh process knows only RECIPE_MODULES)
@@ -208,8 +218,8 @@ def _warm_one(job: tuple[str, str]) -> tuple[str, float]:
 def warm(jobs: int | None = None, only: Sequence[str] | None = None) -> list[tuple[str, float]]:
     """Train every artefact of the current profile that is not cached yet, ``jobs`` processes at a time.
 
-    A chapter trains what it asks for, one at a time; building the whole book first trains the zoo in parallel,
-    each process on its share of the cores (``jobs`` default: the cores, at most 4). Two processes asking for one
+    A chapter trains what it asks for, one at a time; building the whole book first trains the zoo in parallel
+    (``jobs`` default: the cores, at most 4), each recipe on its own thread count. Two processes asking for one
     artefact train it once (the cache's lock). Returns ``(name, seconds)`` in the order they finished.
     """
     wanted = list(only) if only is not None else [*WARM_ORDER, *(n for n in names() if n not in WARM_ORDER)]
@@ -225,7 +235,7 @@ def warm(jobs: int | None = None, only: Sequence[str] | None = None) -> list[tup
     if not missing:
         return done
     context = multiprocessing.get_context("spawn")  # no state shared with this process's torch threads
-    with context.Pool(jobs, initializer=_warm_init, initargs=(max(1, cores // jobs),), maxtasksperchild=1) as pool:
+    with context.Pool(jobs, maxtasksperchild=1) as pool:
         work = [(_recipe(name).train.__module__, name) for name in missing]
         for name, seconds in pool.imap_unordered(_warm_one, work):
             done.append((name, seconds))
