@@ -106,11 +106,7 @@ def _check_qkv(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, dropout_p: flo
 
 
 def scaled_dot_product_attention(
-    q: torch.Tensor,
-    k: torch.Tensor,
-    v: torch.Tensor,
-    mask: torch.Tensor | None = None,
-    dropout_p: float = 0.0,
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None = None, dropout_p: float = 0.0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """softmax(q kᵀ/√d_k) v for q (..., L_q, d_k), k (..., L_k, d_k), v (..., L_k, d_v).
 
@@ -143,12 +139,7 @@ class MultiHeadAttention(nn.Module):
     """
 
     def __init__(
-        self,
-        embed_dim: int,
-        num_heads: int,
-        dropout: float = 0.0,
-        bias: bool = True,
-        kdim: int | None = None,
+        self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True, kdim: int | None = None,
         vdim: int | None = None,
     ) -> None:
         super().__init__()
@@ -261,14 +252,8 @@ class MultiHeadAttention(nn.Module):
         return k, v
 
     def forward(
-        self,
-        query: torch.Tensor,
-        key: torch.Tensor,
-        value: torch.Tensor,
-        mask: torch.Tensor | None = None,
-        is_causal: bool = False,
-        need_weights: bool = False,
-        cache: KVCache | None = None,
+        self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, mask: torch.Tensor | None = None,
+        is_causal: bool = False, need_weights: bool = False, cache: KVCache | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Attend from query ``(batch, L_q, embed_dim)`` to key ``(batch, L_k, kdim)`` and value ``(batch, L_k, vdim)``.
 

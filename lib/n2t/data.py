@@ -438,10 +438,7 @@ class Vocab:
     """
 
     def __init__(
-        self,
-        tokens: Iterable[str] | Counter | None = None,
-        min_freq: int = 1,
-        max_size: int | None = None,
+        self, tokens: Iterable[str] | Counter | None = None, min_freq: int = 1, max_size: int | None = None,
         specials: Sequence[str] = SPECIALS,
     ) -> None:
         if min_freq < 1:
@@ -606,12 +603,8 @@ def pair_batch(
 
 
 def pair_batches(
-    pairs: Sequence[tuple[Sequence[str], Sequence[str]]],
-    src_vocab: Vocab,
-    tgt_vocab: Vocab,
-    batch_size: int,
-    shuffle: bool = False,
-    seed: int = 0,
+    pairs: Sequence[tuple[Sequence[str], Sequence[str]]], src_vocab: Vocab, tgt_vocab: Vocab, batch_size: int,
+    shuffle: bool = False, seed: int = 0,
 ) -> Iterator[PairBatch]:
     """Yield :class:`PairBatch` es of ``batch_size`` pairs (the last may be smaller), optionally shuffled."""
     if batch_size < 1:

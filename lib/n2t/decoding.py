@@ -114,14 +114,8 @@ def greedy(
 
 @torch.no_grad()
 def sample(
-    step: StepFn,
-    state: State,
-    bos_id: int,
-    eos_id: int,
-    max_len: int,
-    temperature: float = 1.0,
-    top_k: int | None = None,
-    generator: torch.Generator | None = None,
+    step: StepFn, state: State, bos_id: int, eos_id: int, max_len: int, temperature: float = 1.0,
+    top_k: int | None = None, generator: torch.Generator | None = None,
 ) -> list[list[int]]:
     """Ancestral sampling: draw each token from softmax(log_probs / temperature), restricted to the ``top_k`` best.
 
@@ -174,13 +168,7 @@ def _keep_best(
 
 @torch.no_grad()
 def beam_search(
-    step: StepFn,
-    state: State,
-    bos_id: int,
-    eos_id: int,
-    max_len: int,
-    beam_size: int,
-    alpha: float = 1.0,
+    step: StepFn, state: State, bos_id: int, eos_id: int, max_len: int, beam_size: int, alpha: float = 1.0,
 ) -> list[list[Hypothesis]]:
     """Beam search over a batch of sentences, keeping the ``beam_size`` best prefixes of each.
 

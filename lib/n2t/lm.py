@@ -137,11 +137,7 @@ class Head(nn.Module):
     """
 
     def __init__(
-        self,
-        dim: int,
-        vocab_size: int,
-        adaptive: bool = True,
-        cutoffs: Sequence[int] | None = None,
+        self, dim: int, vocab_size: int, adaptive: bool = True, cutoffs: Sequence[int] | None = None,
         div_value: float = 4.0,
     ) -> None:
         super().__init__()
@@ -211,11 +207,7 @@ class NeuralLM(nn.Module):
 
     @records_arguments
     def __init__(
-        self,
-        body: nn.Module,
-        vocab_size: int,
-        adaptive: bool = True,
-        cutoffs: Sequence[int] | None = None,
+        self, body: nn.Module, vocab_size: int, adaptive: bool = True, cutoffs: Sequence[int] | None = None,
     ) -> None:
         super().__init__()
         if not isinstance(getattr(body, "dim", None), int):
@@ -279,10 +271,7 @@ def _check_stream(
 
 
 def score(
-    model: NeuralLM,
-    ids: torch.Tensor | Sequence[int],
-    seq_len: int = 1024,
-    start_id: int | None = None,
+    model: NeuralLM, ids: torch.Tensor | Sequence[int], seq_len: int = 1024, start_id: int | None = None,
     desc: str | None = None,
 ) -> torch.Tensor:
     """ln p of every token of the running text ``ids`` ``(tokens,)`` → float64 ``(tokens,)``.
@@ -398,19 +387,9 @@ def lm_step(model: NeuralLM, stream: LMStream) -> Callable[[], tuple[torch.Tenso
 
 
 def train_lm(
-    model: NeuralLM,
-    train_ids: torch.Tensor,
-    valid_ids: torch.Tensor,
-    tokens: int,
-    batch_size: int = 32,
-    seq_len: int = 64,
-    lr: float = 2e-3,
-    weight_decay: float = 0.01,
-    eval_every: int | None = None,
-    grad_clip: float = 1.0,
-    warmup_steps: int = 100,
-    seed: int = 0,
-    desc: str = "train",
+    model: NeuralLM, train_ids: torch.Tensor, valid_ids: torch.Tensor, tokens: int, batch_size: int = 32,
+    seq_len: int = 64, lr: float = 2e-3, weight_decay: float = 0.01, eval_every: int | None = None,
+    grad_clip: float = 1.0, warmup_steps: int = 100, seed: int = 0, desc: str = "train",
     start_id: int | None = None,
 ) -> TrainLog:
     """Train ``model`` on the running text ``train_ids`` for ``tokens`` predicted tokens (AdamW, cosine decay).

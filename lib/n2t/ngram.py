@@ -339,10 +339,7 @@ class NGramLM:
     """
 
     def __init__(
-        self,
-        order: int,
-        smoothing: str = "kneser_ney",
-        k: float | None = None,
+        self, order: int, smoothing: str = "kneser_ney", k: float | None = None,
         lambdas: Sequence[float] | None = None,
     ) -> None:
         order = _check_order(order)
@@ -381,9 +378,7 @@ class NGramLM:
     # ------------------------------------------------------------------------------------------ fitting
 
     def fit(
-        self,
-        lines: Sequence[Sequence[str]] | NGramCounts,
-        vocab: Vocab | Iterable[str] | None = None,
+        self, lines: Sequence[Sequence[str]] | NGramCounts, vocab: Vocab | Iterable[str] | None = None,
         heldout: Sequence[Sequence[str]] | None = None,
     ) -> NGramLM:
         """Count the n-grams of ``lines`` (or reuse :class:`NGramCounts` of order ≥ ``order``) and estimate.
@@ -586,11 +581,7 @@ class NGramLM:
         return self.evaluate(lines).perplexity
 
     def generate(
-        self,
-        max_words: int = 40,
-        temperature: float = 1.0,
-        seed: int = 0,
-        context: Sequence[str] = (),
+        self, max_words: int = 40, temperature: float = 1.0, seed: int = 0, context: Sequence[str] = (),
     ) -> list[str]:
         """Sample up to ``max_words`` tokens after ``context`` (the start of a line), stopping at ``<eos>``.
 

@@ -39,12 +39,7 @@ class Encoder(nn.Module):
     """
 
     def __init__(
-        self,
-        vocab_size: int,
-        embed_dim: int,
-        hidden_dim: int,
-        pad_id: int,
-        dropout: float = 0.0,
+        self, vocab_size: int, embed_dim: int, hidden_dim: int, pad_id: int, dropout: float = 0.0,
     ) -> None:
         super().__init__()
         self.embed = nn.Embedding(vocab_size, embed_dim, padding_idx=pad_id)
@@ -91,11 +86,7 @@ class AdditiveAttention(ProjectedAttention):
         self.v = nn.Linear(attn_dim, 1, bias=False)
 
     def forward(
-        self,
-        queries: torch.Tensor,
-        keys: torch.Tensor,
-        values: torch.Tensor,
-        mask: torch.Tensor,
+        self, queries: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, mask: torch.Tensor,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Context ``(batch, T, dim)`` and weights ``(batch, T, S)`` of every query.
 
@@ -117,11 +108,7 @@ class DotProductAttention(ProjectedAttention):
         super().__init__(query_dim, key_dim, attn_dim, key_bias=False)
 
     def forward(
-        self,
-        queries: torch.Tensor,
-        keys: torch.Tensor,
-        values: torch.Tensor,
-        mask: torch.Tensor,
+        self, queries: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, mask: torch.Tensor,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """As :class:`AdditiveAttention`; scores ``(W_q q)·(W_k k) / √attn_dim``."""
         return scaled_dot_product_attention(
@@ -137,13 +124,8 @@ class Seq2Seq(Translator):
 
     @records_arguments
     def __init__(
-        self,
-        src_vocab: Vocab,
-        tgt_vocab: Vocab,
-        embed_dim: int = 256,
-        hidden_dim: int = 256,
-        attention: str = "additive",
-        dropout: float = 0.2,
+        self, src_vocab: Vocab, tgt_vocab: Vocab, embed_dim: int = 256, hidden_dim: int = 256,
+        attention: str = "additive", dropout: float = 0.2,
     ) -> None:
         super().__init__()
         if attention not in ATTENTION:

@@ -150,12 +150,8 @@ def adamw(model: nn.Module, lr: float, weight_decay: float = 0.01) -> torch.opti
 
 
 def optimizer_step(
-    loss: torch.Tensor,
-    model: nn.Module,
-    optimizer: torch.optim.Optimizer,
-    step: int,
-    grad_clip: float | None = None,
-    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
+    loss: torch.Tensor, model: nn.Module, optimizer: torch.optim.Optimizer, step: int,
+    grad_clip: float | None = None, scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
 ) -> None:
     """One update of ``model`` from the ``loss`` of training step ``step`` (counted from 1).
 
@@ -191,19 +187,12 @@ class BestWeights:
 
 
 def fit(
-    model: nn.Module,
-    batches: Callable[[], Iterable[Any]] | Iterable[Any],
-    loss_fn: Callable[[nn.Module, Any], torch.Tensor],
-    optimizer: torch.optim.Optimizer,
-    epochs: int = 1,
+    model: nn.Module, batches: Callable[[], Iterable[Any]] | Iterable[Any],
+    loss_fn: Callable[[nn.Module, Any], torch.Tensor], optimizer: torch.optim.Optimizer, epochs: int = 1,
     evaluate: Callable[[nn.Module], dict[str, float]] | None = None,
-    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
-    grad_clip: float | None = None,
-    max_steps: int | None = None,
-    desc: str = "train",
-    dev: torch.device | str | None = None,
-    unit: str = "steps",
-    count: Callable[[Any], int] = lambda batch: 1,
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None, grad_clip: float | None = None,
+    max_steps: int | None = None, desc: str = "train", dev: torch.device | str | None = None,
+    unit: str = "steps", count: Callable[[Any], int] = lambda batch: 1,
 ) -> History:
     """Train ``model`` for ``epochs`` passes over ``batches`` and return its :class:`History`.
 
@@ -273,17 +262,9 @@ class TrainLog:
 
 
 def train_stream(
-    model: nn.Module,
-    step: Callable[[], tuple[torch.Tensor, int]],
-    steps: int,
-    evaluate: Callable[[nn.Module], dict[str, float]],
-    monitor: str,
-    eval_every: int,
-    lr: float,
-    weight_decay: float = 0.01,
-    warmup_steps: int = 100,
-    grad_clip: float | None = 1.0,
-    unit: str = "tokens",
+    model: nn.Module, step: Callable[[], tuple[torch.Tensor, int]], steps: int,
+    evaluate: Callable[[nn.Module], dict[str, float]], monitor: str, eval_every: int, lr: float,
+    weight_decay: float = 0.01, warmup_steps: int = 100, grad_clip: float | None = 1.0, unit: str = "tokens",
     desc: str = "train",
 ) -> TrainLog:
     """Train ``model`` for ``steps`` steps of ``step() -> (loss, units read)``; the book's streamed training.

@@ -18,7 +18,6 @@ takes an optional *cache*, which its attention fills with the keys and values of
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any
 
@@ -29,6 +28,7 @@ from torch import nn
 from n2t import zoo
 from n2t.attention import KVCache, MultiHeadAttention, causal_mask, copy_caches
 from n2t.data import PairBatch, Vocab, cmn_eng_split, lengths_to_mask
+from n2t.positions import Embeddings
 from n2t.train import model_device, records_arguments, seed_everything, warmup_inverse_sqrt
 from n2t.translation import Translator, build_vocabs, rebuild, tokenized_pairs, train_translator
 
@@ -56,98 +56,6 @@ def check_padding_mask(mask: torch.Tensor | None, batch: int, length: int, name:
         raise ValueError(f"{name} must have shape (batch, time) = {(batch, length)}; got {tuple(mask.shape)}")
 
 
-# ------------------------------------------------------------------------------------- positions
-
-
-def sinusoidal_table(length: int, d_model: int, offset: int = 0, base: float = 10000.0) -> torch.Tensor:
-    """PE ``(length, d_model)`` for positions ``offset … offset+length-1``: sin on even dims, cos on odd."""
-    if d_model % 2 != 0:
-        raise ValueError(f"d_model ({d_model}) must be even for sinusoidal positions (sin/cos pairs)")
-    # excerpt begins sinusoidal_table
-    pos = torch.arange(offset, offset + length, dtype=torch.float32)[:, None]
-    i = torch.arange(0, d_model, 2, dtype=torch.float32)  # 2i = 0, 2, 4, …
-    angle = pos / base ** (i / d_model)  # (length, d_model / 2)
-    table = torch.empty(length, d_model)
-    table[:, 0::2] = torch.sin(angle)  # PE(pos, 2i)
-    table[:, 1::2] = torch.cos(angle)  # PE(pos, 2i+1)
-    # excerpt ends
-    return table
-
-
-class PositionalEncoding(nn.Module):
-    """Sinusoidal positions (no parameters, no length limit): ``x (batch, time, d_model)`` → ``x + PE``."""
-
-    def __init__(self, d_model: int, base: float = 10000.0) -> None:
-        super().__init__()
-        if d_model % 2 != 0:
-            raise ValueError(f"d_model ({d_model}) must be even for sinusoidal positions (sin/cos pairs)")
-        self.d_model, self.base = d_model, base
-
-    def forward(self, x: torch.Tensor, offset: int = 0) -> torch.Tensor:
-        """Add PE of positions ``offset … offset+time-1`` to ``x`` ``(batch, time, d_model)``."""
-        table = sinusoidal_table(x.shape[1], self.d_model, offset, self.base)
-        return x + table.to(device=x.device, dtype=x.dtype)
-
-
-class LearnedPositions(nn.Module):
-    """Learned positions: one trained vector per position up to ``max_len`` (longer inputs are an error)."""
-
-    def __init__(self, max_len: int, d_model: int) -> None:
-        super().__init__()
-        if max_len < 1:
-            raise ValueError(f"max_len must be at least 1; got {max_len}")
-        self.max_len = max_len
-        self.table = nn.Embedding(max_len, d_model)
-        nn.init.normal_(self.table.weight, std=0.02)
-
-    def forward(self, x: torch.Tensor, offset: int = 0) -> torch.Tensor:
-        """Add the vectors of positions ``offset … offset+time-1`` to ``x`` ``(batch, time, d_model)``."""
-        end = offset + x.shape[1]
-        if end > self.max_len:
-            raise ValueError(
-                f"sequence of length {end} is longer than the learned-position table ({self.max_len} "
-                f"positions, max_len); train with a larger max_len or use sinusoidal positions"
-            )
-        return x + self.table.weight[offset:end]
-
-
-POSITIONS = ("sinusoidal", "learned")
-
-
-class Embeddings(nn.Module):
-    """Token ids ``(batch, time)`` → ``dropout(embedding · √d_model + position)`` ``(batch, time, d_model)``."""
-
-    def __init__(
-        self,
-        vocab_size: int,
-        d_model: int,
-        positions: str = "sinusoidal",
-        max_len: int = 512,
-        dropout: float = 0.1,
-        pad_id: int | None = None,
-    ) -> None:
-        super().__init__()
-        if positions not in POSITIONS:
-            raise ValueError(f"positions must be one of {POSITIONS}; got {positions!r}")
-        self.d_model = d_model
-        self.token = nn.Embedding(vocab_size, d_model, padding_idx=pad_id)
-        nn.init.normal_(self.token.weight, std=d_model**-0.5)  # ·√d_model brings it to unit scale
-        if pad_id is not None:
-            with torch.no_grad():
-                self.token.weight[pad_id].zero_()
-        self.position = PositionalEncoding(d_model) if positions == "sinusoidal" else LearnedPositions(max_len, d_model)
-        self.dropout = nn.Dropout(dropout)
-
-    def forward(self, ids: torch.Tensor, offset: int = 0) -> torch.Tensor:
-        """Embed ids ``(batch, time)`` at positions ``offset …`` → ``(batch, time, d_model)``."""
-        if ids.dim() != 2 or ids.dtype != torch.long:
-            raise ValueError(f"ids must be a long tensor of shape (batch, time); got {ids.dtype} {tuple(ids.shape)}")
-        # excerpt begins Embeddings
-        x = self.token(ids) * math.sqrt(self.d_model)  # (batch, time, d_model)
-        return self.dropout(self.position(x, offset))  # + PE(offset …)
-        # excerpt ends
-
-
 # ------------------------------------------------------------------------------------- the layers
 
 
@@ -169,10 +77,7 @@ class FeedForward(nn.Module):
 
 
 def residual(
-    x: torch.Tensor,
-    sublayer: Callable[[torch.Tensor], torch.Tensor],
-    norm: nn.LayerNorm,
-    dropout: nn.Dropout,
+    x: torch.Tensor, sublayer: Callable[[torch.Tensor], torch.Tensor], norm: nn.LayerNorm, dropout: nn.Dropout,
     norm_first: bool,
 ) -> torch.Tensor:
     """Post-LN ``norm(x + sublayer(x))`` (paper) or pre-LN ``x + sublayer(norm(x))``."""
@@ -188,14 +93,8 @@ class EncoderLayer(nn.Module):
     """
 
     def __init__(
-        self,
-        d_model: int,
-        num_heads: int,
-        d_ff: int,
-        dropout: float = 0.1,
-        norm_first: bool = False,
-        activation: str = "relu",
-        layer_norm_eps: float = 1e-5,
+        self, d_model: int, num_heads: int, d_ff: int, dropout: float = 0.1, norm_first: bool = False,
+        activation: str = "relu", layer_norm_eps: float = 1e-5,
     ) -> None:
         super().__init__()
         _check_heads(d_model, num_heads)
@@ -207,10 +106,7 @@ class EncoderLayer(nn.Module):
         self.dropout1, self.dropout2 = nn.Dropout(dropout), nn.Dropout(dropout)
 
     def forward(
-        self,
-        x: torch.Tensor,
-        mask: torch.Tensor | None = None,
-        is_causal: bool = False,
+        self, x: torch.Tensor, mask: torch.Tensor | None = None, is_causal: bool = False,
         cache: KVCache | None = None,
     ) -> torch.Tensor:
         """``x`` ``(batch, time, d_model)``; ``mask`` broadcasts to ``(batch, heads, time, time)`` (True = may attend).
@@ -231,14 +127,8 @@ class DecoderLayer(nn.Module):
     """Masked self-attention, cross-attention over the encoder's output, FFN: ``(batch, T, d_model)`` → same."""
 
     def __init__(
-        self,
-        d_model: int,
-        num_heads: int,
-        d_ff: int,
-        dropout: float = 0.1,
-        norm_first: bool = False,
-        activation: str = "relu",
-        layer_norm_eps: float = 1e-5,
+        self, d_model: int, num_heads: int, d_ff: int, dropout: float = 0.1, norm_first: bool = False,
+        activation: str = "relu", layer_norm_eps: float = 1e-5,
     ) -> None:
         super().__init__()
         _check_heads(d_model, num_heads)
@@ -250,13 +140,8 @@ class DecoderLayer(nn.Module):
         self.dropout1, self.dropout2, self.dropout3 = (nn.Dropout(dropout) for _ in range(3))
 
     def forward(
-        self,
-        x: torch.Tensor,
-        memory: torch.Tensor,
-        self_mask: torch.Tensor | None = None,
-        memory_mask: torch.Tensor | None = None,
-        cache: DecoderCache | None = None,
-        need_weights: bool = False,
+        self, x: torch.Tensor, memory: torch.Tensor, self_mask: torch.Tensor | None = None,
+        memory_mask: torch.Tensor | None = None, cache: DecoderCache | None = None, need_weights: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """``x`` ``(batch, T, d_model)`` attends to itself (``self_mask``, e.g. causal) and to ``memory`` ``(batch, S,
         d_model)`` (``memory_mask`` broadcasting to ``(batch, heads, T, S)``). With ``cache`` (its ``"self"`` and
@@ -311,15 +196,8 @@ class _Stack(nn.Module):
     layer_class: type[EncoderLayer] | type[DecoderLayer]
 
     def __init__(
-        self,
-        num_layers: int,
-        d_model: int,
-        num_heads: int,
-        d_ff: int,
-        dropout: float = 0.1,
-        norm_first: bool = False,
-        final_norm: bool | None = None,
-        activation: str = "relu",
+        self, num_layers: int, d_model: int, num_heads: int, d_ff: int, dropout: float = 0.1,
+        norm_first: bool = False, final_norm: bool | None = None, activation: str = "relu",
     ) -> None:
         super().__init__()
         if num_layers < 1:
@@ -364,10 +242,7 @@ class Encoder(_Stack):
     layer_class = EncoderLayer
 
     def forward(
-        self,
-        x: torch.Tensor,
-        mask: torch.Tensor | None = None,
-        is_causal: bool = False,
+        self, x: torch.Tensor, mask: torch.Tensor | None = None, is_causal: bool = False,
         caches: list[KVCache] | None = None,
     ) -> torch.Tensor:
         """``x`` ``(batch, time, d_model)``, padding ``mask`` ``(batch, time)`` (True = real) → ``(batch, time, d_model)``.
@@ -396,12 +271,8 @@ class Decoder(_Stack):
     layer_class = DecoderLayer
 
     def forward(
-        self,
-        x: torch.Tensor,
-        memory: torch.Tensor,
-        mask: torch.Tensor | None = None,
-        memory_mask: torch.Tensor | None = None,
-        caches: list[DecoderCache] | None = None,
+        self, x: torch.Tensor, memory: torch.Tensor, mask: torch.Tensor | None = None,
+        memory_mask: torch.Tensor | None = None, caches: list[DecoderCache] | None = None,
     ) -> torch.Tensor:
         """Target vectors ``x`` ``(batch, T, d_model)``, encoder output ``memory`` ``(batch, S, d_model)`` → ``(batch,
         T, d_model)``. Self-attention is causal; ``mask`` ``(batch, T)`` and ``memory_mask`` ``(batch, S)`` mark
@@ -456,21 +327,10 @@ class Transformer(Translator):
 
     @records_arguments
     def __init__(
-        self,
-        src_vocab: Vocab,
-        tgt_vocab: Vocab,
-        d_model: int = 512,
-        num_heads: int = 8,
-        num_encoder_layers: int = 6,
-        num_decoder_layers: int = 6,
-        d_ff: int = 2048,
-        dropout: float = 0.1,
-        norm_first: bool = False,
-        positions: str = "sinusoidal",
-        max_len: int = 512,
-        share_embeddings: bool = False,
-        tie_output: bool = True,
-        final_norm: bool | None = None,
+        self, src_vocab: Vocab, tgt_vocab: Vocab, d_model: int = 512, num_heads: int = 8,
+        num_encoder_layers: int = 6, num_decoder_layers: int = 6, d_ff: int = 2048, dropout: float = 0.1,
+        norm_first: bool = False, positions: str = "sinusoidal", max_len: int = 512,
+        share_embeddings: bool = False, tie_output: bool = True, final_norm: bool | None = None,
     ) -> None:
         super().__init__()
         _check_heads(d_model, num_heads)
@@ -501,12 +361,8 @@ class Transformer(Translator):
         return self.encoder(self.src_embed(src), src_mask), src_mask
 
     def decode(
-        self,
-        tgt_in: torch.Tensor,
-        memory: torch.Tensor,
-        src_mask: torch.Tensor,
-        caches: list[DecoderCache] | None = None,
-        offset: int = 0,
+        self, tgt_in: torch.Tensor, memory: torch.Tensor, src_mask: torch.Tensor,
+        caches: list[DecoderCache] | None = None, offset: int = 0,
     ) -> torch.Tensor:
         """Target prefix ids ``(batch, T)`` at positions ``offset …`` → logits ``(batch, T, vocab)``."""
         x = self.decoder(self.tgt_embed(tgt_in, offset), memory, None, src_mask, caches)
@@ -588,18 +444,9 @@ class DecoderOnly(nn.Module):
     """
 
     def __init__(
-        self,
-        vocab_size: int,
-        d_model: int = 256,
-        num_heads: int = 4,
-        num_layers: int = 4,
-        d_ff: int | None = None,
-        max_len: int = 512,
-        dropout: float = 0.1,
-        norm_first: bool = False,
-        positions: str = "learned",
-        activation: str = "gelu",
-        pad_id: int | None = None,
+        self, vocab_size: int, d_model: int = 256, num_heads: int = 4, num_layers: int = 4,
+        d_ff: int | None = None, max_len: int = 512, dropout: float = 0.1, norm_first: bool = False,
+        positions: str = "learned", activation: str = "gelu", pad_id: int | None = None,
     ) -> None:
         super().__init__()
         _check_heads(d_model, num_heads)
@@ -610,10 +457,7 @@ class DecoderOnly(nn.Module):
         self.lm_head.weight = self.embed.token.weight  # tied
 
     def forward(
-        self,
-        ids: torch.Tensor,
-        mask: torch.Tensor | None = None,
-        caches: list[KVCache] | None = None,
+        self, ids: torch.Tensor, mask: torch.Tensor | None = None, caches: list[KVCache] | None = None,
         offset: int = 0,
     ) -> torch.Tensor:
         """ids ``(batch, time)`` → hidden ``(batch, time, d_model)``; position t sees positions ≤ t only.
@@ -680,19 +524,9 @@ class EncoderOnly(nn.Module):
     """
 
     def __init__(
-        self,
-        vocab_size: int,
-        d_model: int = 256,
-        num_heads: int = 4,
-        num_layers: int = 4,
-        d_ff: int | None = None,
-        max_len: int = 512,
-        dropout: float = 0.1,
-        norm_first: bool = False,
-        positions: str = "learned",
-        activation: str = "gelu",
-        num_segments: int = 0,
-        pad_id: int | None = None,
+        self, vocab_size: int, d_model: int = 256, num_heads: int = 4, num_layers: int = 4,
+        d_ff: int | None = None, max_len: int = 512, dropout: float = 0.1, norm_first: bool = False,
+        positions: str = "learned", activation: str = "gelu", num_segments: int = 0, pad_id: int | None = None,
     ) -> None:
         super().__init__()
         _check_heads(d_model, num_heads)

@@ -118,11 +118,7 @@ class Translator(nn.Module):
 
     @torch.no_grad()
     def translate(
-        self,
-        sentences: list[str],
-        beam_size: int = 1,
-        batch_size: int = 100,
-        alpha: float = 1.0,
+        self, sentences: list[str], beam_size: int = 1, batch_size: int = 100, alpha: float = 1.0,
         use_cache: bool = True,
     ) -> list[str]:
         """Raw source sentences → detokenised translations (greedy for ``beam_size=1``, else beam search).
@@ -193,10 +189,7 @@ def build_vocabs(
 
 
 def length_batches(
-    pairs: Sequence[tuple[list[str], list[str]]],
-    src_vocab: Vocab,
-    tgt_vocab: Vocab,
-    batch_size: int,
+    pairs: Sequence[tuple[list[str], list[str]]], src_vocab: Vocab, tgt_vocab: Vocab, batch_size: int,
     seed: int,
 ) -> Iterator[PairBatch]:
     """Shuffled batches of pairs of similar source length (little padding), in a seeded random order."""
@@ -247,14 +240,9 @@ def validation_loss(
 
 
 def train_translator(
-    model: Translator,
-    train: Sequence[tuple[list[str], list[str]]],
-    settings: Any,
-    optimizer: torch.optim.Optimizer,
-    loss_fn: Callable[[nn.Module, PairBatch], torch.Tensor],
-    desc: str,
-    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
-    grad_clip: float | None = None,
+    model: Translator, train: Sequence[tuple[list[str], list[str]]], settings: Any,
+    optimizer: torch.optim.Optimizer, loss_fn: Callable[[nn.Module, PairBatch], torch.Tensor], desc: str,
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None, grad_clip: float | None = None,
     tokenize: Callable[[Sequence[tuple[str, str]]], list[tuple[list[str], list[str]]]] = tokenized_pairs,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Train ``model`` on the tokenised pairs ``train`` for ``settings.epochs`` epochs; the zoo's ``(state, metrics)``.
@@ -272,11 +260,7 @@ def train_translator(
 
 
 def translator_artefact(
-    model: Translator,
-    settings: Any,
-    train: Sequence[tuple[list[str], list[str]]],
-    history: History,
-    desc: str,
+    model: Translator, settings: Any, train: Sequence[tuple[list[str], list[str]]], history: History, desc: str,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Decode the test split with every beam width of ``settings``; the zoo artefact's ``(state, metrics)``.
 
