@@ -37,7 +37,9 @@ import n2t.data
 import n2t.plot
 import n2t.profile
 from n2t import ngram
-from n2t.train import Timer, progress
+from n2t.clock import clock_seconds, measured
+from n2t.progress import progress
+from n2t.train import Timer
 
 n2t.plot.use_book_style()
 
@@ -437,12 +439,16 @@ glue("best_k_2", ks[2], display=False)
 # $w_{t-m+1:t-1}$ is the last $m-1$ words of the context (an MLE with an unseen
 # context uses its longest seen suffix). The weights are tuned on the validation text by
 # expectation–maximisation: each validation token credits each order with its share of
-# the mixture's probability, and the shares, averaged, become the new weights.
+# the mixture's probability, and the shares, averaged, become the new weights. The
+# library works in log space, so that no probability underflows, and the book fits
+# every mixture weight with this one function (the neural and counting models of
+# {doc}`03_neural_lm` too):
 #
 # ```{literalinclude} ../lib/n2t/ngram.py
-# :pyobject: NGramLM._tune_lambdas
+# :start-after: excerpt begins em
+# :end-before: excerpt ends
 # :language: python
-# :caption: lib/n2t/ngram.py — NGramLM._tune_lambdas
+# :caption: lib/n2t/ngram.py — one step of em_weights
 # ```
 
 # %%
@@ -642,10 +648,10 @@ perplexity, fit_seconds = {}, {}  # (method, order) -> value
 runs = [(name, n) for n in orders for name in methods]
 for name, n in progress(runs, desc="fit and score"):
     heldout = valid if name == "interpolation" else None  # tunes its weights
-    with Timer() as fit_time:
+    with measured("tokens") as fit_clock:
         model = methods[name](n).fit(train, vocab=vocab, heldout=heldout)
     perplexity[name, n] = model.perplexity(test)
-    fit_seconds[name, n] = fit_time.seconds
+    fit_seconds[name, n] = clock_seconds(fit_clock.reading())
 
 
 # %% tags=["hide-input"]
@@ -664,8 +670,8 @@ def markdown_table(values, fmt):
 markdown_table(perplexity, lambda x: "∞" if math.isinf(x) else f"{x:,.1f}")
 
 # %% [markdown]
-# Fitting takes seconds, counting included (seconds of wall-clock time on the machine
-# that built this page):
+# Fitting takes seconds, counting included (training CPU-seconds on one thread, the
+# book's compute clock, on the machine that built this page):
 
 # %% tags=["hide-input"]
 markdown_table(fit_seconds, lambda seconds: f"{seconds:.1f}")

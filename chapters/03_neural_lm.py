@@ -34,13 +34,15 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from IPython.display import HTML, display
-from n2t.book import glue
+from n2t.book import Text, glue
 from torch import nn
 
 import n2t.plot
 from n2t import lm, ngram, nnlm, zoo
+from n2t import vectors as wv
 from n2t.data import EOS, UNK, Vocab
 from n2t.profile import current
+from n2t.clock import clock_label, clock_seconds, measured
 from n2t.train import Timer, count_parameters, seed_everything
 
 n2t.plot.use_book_style()
@@ -383,10 +385,22 @@ glue("adaptive_head_params", adaptive_head_params)
 # `<eos>`. An n-gram model sees each line as a sentence padded with `<bos>`; the neural
 # model sees the running text, `<eos>` between lines. Training runs for a fixed number
 # of tokens (never a fixed time, so the numbers come out the same on every machine), one
-# step at a time:
+# step at a time. A step of a language model reads the next window of the running text
+# and carries the body's state to the window after it:
 #
 # ```{literalinclude} ../lib/n2t/lm.py
-# :caption: lib/n2t/lm.py (train_lm)
+# :caption: lib/n2t/lm.py (lm_step)
+# :start-after: excerpt begins lm step
+# :end-before: excerpt ends
+# :language: python
+# ```
+#
+# The book's one loop for models trained on a stream of text (this NNLM, and later the
+# LSTM, the biLM, GPT, BERT and T5) takes such steps on the **compute clock**: the
+# tokens read and the training CPU-seconds, validation excluded:
+#
+# ```{literalinclude} ../lib/n2t/train.py
+# :caption: lib/n2t/train.py (train_stream)
 # :start-after: excerpt begins training step
 # :end-before: excerpt ends
 # :language: python
@@ -410,7 +424,8 @@ glue("adaptive_head_params", adaptive_head_params)
 # %%
 nnlm_artefact = zoo.get("nnlm")
 record = nnlm_artefact.metrics
-{key: value for key, value in record.items() if key != "curve"}
+{key: record[key]
+ for key in ("test_ppl", "valid_ppl", "parameters", "tokens_seen", "clock")}
 
 # %% tags=["remove-cell"]
 assert record["test_tokens"] == lm.TEST_TOKENS == 245_569
@@ -422,8 +437,9 @@ glue("nnlm_test_ppl", record["test_ppl"])
 glue("nnlm_valid_ppl", record["valid_ppl"])
 glue("nnlm_params", record["parameters"])
 glue("nnlm_tokens", record["tokens_seen"])
-glue("nnlm_seconds", record["training_seconds"])
-glue("nnlm_speed", record["tokens_seen"] / record["training_seconds"])
+glue("nnlm_seconds", clock_seconds(record["clock"]))
+glue("nnlm_speed", record["tokens_seen"] / clock_seconds(record["clock"]))
+glue("clock_label", Text(clock_label(record["clock"])))
 glue("nnlm_epochs", record["tokens_seen"] / len(train_ids))
 glue("nnlm_context", cfg.context_size)
 
@@ -431,8 +447,9 @@ glue("nnlm_context", cfg.context_size)
 # The model reads the {glue:text}`nnlm_context` previous words and has
 # {glue:text}`nnlm_params:,` parameters. It saw {glue:text}`nnlm_tokens:,` training
 # tokens ({glue:text}`nnlm_epochs:.1f` passes over its training text) in
-# {glue:text}`nnlm_seconds:.0f` s of training, {glue:text}`nnlm_speed:,.0f` tokens per
-# second. Its test perplexity is {glue:text}`nnlm_test_ppl:.1f`.
+# {glue:text}`nnlm_seconds:.0f` s ({glue:text}`clock_label`),
+# {glue:text}`nnlm_speed:,.0f` tokens per second. Its test perplexity is
+# {glue:text}`nnlm_test_ppl:.1f`.
 
 # %% [markdown]
 # ## Against Kneser–Ney, on the same tokens
@@ -443,13 +460,14 @@ glue("nnlm_context", cfg.context_size)
 
 # %%
 train_lines = lm.wikitext2_lines("train", cfg.train_lines)
-with Timer() as kn_time:
+with measured("tokens") as kn_clock:  # the NNLM's clock: CPU-seconds, one thread
     kn = ngram.NGramLM(cfg.kn_order, "kneser_ney").fit(train_lines, vocab=vocab)
 kn_test_logp = lm.ngram_logprobs(kn, "test")
 kn_valid_logp = lm.ngram_logprobs(kn, "valid", cfg.valid_lines)
 assert len(kn_test_logp) == len(nnlm_test_logp) == lm.TEST_TOKENS
 assert len(kn_valid_logp) == len(nnlm_valid_logp)
-kn_time.seconds, lm.perplexity(kn_test_logp)
+kn_seconds = clock_seconds(kn_clock.reading())
+kn_seconds, lm.perplexity(kn_test_logp)
 
 # %% [markdown]
 # Because both models score the same tokens in the same order, their probabilities can
@@ -490,7 +508,7 @@ mix_valid_ppl, mix_test_ppl = table[f"NNLM + Kneser–Ney (λ = {weight:.2f})"]
 assert mix_valid_ppl <= min(kn_valid_ppl, record["valid_ppl"]) * (1 + 1e-9)
 nnlm_wins = float((nnlm_test_logp > kn_test_logp).double().mean())
 glue("kn_order", cfg.kn_order)
-glue("kn_seconds", kn_time.seconds)
+glue("kn_seconds", kn_seconds)
 glue("kn_test_ppl", kn_test_ppl)
 glue("kn_valid_ppl", kn_valid_ppl)
 glue("mix_weight", weight)
@@ -523,7 +541,7 @@ assert mix_test_ppl < min(kn_test_ppl, record["test_ppl"])  # what the text belo
 # Kneser–Ney is done as soon as it has counted. The NNLM improves with every token it
 # trains on, and costs time to get there:
 
-# %% mystnb={"figure": {"caption": "Validation perplexity of the NNLM during training, against the number of training tokens (left) and the seconds of training (right), beside the validation perplexity of Kneser–Ney (dashed). On the right the dot marks the seconds that Kneser–Ney took to fit.", "name": "fig-nnlm-curves"}, "image": {"alt": "Two line plots. The NNLM's validation perplexity falls as training tokens and seconds grow; a dashed horizontal line marks Kneser–Ney's validation perplexity."}}
+# %% mystnb={"figure": {"caption": "Validation perplexity of the NNLM during training, against the number of training tokens (left) and the training CPU-seconds on one thread, the book's compute clock (right), beside the validation perplexity of Kneser–Ney (dashed). On the right the dot marks the seconds that Kneser–Ney took to fit.", "name": "fig-nnlm-curves"}, "image": {"alt": "Two line plots. The NNLM's validation perplexity falls as training tokens and seconds grow; a dashed horizontal line marks Kneser–Ney's validation perplexity."}}
 curve = record["curve"]
 fig, (by_tokens, by_seconds) = plt.subplots(1, 2, figsize=(9, 3.4), sharey=True)
 n2t.plot.curves(
@@ -531,8 +549,9 @@ n2t.plot.curves(
     xlabel="training tokens (millions)", ylabel="validation perplexity", ax=by_tokens,
 )
 n2t.plot.curves(
-    {"NNLM": ([p["seconds"] for p in curve], [p["valid_ppl"] for p in curve])},
-    xlabel="training seconds", ylabel="validation perplexity", ax=by_seconds,
+    {"NNLM": ([clock_seconds(p) for p in curve], [p["valid_ppl"] for p in curve])},
+    xlabel=clock_label(record["clock"], kn_clock.reading()),
+    ylabel="validation perplexity", ax=by_seconds,
 )
 ppls = [p["valid_ppl"] for p in curve] + [kn_valid_ppl]
 for ax in (by_tokens, by_seconds):
@@ -541,7 +560,7 @@ for ax in (by_tokens, by_seconds):
     if max(ppls) > 5 * min(ppls):  # a wide range reads better on a log scale
         ax.set_yscale("log")
     ax.legend()
-by_seconds.plot([kn_time.seconds], [kn_valid_ppl], "o", color="0.3")
+by_seconds.plot([kn_seconds], [kn_valid_ppl], "o", color="0.3")
 plt.show()
 
 # %% tags=["remove-cell"]
@@ -554,7 +573,7 @@ glue("curve_best_ppl", best_point["valid_ppl"])
 glue("curve_last_gain", 100 * (1 - curve[-1]["valid_ppl"] / curve[-2]["valid_ppl"])
      if len(curve) > 1 else 0.0)
 glue("crossing_text", "It passes Kneser–Ney after "
-     f"{crossing['tokens']:,} tokens ({crossing['seconds']:.0f} s of training)."
+     f"{crossing['tokens']:,} tokens ({clock_seconds(crossing):.0f} s of training)."
      if crossing else "Within this budget it never gets below Kneser–Ney's line.")
 
 # %% [markdown]
@@ -582,7 +601,7 @@ vectors = nnlm_artefact.state["embedding"]
 assert vectors.shape == (len(itos), cfg.embed_dim) and itos == vocab.itos
 probes = ["he", "city", "war", "January", "three", "played", "film", "British"]
 frequent = 10_000  # search among the most frequent words
-neighbours = {word: nnlm.nearest(vectors[:frequent], itos[:frequent], word, k=6)
+neighbours = {word: wv.nearest(vectors[:frequent], itos[:frequent], word, k=6)
               for word in probes}
 
 # %% tags=["hide-input"]

@@ -38,8 +38,10 @@ from n2t.book import glue, markdown_table
 import n2t.data
 import n2t.plot
 import n2t.profile
+from n2t import vectors as wv
 from n2t import word2vec as w2v
 from n2t import zoo
+from n2t.clock import clock_label, clock_seconds
 from n2t.train import Timer
 
 n2t.plot.use_book_style()
@@ -305,14 +307,26 @@ glue("toy_sg_kb", toy_cosine(toy_sg, "king", "bread"), display=False)
 #
 # The library applies exactly these updates to a batch of pairs, adding each row's
 # gradient in place with `index_add_` (a word that appears several times in the batch
-# gets the sum), so no autograd graph is built. `words` are the rows of $\mathbf{v}$
-# and `targets` those of $\mathbf{u}$; `used` drops a negative that happens to be the
-# target itself, as word2vec.c does:
+# gets the sum), so no autograd graph is built. The part that skip-gram and CBOW share
+# scores input vectors `h` against their `targets` and the negatives, moves the output
+# vectors $\mathbf{u}$ and returns the step for `h`; `used` drops a negative that
+# happens to be the target itself, as word2vec.c does:
 #
 # ```{literalinclude} ../lib/n2t/word2vec.py
-# :caption: lib/n2t/word2vec.py
-# :pyobject: skipgram_step
-# :lines: 1-4,13-
+# :caption: lib/n2t/word2vec.py — negative_sampling_update
+# :start-after: excerpt begins negative sampling
+# :end-before: excerpt ends
+# :dedent:
+# ```
+#
+# Skip-gram's step feeds it the input vectors $\mathbf{v}$ of the `words` and moves
+# them by their step:
+#
+# ```{literalinclude} ../lib/n2t/word2vec.py
+# :caption: lib/n2t/word2vec.py — skipgram_step
+# :start-after: excerpt begins skip-gram step
+# :end-before: excerpt ends
+# :dedent:
 # ```
 
 # %% [markdown]
@@ -565,10 +579,12 @@ plt.show()
 # %%
 sg_m, cbow_m = skipgram.metrics, cbow.metrics
 glue("sg_examples", sg_m["examples"] / 1e6, display=False)
-glue("sg_seconds", sg_m["train_loop_seconds"], display=False)
-glue("sg_rate", sg_m["examples_per_second"] / 1e6, display=False)
-glue("cbow_seconds", cbow_m["train_loop_seconds"], display=False)
-glue("cbow_rate", cbow_m["examples_per_second"] / 1e6, display=False)
+sg_seconds, cbow_seconds = clock_seconds(sg_m["clock"]), clock_seconds(cbow_m["clock"])
+glue("sg_seconds", sg_seconds, display=False)
+glue("sg_rate", sg_m["examples"] / sg_seconds / 1e6, display=False)
+glue("cbow_seconds", cbow_seconds, display=False)
+glue("cbow_rate", cbow_m["examples"] / cbow_seconds / 1e6, display=False)
+glue("w2v_clock", Text(clock_label(sg_m["clock"], cbow_m["clock"])), display=False)
 glue("vocab", sg_m["vocab_size"], display=False)
 glue("corpus_tokens", sg_m["corpus_tokens"], display=False)
 glue("epochs", cfg.epochs, display=False)
@@ -578,8 +594,8 @@ glue("epochs", cfg.epochs, display=False)
 # of {glue:text}`vocab:,` words), skip-gram learned from
 # {glue:text}`sg_examples:.1f` million pairs in {glue:text}`sg_seconds:.0f` s,
 # {glue:text}`sg_rate:.2f` million pairs per second; CBOW, with one example per
-# position, took {glue:text}`cbow_seconds:.0f` s. (These times were measured when the
-# artefacts were trained, on whatever machine and load that was.)
+# position, took {glue:text}`cbow_seconds:.0f` s ({glue:text}`w2v_clock`: the book's
+# compute clock, measured when the artefacts were trained).
 #
 # ## Evaluating word vectors
 #
@@ -608,10 +624,10 @@ hand_vectors = torch.tensor([
     [0.0, 1.0, 1.0],  # queen = woman + royal
     [1.0, 1.0, -1.0],  # apple
 ])
-w2v.analogy(hand_vectors, hand_words, "man", "king", "woman", k=2)
+wv.analogy(hand_vectors, hand_words, "man", "king", "woman", k=2)
 
 # %%
-answer = w2v.analogy(hand_vectors, hand_words, "man", "king", "woman", k=1)
+answer = wv.analogy(hand_vectors, hand_words, "man", "king", "woman", k=1)
 assert answer[0][0] == "queen"
 
 # %% [markdown]
@@ -622,8 +638,8 @@ assert answer[0][0] == "queen"
 # casing never makes an answer: a case variant of a question word ("King" for "king")
 # is excluded too, and one of the expected word ("Queen" for "queen") counts as right.
 #
-# ```{literalinclude} ../lib/n2t/word2vec.py
-# :caption: lib/n2t/word2vec.py
+# ```{literalinclude} ../lib/n2t/vectors.py
+# :caption: lib/n2t/vectors.py
 # :pyobject: evaluate_analogies
 # :lines: 1-6,12-
 # ```
@@ -631,7 +647,7 @@ assert answer[0][0] == "queen"
 # %%
 questions = n2t.data.analogy_questions()
 results = {
-    name: w2v.evaluate_analogies(m.state["vectors"], m.state["itos"], questions)
+    name: wv.evaluate_analogies(m.state["vectors"], m.state["itos"], questions)
     for name, m in models.items()
 }
 sg_result = results["skip-gram"]
@@ -680,17 +696,17 @@ assert sg_result.accuracy == skipgram.metrics["analogy_accuracy"]
 # %%
 x = torch.tensor([3.0, 1.0, 4.0, 1.5, 5.0, 9.0, 2.0, 6.0])
 y = torch.tensor([2.0, 7.0, 1.0, 8.0, 2.5, 8.5, 0.0, 4.0])
-rank_diff = w2v.rank(x) - w2v.rank(y)
+rank_diff = wv.rank(x) - wv.rank(y)
 textbook = 1 - 6 * float((rank_diff**2).sum()) / (len(x) * (len(x) ** 2 - 1))
-assert math.isclose(w2v.spearman(x, y), textbook, rel_tol=1e-12)
-assert w2v.rank(torch.tensor([1.0, 2.0, 2.0, 3.0])).tolist() == [1, 2.5, 2.5, 4]
-w2v.spearman(x, y)
+assert math.isclose(wv.spearman(x, y), textbook, rel_tol=1e-12)
+assert wv.rank(torch.tensor([1.0, 2.0, 2.0, 3.0])).tolist() == [1, 2.5, 2.5, 4]
+wv.spearman(x, y)
 
 # %%
 benchmarks = {"WordSim-353": n2t.data.wordsim353(), "MEN": n2t.data.men()}
 similarity = {
     name: {
-        bench: w2v.evaluate_similarity(m.state["vectors"], m.state["itos"], pairs)
+        bench: wv.evaluate_similarity(m.state["vectors"], m.state["itos"], pairs)
         for bench, pairs in benchmarks.items()
     }
     for name, m in models.items()
@@ -723,7 +739,7 @@ glue("men_coverage", 100 * sg_similarity["MEN"].coverage, display=False)
 sg_vectors, sg_itos = skipgram.state["vectors"], skipgram.state["itos"]
 queries = ["king", "France", "music", "river", "war", "three", "played", "good"]
 neighbours = {
-    q: w2v.nearest(sg_vectors, sg_itos, q, k=6) for q in queries if q in sg_itos
+    q: wv.nearest(sg_vectors, sg_itos, q, k=6) for q in queries if q in sg_itos
 }
 display(markdown_table(["word", "nearest neighbours (cosine)"], [
     (q, ", ".join(f"{w} ({c:.2f})" for w, c in found))
@@ -744,10 +760,10 @@ groups = {
     "countries": ["France", "Germany", "Italy", "Spain", "Japan", "China"],
     "family": ["father", "mother", "son", "daughter", "brother", "sister"],
 }
-lookup = w2v.Lookup(sg_itos)
+lookup = wv.Lookup(sg_itos)
 shown = {g: [w for w in ws if lookup.get(w) is not None] for g, ws in groups.items()}
 words = [w for ws in shown.values() for w in ws]
-points = n2t.plot.pca_2d(w2v.unit_rows(sg_vectors)[[lookup[w] for w in words]])
+points = n2t.plot.pca_2d(wv.unit_rows(sg_vectors)[[lookup[w] for w in words]])
 fig, ax = plt.subplots(figsize=(6, 4.5))
 n2t.plot.scatter_2d(
     points, words, groups=[group for group, ws in shown.items() for _ in ws],
@@ -768,8 +784,8 @@ rivals = {name: (m.state["vectors"], m.state["itos"]) for name, m in models.item
 rivals["NNLM"] = (nnlm_artefact.state["embedding"], nnlm_artefact.state["itos"])
 rival_scores = {}
 for name, (vectors, itos) in rivals.items():
-    analogies = w2v.evaluate_analogies(vectors, itos, questions)
-    ws, men_result = (w2v.evaluate_similarity(vectors, itos, pairs)
+    analogies = wv.evaluate_analogies(vectors, itos, questions)
+    ws, men_result = (wv.evaluate_similarity(vectors, itos, pairs)
                       for pairs in benchmarks.values())
     rival_scores[name] = (analogies, ws, men_result)
 display(markdown_table(
@@ -799,8 +815,8 @@ glue("nnlm_men", nnlm_men.rho, display=False)
 # ### King − man + woman
 
 # %%
-king = w2v.analogy(sg_vectors, sg_itos, "man", "king", "woman", k=5)
-king_cbow = w2v.analogy(cbow.state["vectors"], cbow.state["itos"], "man", "king",
+king = wv.analogy(sg_vectors, sg_itos, "man", "king", "woman", k=5)
+king_cbow = wv.analogy(cbow.state["vectors"], cbow.state["itos"], "man", "king",
                         "woman", k=5)
 display(markdown_table(["rank", "skip-gram", "CBOW"], [
     (i + 1, f"{a} ({sa:.2f})", f"{b} ({sb:.2f})")
@@ -810,7 +826,7 @@ display(markdown_table(["rank", "skip-gram", "CBOW"], [
 # %%
 def queen_rank(model):
     """Where "queen" comes among the 100 best answers to man : king :: woman : ?."""
-    top = w2v.analogy(model.state["vectors"], model.state["itos"], "man", "king",
+    top = wv.analogy(model.state["vectors"], model.state["itos"], "man", "king",
                       "woman", k=100)
     words = [w for w, _ in top]
     if "queen" not in words:
@@ -1018,7 +1034,7 @@ else:
                "compiler?), so both timings are of the plain step")
 glue("compile_verdict", Text(verdict), display=False)
 glue("batch_size", cfg.batch_size, display=False)
-glue("compile_used", Text("compiles" if cfg.compile else "does not compile"),
+glue("compile_used", Text("compiles" if cfg.use_compile else "does not compile"),
      display=False)
 
 # %% [markdown]

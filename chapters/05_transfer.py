@@ -36,7 +36,7 @@ from n2t.book import Text, glue, markdown_table
 
 import n2t.plot
 import n2t.profile
-from n2t import classify, data, lm, zoo
+from n2t import classify, data, lm, transfer, zoo
 from n2t.metrics import accuracy, macro_f1
 
 n2t.plot.use_book_style()
@@ -181,8 +181,8 @@ data.wikitext_tokenize(message)
 # kept only the words seen at least five times:
 
 # %%
-w2v_vectors, w2v_itos = classify.word2vec_vectors()
-w2v_vocab, _ = classify.restrict_vectors(
+w2v_vectors, w2v_itos = transfer.word2vec_vectors()
+w2v_vocab, _ = transfer.restrict_vectors(
     w2v_vectors, w2v_itos, [e.text for task in tasks.values() for e in task.train]
 )
 vocabularies = {"WikiText-2": lm.wikitext2_vocab(), "word2vec": w2v_vocab}
@@ -281,7 +281,7 @@ markdown_table(["task", "most frequent tokens without a word2vec vector"],
 # Pooling by hand agrees with the library on a batch of two texts, one of them padded:
 
 # %% tags=["hide-input"]
-encoder = classify.embedding_encoder(spam_task, "word2vec frozen")
+encoder = transfer.embedding_encoder(spam_task, "word2vec frozen")
 ids, mask = classify.pad_ids(
     classify.encode_texts(["free prize , call now", "see you later"], encoder.vocab),
     encoder.vocab.pad_id,
@@ -309,11 +309,11 @@ torch.testing.assert_close(classify.pool(vectors, mask), by_hand)
 # %%
 demo_size, seed = 256, 0
 train_labels = spam_task.label_ids(spam_task.train)
-subset = classify.labelled_subset(train_labels, demo_size, seed)
-steps = classify.steps_for(demo_size, cfg)
+subset = transfer.labelled_subset(train_labels, demo_size, seed)
+steps = transfer.steps_for(demo_size, cfg)
 tables = {}
 for variant in ("word2vec frozen", "word2vec fine-tuned"):
-    encoder = classify.embedding_encoder(spam_task, variant, seed)
+    encoder = transfer.embedding_encoder(spam_task, variant, seed)
     before = encoder.embedding.weight.detach().clone()
     train = classify.encode_examples(spam_task, spam_task.train, encoder,
                                      cfg.max_len)
@@ -366,7 +366,7 @@ test = classify.encode_examples(spam_task, spam_task.test, encoder, cfg.max_len)
 test_tokens = test.ids[test.mask]
 reached = {}
 for n in [*cfg.sizes[:-1], len(train_labels)]:
-    seen_rows = train.ids[classify.labelled_subset(train_labels, n, seed)]
+    seen_rows = train.ids[transfer.labelled_subset(train_labels, n, seed)]
     seen_rows = seen_rows[seen_rows != vocab.pad_id].unique()
     reached[n] = torch.isin(test_tokens, seen_rows).float().mean().item()
 {n: f"{share:.1%}" for n, share in reached.items()}
@@ -394,8 +394,8 @@ glue("reached_all", 100 * reached[len(train_labels)], display=False)
 # {cite:p}`kingma2015`; a frozen encoder's pooled vectors are computed once and
 # reused.
 #
-# ```{literalinclude} ../lib/n2t/classify.py
-# :caption: lib/n2t/classify.py — learning_curve, one run
+# ```{literalinclude} ../lib/n2t/transfer.py
+# :caption: lib/n2t/transfer.py — learning_curve, one run
 # :start-after: [curve]
 # :end-before: [/curve]
 # :dedent:
@@ -415,8 +415,8 @@ glue("max_steps", cfg.max_steps, display=False)
 
 # %%
 records = zoo.get("transfer-curves").metrics["records"]
-summary = classify.summarise(records)
-variants = [*classify.EMBEDDING_VARIANTS, classify.BAG_OF_WORDS]
+summary = transfer.summarise(records)
+variants = [*transfer.EMBEDDING_VARIANTS, transfer.BAG_OF_WORDS]
 sizes = {name: sorted({r["size"] for r in records if r["task"] == name})
          for name in cfg.tasks}
 len(records)
@@ -491,7 +491,7 @@ for name in cfg.tasks:
                                else "at none of the sizes tried"), display=False)
     for variant, short in (("random", "random"), ("word2vec frozen", "frozen"),
                            ("word2vec fine-tuned", "tuned"),
-                           (classify.BAG_OF_WORDS, "bow")):
+                           (transfer.BAG_OF_WORDS, "bow")):
         glue(f"{short}_first_{key}", mean(name, variant, first), display=False)
         glue(f"{short}_all_{key}", mean(name, variant, last), display=False)
     tuned_minus_frozen = [mean(name, "word2vec fine-tuned", n)
@@ -502,11 +502,11 @@ for name in cfg.tasks:
     glue(f"diff_all_{key}", tuned_minus_frozen[-1], display=False)
     glue(f"std_first_{key}", summary[(name, "word2vec frozen", first)][1],
          display=False)
-    neural = {v: mean(name, v, last) for v in classify.EMBEDDING_VARIANTS}
+    neural = {v: mean(name, v, last) for v in transfer.EMBEDDING_VARIANTS}
     best_variant = max(neural, key=neural.get)
     glue(f"best_all_{key}", Text(best_variant), display=False)
     glue(f"best_all_value_{key}", neural[best_variant], display=False)
-    bow_gap = mean(name, classify.BAG_OF_WORDS, last) - neural[best_variant]
+    bow_gap = mean(name, transfer.BAG_OF_WORDS, last) - neural[best_variant]
     glue(f"bow_verdict_{key}", Text("beats" if bow_gap > 0.005 else
                                     "trails" if bow_gap < -0.005 else "matches"),
          display=False)

@@ -35,13 +35,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from IPython.display import Markdown, display
-from n2t.book import glue, markdown_table
+from n2t.book import Text, glue, markdown_table
 from torch import nn
 
 import n2t.plot
-from n2t import classify, lm, ngram, rnn, zoo
+from n2t import elmo, lm, ngram, rnn, transfer, zoo
 from n2t.profile import current
-from n2t.train import Timer, seed_everything
+from n2t.clock import clock_label, clock_seconds, measured
+from n2t.train import seed_everything
 
 n2t.plot.use_book_style()
 cfg = current().settings("recurrent")
@@ -296,7 +297,8 @@ glue("bench_shape", f"{cfg.bench_batch} × {cfg.bench_len} × {cfg.bench_width}"
 # %%
 lstm_artefact = zoo.get("lstm-lm")
 lstm_record = lstm_artefact.metrics
-{key: value for key, value in lstm_record.items() if key != "curve"}
+{key: lstm_record[key]
+ for key in ("test_ppl", "valid_ppl", "parameters", "tokens_seen", "clock")}
 
 # %% [markdown]
 # Kneser–Ney is refitted here as in {doc}`03_neural_lm` (it takes seconds), and the
@@ -304,8 +306,9 @@ lstm_record = lstm_artefact.metrics
 
 # %%
 train_lines = lm.wikitext2_lines("train", cfg.train_lines)
-with Timer() as kn_time:
+with measured("tokens") as kn_clock:  # the zoo's clock: CPU-seconds, one thread
     kn = ngram.NGramLM(cfg.kn_order, "kneser_ney").fit(train_lines, vocab=vocab)
+kn_seconds = clock_seconds(kn_clock.reading())
 kn_test_logp = lm.ngram_logprobs(kn, "test")
 kn_valid_logp = lm.ngram_logprobs(kn, "valid", cfg.valid_lines)
 nnlm_artefact = zoo.get("nnlm")
@@ -326,16 +329,19 @@ nnlm_mix_weight = lm.mixture_weight(nnlm_artefact.state["valid_logprobs"],
                                     kn_valid_logp)
 nnlm_mixed = lm.mix(nnlm_artefact.state["test_logprobs"], kn_test_logp,
                     nnlm_mix_weight)
+nnlm_seconds = clock_seconds(nnlm_record["clock"])
+lstm_seconds = clock_seconds(lstm_record["clock"])
 rows = [
-    (f"Kneser–Ney {cfg.kn_order}-gram", lm.perplexity(kn_test_logp), kn_time.seconds),
-    ("NNLM (Chapter 3)", nnlm_record["test_ppl"], nnlm_record["training_seconds"]),
-    ("LSTM", lstm_record["test_ppl"], lstm_record["training_seconds"]),
+    (f"Kneser–Ney {cfg.kn_order}-gram", lm.perplexity(kn_test_logp), kn_seconds),
+    ("NNLM (Chapter 3)", nnlm_record["test_ppl"], nnlm_seconds),
+    ("LSTM", lstm_record["test_ppl"], lstm_seconds),
     (f"NNLM + Kneser–Ney (λ = {nnlm_mix_weight:.2f})", lm.perplexity(nnlm_mixed),
-     nnlm_record["training_seconds"] + kn_time.seconds),
+     nnlm_seconds + kn_seconds),
     (f"LSTM + Kneser–Ney (λ = {weight:.2f})", lm.perplexity(mixed_test_logp),
-     lstm_record["training_seconds"] + kn_time.seconds),
+     lstm_seconds + kn_seconds),
 ]
-markdown_table(["model", "test PPL", "CPU seconds to train"],
+clock = clock_label(kn_clock.reading(), nnlm_record["clock"], lstm_record["clock"])
+markdown_table(["model", "test PPL", clock],
                [(name, f"{ppl:,.1f}", f"{sec:,.0f}") for name, ppl, sec in rows])
 
 # %% tags=["remove-cell"]
@@ -344,13 +350,14 @@ lstm_mix_ppl = rows[4][1]
 assert lstm_mix_ppl < min(kn_test_ppl, lstm_record["test_ppl"])
 glue("kn_test_ppl", kn_test_ppl)
 glue("kn_order", cfg.kn_order)
-glue("kn_seconds", kn_time.seconds)
+glue("kn_seconds", kn_seconds)
 glue("nnlm_test_ppl", nnlm_record["test_ppl"])
 glue("lstm_test_ppl", lstm_record["test_ppl"])
 glue("lstm_params", lstm_record["parameters"])
 glue("lstm_tokens", lstm_record["tokens_seen"])
-glue("lstm_seconds", lstm_record["training_seconds"])
-glue("lstm_speed", lstm_record["tokens_seen"] / lstm_record["training_seconds"])
+glue("lstm_seconds", lstm_seconds)
+glue("lstm_speed", lstm_record["tokens_seen"] / lstm_seconds)
+glue("clock_label", Text(clock))
 glue("lstm_mix_ppl", lstm_mix_ppl)
 glue("lstm_mix_weight", weight)
 glue("nnlm_mix_ppl", rows[3][1])
@@ -361,10 +368,10 @@ glue("lstm_verdict", f"{verdict} the NNLM's {nnlm_record['test_ppl']:.1f}")
 
 # %% [markdown]
 # The LSTM ({glue:text}`lstm_params:,` parameters, {glue:text}`lstm_tokens:,` training
-# tokens in {glue:text}`lstm_seconds:.0f` s, {glue:text}`lstm_speed:,.0f` tokens per
-# second) reaches a test perplexity of {glue:text}`lstm_test_ppl:.1f`,
-# {glue:text}`lstm_verdict`, and Kneser–Ney reaches {glue:text}`kn_test_ppl:.1f`. The
-# LSTM gives the higher probability to {glue:text}`lstm_wins:.0f`% of the test tokens
+# tokens in {glue:text}`lstm_seconds:.0f` s, {glue:text}`clock_label`,
+# {glue:text}`lstm_speed:,.0f` tokens per second) reaches a test perplexity of
+# {glue:text}`lstm_test_ppl:.1f`, {glue:text}`lstm_verdict`, and Kneser–Ney reaches
+# {glue:text}`kn_test_ppl:.1f`. The LSTM gives the higher probability to {glue:text}`lstm_wins:.0f`% of the test tokens
 # and Kneser–Ney to the rest, so mixing the two pays again: with λ =
 # {glue:text}`lstm_mix_weight:.2f` the mixture reaches {glue:text}`lstm_mix_ppl:.1f`,
 # {glue:text}`lstm_mix_gain:.0f`% below the LSTM alone (the NNLM's mixture:
@@ -378,13 +385,13 @@ glue("lstm_verdict", f"{verdict} the NNLM's {nnlm_record['test_ppl']:.1f}")
 # %% mystnb={"figure": {"caption": "Validation perplexity against training seconds for the NNLM of Chapter 3 and the LSTM (read from their zoo records), and the Kneser-Ney model, which is done after fitting (dot and dashed line).", "name": "fig-ppl-seconds"}, "image": {"alt": "Validation perplexity falling with training seconds for the NNLM and the LSTM, with a dashed horizontal line for Kneser-Ney."}}
 kn_valid_ppl = lm.perplexity(kn_valid_logp)
 ax = n2t.plot.curves(
-    {name: ([p["seconds"] for p in record["curve"]],
+    {name: ([clock_seconds(p) for p in record["curve"]],
             [p["valid_ppl"] for p in record["curve"]])
      for name, record in (("NNLM", nnlm_record), ("LSTM", lstm_record))},
-    xlabel="training seconds (CPU)", ylabel="validation perplexity",
+    xlabel=clock, ylabel="validation perplexity",
 )
 ax.axhline(kn_valid_ppl, color="0.3", linestyle="--", label="Kneser–Ney")
-ax.plot([kn_time.seconds], [kn_valid_ppl], "o", color="0.3")
+ax.plot([kn_seconds], [kn_valid_ppl], "o", color="0.3")
 ax.set_yscale("log")
 ax.legend()
 plt.show()
@@ -394,8 +401,8 @@ lstm_best = min(p["valid_ppl"] for p in lstm_record["curve"])
 nnlm_best = min(p["valid_ppl"] for p in nnlm_record["curve"])
 glue("lstm_best_valid", lstm_best)
 glue("nnlm_best_valid", nnlm_best)
-glue("lstm_rate", lstm_record["tokens_seen"] / lstm_record["training_seconds"])
-glue("nnlm_rate", nnlm_record["tokens_seen"] / nnlm_record["training_seconds"])
+glue("lstm_rate", lstm_record["tokens_seen"] / lstm_seconds)
+glue("nnlm_rate", nnlm_record["tokens_seen"] / nnlm_seconds)
 
 # %% [markdown]
 # Per second of training, the NNLM reads {glue:text}`nnlm_rate:,.0f` tokens and the
@@ -426,14 +433,14 @@ glue("nnlm_rate", nnlm_record["tokens_seen"] / nnlm_record["training_seconds"])
 # LSTMs of width {glue:text}`bilm_dim` and $L$ = {glue:text}`bilm_layers` (the paper's
 # has 4,096 LSTM units projected to 512, and a character CNN for the tokens).
 #
-# ```{literalinclude} ../lib/n2t/rnn.py
-# :caption: lib/n2t/rnn.py
+# ```{literalinclude} ../lib/n2t/elmo.py
+# :caption: lib/n2t/elmo.py
 # :pyobject: BiLM.layers
 # :lines: 1-3,20-
 # ```
 #
-# ```{literalinclude} ../lib/n2t/rnn.py
-# :caption: lib/n2t/rnn.py
+# ```{literalinclude} ../lib/n2t/elmo.py
+# :caption: lib/n2t/elmo.py
 # :pyobject: ScalarMix
 # :lines: 1-15,21-
 # ```
@@ -452,14 +459,14 @@ glue("bilm_layers", cfg.bilm_layers)
 # %%
 bilm_artefact = zoo.get("bilm")
 bilm_record = bilm_artefact.metrics
-bilm = rnn.load_bilm(bilm_artefact)
+bilm = elmo.load_bilm(bilm_artefact)
 {key: value for key, value in bilm_record.items() if key != "curve"}
 
 # %% tags=["remove-cell"]
 assert bilm_record["test_tokens"] == lm.TEST_TOKENS
 glue("bilm_forward_ppl", bilm_record["forward_test_ppl"])
 glue("bilm_backward_ppl", bilm_record["backward_test_ppl"])
-glue("bilm_seconds", bilm_record["training_seconds"])
+glue("bilm_seconds", clock_seconds(bilm_record["clock"]))
 glue("bilm_tokens", bilm_record["tokens_seen"])
 glue("bilm_params", bilm_record["parameters"])
 bilm_ratio = bilm_record["backward_test_ppl"] / bilm_record["forward_test_ppl"]
@@ -470,8 +477,9 @@ assert min(bilm_record["forward_test_ppl"], bilm_record["backward_test_ppl"]) > 
 
 # %% [markdown]
 # Trained on {glue:text}`bilm_tokens:,` tokens in each direction
-# ({glue:text}`bilm_seconds:.0f` s, {glue:text}`bilm_params:,` parameters), the forward
-# LM reaches a test perplexity of {glue:text}`bilm_forward_ppl:.1f` and the backward LM
+# ({glue:text}`bilm_seconds:.0f` s on the same clock, {glue:text}`bilm_params:,`
+# parameters), the forward LM reaches a test perplexity of
+# {glue:text}`bilm_forward_ppl:.1f` and the backward LM
 # {glue:text}`bilm_backward_ppl:.1f`, a ratio of {glue:text}`bilm_direction_ratio:.2f`:
 # for this text, predicting a word from what follows it is about as hard as predicting
 # it from what precedes it. Both are worse than the LSTM LM's
@@ -678,8 +686,8 @@ markdown_table(["query (validation)", "its sense", "nearest training context",
 # {glue:text}`elmo_lr`, faster than Chapter 5's fine-tuned embeddings, since these are
 # four numbers):
 #
-# ```{literalinclude} ../lib/n2t/rnn.py
-# :caption: lib/n2t/rnn.py
+# ```{literalinclude} ../lib/n2t/elmo.py
+# :caption: lib/n2t/elmo.py
 # :pyobject: ELMoEncoder.forward
 # ```
 #
@@ -692,7 +700,7 @@ transfer_cfg = current().settings("transfer")
 elmo_artefact = zoo.get("elmo-transfer-curves")
 chapter5_records = zoo.get("transfer-curves").metrics["records"]
 records = chapter5_records + elmo_artefact.metrics["records"]
-summary = classify.summarise(records)
+summary = transfer.summarise(records)
 variants = list(dict.fromkeys(r["variant"] for r in records))
 sizes = {task: sorted({r["size"] for r in records if r["task"] == task})
          for task in transfer_cfg.tasks}
@@ -795,7 +803,7 @@ for task, weights in final.items():
     key = task.replace("-", "_")
     glue(f"{key}_top_layer", f"layer {int(np.argmax(weights))}")
     glue(f"{key}_top_weight", float(np.max(weights)))
-glue("elmo_feature_seconds", elmo_artefact.metrics["feature_seconds"])
+glue("elmo_curve_seconds", clock_seconds(elmo_artefact.metrics["clock"]))
 glue("few_top_weight", np.mean([max(w["weights"]) for w in mix_weights
                                 if w["size"] == sizes[w["task"]][0]]))
 
@@ -804,9 +812,9 @@ glue("few_top_weight", np.mean([max(w["weights"]) for w in mix_weights
 # ({glue:text}`subj_top_weight:.2f`) and SMS spam on {glue:text}`sms_spam_top_layer`
 # ({glue:text}`sms_spam_top_weight:.2f`) ({numref}`fig-elmo-weights`); with the fewest
 # labels the largest weight is {glue:text}`few_top_weight:.2f` on average, since a run
-# that short moves the mix less. Computing
-# the biLM's layers for every text of both tasks took
-# {glue:text}`elmo_feature_seconds:.0f` s in all; every later step reuses them.
+# that short moves the mix less. The whole curve trained in
+# {glue:text}`elmo_curve_seconds:.0f` s on the same clock, the biLM's layers computed
+# once per text included (every later step reuses them).
 
 # %% [markdown]
 # ## Why two separate directions?

@@ -39,9 +39,10 @@ import torch
 
 
 import n2t.plot
-from n2t import data, decoding, metrics, seq2seq, zoo
+from n2t import data, decoding, metrics, seq2seq, translation, zoo
 from n2t.book import glue, markdown_table
 from n2t.profile import current
+from n2t.clock import clock_label, clock_seconds
 from n2t.train import seed_everything
 
 n2t.plot.use_book_style()
@@ -178,8 +179,8 @@ def gru_step(x, h, w_ih, w_hh, b_ih, b_hh):
 # sentence, with the weights of a freshly initialised encoder:
 
 # %%
-tokens = seq2seq.tokenized_pairs(train_pairs)
-src_vocab, tgt_vocab = seq2seq.build_vocabs(tokens, min_freq=cfg.min_freq)
+tokens = translation.tokenized_pairs(train_pairs)
+src_vocab, tgt_vocab = translation.build_vocabs(tokens, min_freq=cfg.min_freq)
 encoder = seq2seq.Encoder(len(src_vocab), 16, 8, src_vocab.pad_id).eval()
 src = torch.tensor([src_vocab.encode(data.chinese_tokenize(seed_zh))])
 with torch.no_grad():
@@ -298,7 +299,7 @@ markdown_table(
 
 # %%
 for model in models.values():
-    batch = data.pair_batch(seq2seq.tokenized_pairs(test_pairs[:8]),
+    batch = data.pair_batch(translation.tokenized_pairs(test_pairs[:8]),
                             model.src_vocab, model.tgt_vocab)
     with torch.no_grad():
         parallel = model(batch.src, batch.src_lengths, batch.tgt[:, :-1])
@@ -318,16 +319,17 @@ for model in models.values():
 def training_row(name):
     m = artefacts[name].metrics
     return (name, f"{m['parameters']:,}", f"{m['steps']:,}", f"{m['target_tokens']:,}",
-            f"{m['fit_seconds']:.0f}", f"{m['fit_cpu_seconds']:.0f}")
+            f"{clock_seconds(m['clock']):.0f}")
 
 
-markdown_table(["model", "parameters", "steps", "target tokens", "seconds",
-                "CPU seconds"], [training_row(name) for name in models])
+clock = clock_label(*(artefact.metrics["clock"] for artefact in artefacts.values()))
+markdown_table(["model", "parameters", "steps", "target tokens", clock],
+               [training_row(name) for name in models])
 
 # %% [markdown]
-# The seconds are wall-clock time on the machine that built this page, and the CPU
-# seconds the processor time of all its threads; both depend on the machine and on
-# what else it was doing at the time.
+# The seconds are the book's compute clock: the processor time of training alone
+# (validation excluded) on one thread, so that models trained side by side or one
+# after the other read the same; they still depend on the machine.
 
 # %% mystnb={"figure": {"caption": "Training loss (per target token, averaged over 50 steps) and validation loss after every epoch, for both models.", "name": "fig-loss"}, "image": {"alt": "Training-loss curves of the two models against the training step, with the validation loss of each model marked once per epoch."}}
 fig, ax = plt.subplots()
@@ -363,21 +365,21 @@ plt.show()
 # :caption: lib/n2t/metrics.py
 # ```
 #
-# The models' words therefore go through a detokenizer first (`seq2seq.detokenize`,
+# The models' words therefore go through a detokenizer first (`translation.detokenize`,
 # the inverse of `english_tokenize`), which is what `translate` returns:
 
 # %%
-seq2seq.detokenize(["i'm", "sure", "it", "costs", "$", "1", ",", "000", "."])
+translation.detokenize(["i'm", "sure", "it", "costs", "$", "1", ",", "000", "."])
 
 # %% [markdown]
 # Every translation model in the book exposes one method,
 # `translate(sentences, beam_size=1)`: raw Chinese in, English out. Its core is shared
 # by all of them (the Transformer of a later chapter included):
 #
-# ```{literalinclude} ../lib/n2t/seq2seq.py
-# :start-after: BEGIN translate core
-# :end-before: END translate core
-# :caption: lib/n2t/seq2seq.py — Translator.translate
+# ```{literalinclude} ../lib/n2t/translation.py
+# :start-after: excerpt begins translate
+# :end-before: excerpt ends
+# :caption: lib/n2t/translation.py — Translator.translate
 # ```
 
 # %%
@@ -671,7 +673,7 @@ for temperature in (0.5, 1.0, 1.5):
         words = decoding.sample(attentive.step, state, vocab.bos_id, vocab.eos_id, 20,
                                 temperature=temperature, top_k=10,
                                 generator=generator)[0]
-        samples.append((temperature, seq2seq.detokenize(vocab.decode(words))))
+        samples.append((temperature, translation.detokenize(vocab.decode(words))))
 markdown_table(["temperature", "sample (top-k = 10)"],
                [(t, html.escape(s, quote=False)) for t, s in samples])
 
@@ -712,7 +714,7 @@ assert example_rows[0][:2] == ("我是一个学生。", "I am a student.")
 # ## Exercises
 #
 # 1. **Dot-product attention.** Train the attention model with the dot-product score
-#    (`seq2seq.train_translator(cfg, "dot")`, or a profile with `attention="dot"`).
+#    (`seq2seq.train_seq2seq_model(cfg, "dot")`, or a profile with `attention="dot"`).
 #    Compare BLEU and the alignment heatmaps with the additive model.
 # 2. **Exposure bias.** Compute the test cross-entropy under teacher forcing and the
 #    per-token accuracy of greedy decoding against the reference at each position.

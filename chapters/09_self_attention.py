@@ -223,17 +223,27 @@ q_heads.shape, head_weights.shape, multi_head_out.shape
 # %% [markdown]
 # Note the scaling: each head divides by $\sqrt{d/h}$, the width of *its* queries and
 # keys. The library's `MultiHeadAttention.forward` does exactly these steps, batched.
-# It first checks its inputs and, where it needs a boolean mask anyway, folds
-# `is_causal` into `mask`; then it runs the core below. When the weights are not asked
-# for, it hands the per-head attention to PyTorch's fused
+# It first checks its inputs, then projects the queries and splits them into heads;
+# `_keys_values` does the same for the keys and the values (or, while decoding, takes
+# them from a cache, as {doc}`10_transformer` explains):
+#
+# ```{literalinclude} ../lib/n2t/attention.py
+# :start-after: excerpt begins forward
+# :end-before: excerpt ends
+# :caption: lib/n2t/attention.py, MultiHeadAttention.forward: project and split
+# ```
+#
+# Where it needs a boolean mask anyway, it folds `is_causal` into `mask`; then it
+# attends in every head at once, concatenates the heads and applies $W^O$. When the
+# weights are not asked for, it hands the per-head attention to PyTorch's fused
 # `F.scaled_dot_product_attention` (through a small helper that applies the library's
 # policy for a query that may attend to nothing), which computes the same values
 # without ever storing the $(B, H, L_q, L_k)$ tensor of weights:
 #
 # ```{literalinclude} ../lib/n2t/attention.py
-# :start-after: excerpt begins forward
+# :start-after: excerpt begins attend
 # :end-before: excerpt ends
-# :caption: lib/n2t/attention.py, the core of MultiHeadAttention.forward
+# :caption: lib/n2t/attention.py, MultiHeadAttention.forward: attend and concatenate
 # ```
 
 # %%

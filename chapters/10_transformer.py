@@ -41,9 +41,10 @@ import torch.nn.functional as F
 from torch import nn
 
 import n2t.plot
-from n2t import data, decoding, metrics, seq2seq, transformer, zoo
+from n2t import data, decoding, metrics, positions, transformer, translation, zoo
 from n2t.attention import causal_mask
 from n2t.book import glue, markdown_table
+from n2t.clock import clock_label, clock_seconds
 from n2t.profile import current
 from n2t.train import count_parameters, seed_everything, warmup_inverse_sqrt
 
@@ -88,8 +89,8 @@ print("\n".join(f"{key} = {value!r}" for key, value in cfg.items()))
 # %%
 train_pairs = data.cmn_eng_split("train")
 test_pairs = data.cmn_eng_split("test")
-tokens = seq2seq.tokenized_pairs(train_pairs)
-src_vocab, tgt_vocab = seq2seq.build_vocabs(tokens, min_freq=cfg.min_freq)
+tokens = translation.tokenized_pairs(train_pairs)
+src_vocab, tgt_vocab = translation.build_vocabs(tokens, min_freq=cfg.min_freq)
 small = transformer.Transformer(src_vocab, tgt_vocab, d_model=32, num_heads=4,
                                 num_encoder_layers=2, num_decoder_layers=2,
                                 d_ff=64).eval()
@@ -138,14 +139,14 @@ with torch.no_grad():
 # \mathrm{PE}_{(pos, 2i+1)} = \cos\!\big(pos / 10000^{2i/d_\text{model}}\big).
 # $$
 #
-# ```{literalinclude} ../lib/n2t/transformer.py
+# ```{literalinclude} ../lib/n2t/positions.py
 # :start-after: excerpt begins sinusoidal_table
 # :end-before: excerpt ends
-# :caption: lib/n2t/transformer.py — sinusoidal_table
+# :caption: lib/n2t/positions.py — sinusoidal_table
 # ```
 
 # %% mystnb={"figure": {"caption": "The sinusoidal positional encodings of positions 0–99 for d_model = 128. Each row is the vector added to the embedding at that position; the first dimensions oscillate fast, the last ones barely change over a hundred positions.", "name": "fig-pe-heatmap"}, "image": {"alt": "A heatmap with position on the vertical axis and encoding dimension on the horizontal axis. Stripes alternate quickly on the left and widen towards the right, where the colour becomes nearly constant down the column."}}
-pe = transformer.sinusoidal_table(100, 128)
+pe = positions.sinusoidal_table(100, 128)
 ax = n2t.plot.heatmap(pe, xlabel="dimension", ylabel="position", cmap="RdBu",
                       vmin=-1, vmax=1)
 ax.set_xticks(range(0, 128, 16), range(0, 128, 16))
@@ -215,7 +216,7 @@ glue("shift_error", shift_error)
 # `LearnedPositions` refuses a longer input, with an error that names both lengths:
 
 # %%
-learned = transformer.LearnedPositions(max_len=16, d_model=32)
+learned = positions.LearnedPositions(max_len=16, d_model=32)
 try:
     learned(torch.zeros(1, 20, 32))
 except ValueError as error:
@@ -565,10 +566,10 @@ with torch.no_grad():
 # standard deviation $d_\text{model}^{-1/2}$ to unit scale, the scale of the positional
 # encodings; the paper adds dropout to the sum:
 #
-# ```{literalinclude} ../lib/n2t/transformer.py
+# ```{literalinclude} ../lib/n2t/positions.py
 # :start-after: excerpt begins Embeddings
 # :end-before: excerpt ends
-# :caption: lib/n2t/transformer.py — Embeddings.forward
+# :caption: lib/n2t/positions.py — Embeddings.forward
 # ```
 
 # %%
@@ -694,7 +695,7 @@ with torch.no_grad():
 markdown_table(["step", "three most probable next words (probability)"], rows)
 
 # %%
-seed_translation = seq2seq.detokenize(output)
+seed_translation = translation.detokenize(output)
 assert seed_translation == model.translate([seed_zh])[0]
 seed_translation
 
@@ -729,16 +730,20 @@ plt.show()
 # Recomputing the whole prefix at every step repeats all the earlier work: for an
 # output of length $T$ that is $O(T^2)$ position-passes through the decoder instead of
 # $T$. The positions before $t$ never change, because of the causal mask, so their
-# keys and values can be kept. A *key/value cache* stores them per layer; each step
-# runs only the new token through the decoder and appends its key and value:
+# keys and values can be kept. A *key/value cache* (`KVCache`) stores them for each
+# attention of each layer; each step runs only the new token through the decoder and
+# `MultiHeadAttention` appends its key and value (in cross-attention the encoder
+# output's keys and values are projected once, at the first step, and reused):
 #
-# ```{literalinclude} ../lib/n2t/transformer.py
-# :start-after: excerpt begins cached_attention
-# :end-before: excerpt ends
-# :caption: lib/n2t/transformer.py — cached_attention
+# ```{literalinclude} ../lib/n2t/attention.py
+# :pyobject: MultiHeadAttention._keys_values
+# :caption: lib/n2t/attention.py — MultiHeadAttention._keys_values
 # ```
 #
-# The model's `step`, which `n2t.decoding` drives, does one or the other:
+# The new queries then see the cached positions and themselves. Whether to decode with
+# a cache is a choice made when decoding starts, `start(src, lengths, use_cache)`, not a
+# property of the model; the model's `step`, which `n2t.decoding` drives, does one or
+# the other:
 #
 # ```{literalinclude} ../lib/n2t/transformer.py
 # :start-after: excerpt begins step
@@ -755,9 +760,8 @@ test_references = [en for _, en in test_pairs[: cfg.test_pairs]]
 some = test_sources[:20]
 by_mode = {}
 for use_cache in (True, False):
-    model.use_cache = use_cache
-    by_mode[use_cache] = (model.translate(some), model.translate(some, beam_size=4))
-model.use_cache = True
+    by_mode[use_cache] = (model.translate(some, use_cache=use_cache),
+                          model.translate(some, beam_size=4, use_cache=use_cache))
 assert by_mode[True] == by_mode[False]
 
 # %% [markdown]
@@ -768,15 +772,13 @@ assert by_mode[True] == by_mode[False]
 # %%
 def decode_seconds(use_cache, length, repeats=3):
     """Best-of-`repeats` seconds to decode `length` tokens greedily for one sentence."""
-    model.use_cache = use_cache
     never = len(model.tgt_vocab)  # an id no step can emit
     best = float("inf")
     for _ in range(repeats):
         start = time.perf_counter()
-        state = model.start(source_ids, torch.tensor([source_ids.shape[1]]))
+        state = model.start(source_ids, torch.tensor([source_ids.shape[1]]), use_cache)
         out = decoding.greedy(model.step, state, model.tgt_vocab.bos_id, never, length)
         best = min(best, time.perf_counter() - start)
-    model.use_cache = True
     assert len(out[0]) == length
     return best
 
@@ -823,10 +825,11 @@ artefacts = {
     "Transformer": artefact,
 }
 results = {name: a.metrics for name, a in artefacts.items()}
+clock = clock_label(*(m["clock"] for m in results.values()))
 markdown_table(
-    ["model", "parameters", "CPU seconds", "BLEU greedy", "chrF greedy",
+    ["model", "parameters", clock, "BLEU greedy", "chrF greedy",
      "BLEU beam 4", "chrF beam 4"],
-    [(name, f"{m['parameters']:,}", f"{m['fit_cpu_seconds']:.0f}",
+    [(name, f"{m['parameters']:,}", f"{clock_seconds(m['clock']):.0f}",
       *(f"{m[key]:.1f}" for key in ("bleu_beam1", "chrf_beam1", "bleu_beam4",
                                     "chrf_beam4")))
      for name, m in results.items()],
@@ -842,21 +845,20 @@ same = sum(a == b for a, b in zip(again, stored["1"], strict=True))
 assert same >= 0.9 * len(again), same  # up to ties broken differently by the arithmetic
 
 # %% [markdown]
-# CPU seconds are the processor time of training, all threads together; they depend
-# on the machine but much less than wall-clock time on what else it was doing. The
+# The seconds are the book's compute clock: the processor time of training alone, on
+# one thread; they depend on the machine but not on what else it was doing. The
 # question of the table is which model is better *at equal training time on this
 # CPU*. Equal steps or epochs would not be fair (a Transformer step and a GRU step
-# cost different amounts), so we plot each model's validation loss against the CPU
-# seconds spent to reach it:
+# cost different amounts), so we plot each model's validation loss against the
+# seconds spent to reach it, read from the clock after every epoch:
 
-# %% mystnb={"figure": {"caption": "Validation cross-entropy per target word after each epoch, against the CPU seconds of training spent so far (each epoch's time taken as an equal share of the total), for the three translation models.", "name": "fig-loss-vs-time"}, "image": {"alt": "Three lines of validation loss falling with training CPU time, one per model, each with one marker per epoch."}}
+# %% mystnb={"figure": {"caption": "Validation cross-entropy per target word after each epoch, against the training CPU-seconds spent so far (one thread, the book's compute clock), for the three translation models.", "name": "fig-loss-vs-time"}, "image": {"alt": "Three lines of validation loss falling with training CPU time, one per model, each with one marker per epoch."}}
 series = {}
 for name, a in artefacts.items():
-    valid = a.state["valid_loss"]
-    seconds = a.metrics["fit_cpu_seconds"] * np.arange(1, len(valid) + 1) / len(valid)
-    series[name] = (seconds, valid)
-n2t.plot.curves(series, xlabel="training CPU seconds",
-                ylabel="validation cross-entropy (nats)")
+    epochs = a.metrics["curve"]
+    series[name] = ([clock_seconds(e) for e in epochs],
+                    [e["valid_loss"] for e in epochs])
+n2t.plot.curves(series, xlabel=clock, ylabel="validation cross-entropy (nats)")
 plt.show()
 
 # %% tags=["remove-cell"]
@@ -866,23 +868,24 @@ ours = results["Transformer"]
 for key, scored in (("tf", ours), ("rnn", rnn)):
     glue(f"{key}_bleu4", scored["bleu_beam4"])
     glue(f"{key}_chrf4", scored["chrf_beam4"])
-    glue(f"{key}_cpu", scored["fit_cpu_seconds"])
+    glue(f"{key}_cpu", clock_seconds(scored["clock"]))
 glue("best_model", best)
-rnn_at_tf_time = float(np.interp(ours["fit_cpu_seconds"], *series["GRU + attention"]))
+rnn_at_tf_time = float(np.interp(clock_seconds(ours["clock"]),
+                                 *series["GRU + attention"]))
 glue("rnn_loss_at_tf_time", rnn_at_tf_time)
 glue("tf_final_loss", artefacts["Transformer"].state["valid_loss"][-1])
 glue("bleu_gap", ours["bleu_beam4"] - rnn["bleu_beam4"])
-glue("cpu_ratio", ours["fit_cpu_seconds"] / rnn["fit_cpu_seconds"])
+glue("cpu_ratio", clock_seconds(ours["clock"]) / clock_seconds(rnn["clock"]))
 
 # %% [markdown]
 # With a beam of 4 the Transformer scores BLEU {glue:text}`tf_bleu4:.1f` (chrF
-# {glue:text}`tf_chrf4:.1f`) after {glue:text}`tf_cpu:,.0f` CPU seconds of training,
+# {glue:text}`tf_chrf4:.1f`) after {glue:text}`tf_cpu:,.0f` training CPU-seconds,
 # and the GRU with attention {glue:text}`rnn_bleu4:.1f` (chrF
 # {glue:text}`rnn_chrf4:.1f`) after {glue:text}`rnn_cpu:,.0f`: the difference,
 # Transformer minus GRU with attention, is {glue:text}`bleu_gap:+.1f` BLEU, with
 # {glue:text}`cpu_ratio:.2f` times the training time (the figure shows the losses at
 # equal times). At equal training time, the Transformer's
-# {glue:text}`tf_cpu:,.0f` CPU seconds, its validation cross-entropy is
+# {glue:text}`tf_cpu:,.0f` seconds, its validation cross-entropy is
 # {glue:text}`tf_final_loss:.2f` nats per word, and the GRU with attention's,
 # interpolated between its epochs, {glue:text}`rnn_loss_at_tf_time:.2f`. The best of
 # the three by BLEU with beam 4 is the

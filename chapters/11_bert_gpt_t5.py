@@ -34,9 +34,10 @@ import torch
 from n2t.book import Text, glue, markdown_table
 
 import n2t.plot
-from n2t import bpe, classify, data, lm, pretrain, zoo
+from n2t import bpe, classify, data, lm, objectives, pretrain, text2text, zoo
 from n2t.attention import causal_mask
 from n2t.profile import current
+from n2t.clock import clock_label, clock_seconds
 from n2t.train import Timer, seed_everything
 
 n2t.plot.use_book_style()
@@ -259,7 +260,8 @@ gpt_record = gpt_artefact.metrics
 gpt = pretrain.load(gpt_artefact)
 vocab = lm.wikitext2_vocab()
 assert gpt_record["test_tokens"] == lm.TEST_TOKENS
-{k: gpt_record[k] for k in ("test_ppl", "valid_ppl", "parameters", "training_seconds")}
+{k: gpt_record[k]
+ for k in ("test_ppl", "valid_ppl", "parameters", "tokens_seen", "clock")}
 
 # %% [markdown]
 # ### Against Kneser–Ney and the NNLM
@@ -281,20 +283,21 @@ kn_record["model"], kn_record["test_ppl"]
 # %% tags=["remove-cell"]
 def tokens_per_second(record):
     """Training tokens per second of training (validation excluded)."""
-    return record["tokens_seen"] / record["training_seconds"]
+    return record["tokens_seen"] / clock_seconds(record["clock"])
 
 
 kn_test_ppl, kn_valid_ppl = kn_record["test_ppl"], kn_record["valid_ppl"]
 lm_rows = [
     (kn_record["model"], kn_test_ppl, kn_record["parameters"], kn_record["tokens_seen"],
-     kn_record["training_seconds"], "counts"),
+     clock_seconds(kn_record["clock"]), "counts"),
     ("NNLM (Chapter 3)", nnlm_record["test_ppl"], nnlm_record["parameters"],
-     nnlm_record["tokens_seen"], nnlm_record["training_seconds"],
+     nnlm_record["tokens_seen"], clock_seconds(nnlm_record["clock"]),
      tokens_per_second(nnlm_record)),
     ("GPT (this chapter)", gpt_record["test_ppl"], gpt_record["parameters"],
-     gpt_record["tokens_seen"], gpt_record["training_seconds"],
+     gpt_record["tokens_seen"], clock_seconds(gpt_record["clock"]),
      tokens_per_second(gpt_record)),
 ]
+clock = clock_label(kn_record["clock"], nnlm_record["clock"], gpt_record["clock"])
 
 
 def cell(value, fmt):
@@ -303,7 +306,7 @@ def cell(value, fmt):
 
 # %%
 markdown_table(
-    ["model", "test PPL", "parameters", "training tokens", "training s", "tokens/s"],
+    ["model", "test PPL", "parameters", "training tokens", clock, "tokens/s"],
     [
         (name, f"{ppl:.1f}", cell(params, ","), cell(tokens, ","), f"{secs:.0f}",
          cell(speed, ",.0f"))
@@ -325,8 +328,8 @@ glue("gpt_vs_kn", "lower" if gpt_vs_kn < 1 else "higher", display=False)
 glue("gpt_tokens_per_s", tokens_per_second(gpt_record))
 glue("nnlm_tokens_per_s", tokens_per_second(nnlm_record))
 glue("nnlm_speed_ratio", speed_ratio)
-glue("gpt_seconds", gpt_record["training_seconds"])
-glue("nnlm_seconds", nnlm_record["training_seconds"])
+glue("gpt_seconds", clock_seconds(gpt_record["clock"]))
+glue("nnlm_seconds", clock_seconds(nnlm_record["clock"]))
 glue("nnlm_tokens", nnlm_record["tokens_seen"])
 glue("gpt_tokens", gpt_record["tokens_seen"])
 glue("gpt_parameters", gpt_record["parameters"])
@@ -344,17 +347,15 @@ glue("gpt_parameters", gpt_record["parameters"])
 # against the seconds of training, the two curves show which model is better *for a
 # given amount of compute* on this machine:
 
-# %% mystnb={"figure": {"caption": "Validation perplexity against seconds of training (log scales) for Chapter 3's NNLM and this chapter's GPT, with Kneser–Ney's validation perplexity for reference (dashed).", "name": "fig-gpt-vs-nnlm"}, "image": {"alt": "A log-log line plot of validation perplexity falling with training seconds, one line for the NNLM and one for GPT, and a dashed horizontal line for Kneser-Ney."}}
+# %% mystnb={"figure": {"caption": "Validation perplexity against training CPU-seconds on one thread, the book's compute clock (log scales), for Chapter 3's NNLM and this chapter's GPT, with Kneser–Ney's validation perplexity for reference (dashed).", "name": "fig-gpt-vs-nnlm"}, "image": {"alt": "A log-log line plot of validation perplexity falling with training seconds, one line for the NNLM and one for GPT, and a dashed horizontal line for Kneser-Ney."}}
 series = {
     name: (
-        [point["seconds"] for point in record["curve"]],
+        [clock_seconds(point) for point in record["curve"]],
         [point["valid_ppl"] for point in record["curve"]],
     )
     for name, record in (("NNLM", nnlm_record), ("GPT", gpt_record))
 }
-ax = n2t.plot.curves(
-    series, "seconds of training", "validation perplexity", logx=True, logy=True
-)
+ax = n2t.plot.curves(series, clock, "validation perplexity", logx=True, logy=True)
 ax.axhline(kn_valid_ppl, linestyle="--", color="grey", label="Kneser–Ney")
 ax.legend()
 plt.show()
@@ -373,9 +374,9 @@ plt.show()
 # token costs one position's work. With the harness's head on top, one step is:
 
 # %% [markdown]
-# ```{literalinclude} ../lib/n2t/pretrain.py
-# :caption: lib/n2t/pretrain.py (gpt_step)
-# :start-after: excerpt begins gpt step
+# ```{literalinclude} ../lib/n2t/transformer.py
+# :caption: lib/n2t/transformer.py (DecoderOnly.step, which gpt_step calls)
+# :start-after: excerpt begins decoder-only step
 # :end-before: excerpt ends
 # :language: python
 # ```
@@ -438,8 +439,8 @@ markdown_table(
 # matter: at fine-tuning time there are no masks, and every vector must be useful.
 
 # %% [markdown]
-# ```{literalinclude} ../lib/n2t/pretrain.py
-# :caption: lib/n2t/pretrain.py (mask_tokens)
+# ```{literalinclude} ../lib/n2t/objectives.py
+# :caption: lib/n2t/objectives.py (mask_tokens)
 # :start-after: excerpt begins mask tokens
 # :end-before: excerpt ends
 # :language: python
@@ -452,8 +453,8 @@ markdown_table(
 words = ["the", "cat", "sat", "on", "the", "mat", "because", "it", "was", "warm"]
 ids = torch.tensor([vocab.encode(words)])
 bert_vocab = pretrain.model_vocab()
-masked, targets = pretrain.mask_tokens(
-    ids, bert_vocab[pretrain.MASK], (2, lm.VOCAB_SIZE), rate=0.5,
+masked, targets = objectives.mask_tokens(
+    ids, bert_vocab[objectives.MASK], (2, lm.VOCAB_SIZE), rate=0.5,
     generator=torch.Generator().manual_seed(14),
 )
 markdown_table(
@@ -466,14 +467,14 @@ markdown_table(
 
 # %%
 draw = torch.randint(2, lm.VOCAB_SIZE, (200, 500))
-masked, targets = pretrain.mask_tokens(
-    draw, bert_vocab[pretrain.MASK], (2, lm.VOCAB_SIZE),
+masked, targets = objectives.mask_tokens(
+    draw, bert_vocab[objectives.MASK], (2, lm.VOCAB_SIZE),
     generator=torch.Generator().manual_seed(0),
 )
-chosen = targets != pretrain.IGNORE
+chosen = targets != objectives.IGNORE
 shares = {
     "chosen": chosen.float().mean().item(),
-    "<mask>": (masked[chosen] == bert_vocab[pretrain.MASK]).float().mean().item(),
+    "<mask>": (masked[chosen] == bert_vocab[objectives.MASK]).float().mean().item(),
     "kept": (masked[chosen] == draw[chosen]).float().mean().item(),
 }
 shares["random"] = 1 - shares["<mask>"] - shares["kept"]
@@ -496,7 +497,7 @@ bert_record = bert_artefact.metrics
 glue("bert_mlm_loss", bert_record["valid_mlm_loss"])
 glue("bert_mlm_exp", math.exp(bert_record["valid_mlm_loss"]))
 glue("bert_mlm_accuracy", 100 * bert_record["valid_mlm_accuracy"])
-glue("bert_seconds", bert_record["training_seconds"])
+glue("bert_seconds", clock_seconds(bert_record["clock"]))
 glue("bert_parameters", bert_record["parameters"])
 
 # %% [markdown]
@@ -515,7 +516,7 @@ def fill_blank(model, text, k=5):
     """The k likeliest words for the single <mask> in text, with probabilities."""
     tokens = text.split()
     ids = torch.tensor([bert_vocab.encode(tokens)])
-    hidden = model.encoder(ids)[0, tokens.index(pretrain.MASK)]
+    hidden = model.encoder(ids)[0, tokens.index(objectives.MASK)]
     top = model.head.log_prob(hidden[None]).exp()[0].topk(k)
     pairs = zip(top.values.tolist(), top.indices.tolist(), strict=True)
     return [(vocab.itos[i], round(p, 3)) for p, i in pairs]
@@ -606,8 +607,8 @@ glue("bert_lr", cfg.bert_lr)
 # words it hid:
 
 # %% [markdown]
-# ```{literalinclude} ../lib/n2t/pretrain.py
-# :caption: lib/n2t/pretrain.py (corrupt_spans)
+# ```{literalinclude} ../lib/n2t/objectives.py
+# :caption: lib/n2t/objectives.py (corrupt_spans)
 # :start-after: excerpt begins corrupt spans
 # :end-before: excerpt ends
 # :language: python
@@ -616,8 +617,8 @@ glue("bert_lr", cfg.bert_lr)
 # %%
 text = "the cat sat on the mat because it was warm and the dog was not"
 text = text.split()
-sentinel_ids = [bert_vocab[pretrain.sentinel(k)] for k in range(100)]
-t5_input, t5_target = pretrain.corrupt_spans(
+sentinel_ids = [bert_vocab[objectives.sentinel(k)] for k in range(100)]
+t5_input, t5_target = objectives.corrupt_spans(
     bert_vocab.encode(text), sentinel_ids, bert_vocab.eos_id, noise_density=0.3,
     generator=torch.Generator().manual_seed(0),
 )
@@ -632,10 +633,10 @@ t5_input, t5_target = pretrain.corrupt_spans(
 valid_blocks = pretrain.blocks(lm.wikitext2_ids("valid", cfg.valid_lines), 64)
 corruption = torch.Generator().manual_seed(0)
 for block in valid_blocks.tolist():
-    corrupted, target = pretrain.corrupt_spans(
+    corrupted, target = objectives.corrupt_spans(
         block, sentinel_ids, bert_vocab.eos_id, generator=corruption
     )
-    assert pretrain.restore_spans(corrupted, target, sentinel_ids) == block
+    assert objectives.restore_spans(corrupted, target, sentinel_ids) == block
 len(valid_blocks)
 
 # %% [markdown]
@@ -649,19 +650,19 @@ len(valid_blocks)
 t5_artefact = zoo.get("t5-span")
 t5 = pretrain.load(t5_artefact)
 t5_record = t5_artefact.metrics
-{k: t5_record[k] for k in ("valid_span_loss", "parameters", "training_seconds")}
+{k: t5_record[k] for k in ("valid_span_loss", "parameters", "tokens_seen", "clock")}
 
 # %% [markdown]
 # Asked to fill the spans of a validation block it has never seen, greedily:
 
 # %%
 example_block = valid_blocks[3].tolist()
-corrupted, target = pretrain.corrupt_spans(
+corrupted, target = objectives.corrupt_spans(
     example_block, sentinel_ids, bert_vocab.eos_id,
     generator=torch.Generator().manual_seed(1),
 )
 source = torch.tensor([corrupted[: cfg.block_size]])
-filled = pretrain.generate_labels(
+filled = text2text.generate_labels(
     t5, source, torch.ones_like(source, dtype=torch.bool), max_len=len(target)
 )[0]
 markdown_table(
@@ -690,7 +691,7 @@ t5_records = zoo.metrics("t5-curves")["records"]
 
 # %% tags=["remove-cell"]
 glue("t2t_lr", cfg.t2t_lr)
-t5_variant = pretrain.T5_VARIANT
+t5_variant = text2text.T5_VARIANT
 glue("f1_small_t5", f1_at(t5_records, t5_variant, smallest))
 glue("f1_all_t5", f1_at(t5_records, t5_variant, None))
 glue("t5_invalid_small", next(
@@ -698,7 +699,7 @@ glue("t5_invalid_small", next(
     if r["size"] == smallest and r["seed"] == first_seed
 ))
 glue("t5_span_loss", t5_record["valid_span_loss"])
-glue("t5_seconds", t5_record["training_seconds"])
+glue("t5_seconds", clock_seconds(t5_record["clock"]))
 glue("t5_parameters", t5_record["parameters"])
 
 # %% mystnb={"figure": {"caption": "Test macro-F1 on SMS spam against the number of labelled messages (log scale): T5 writing the label word, beside fine-tuned BERT and fine-tuned word2vec with a classifier head (first seed, the same subsets).", "name": "fig-t5-curve"}, "image": {"alt": "A line plot of macro-F1 against labelled examples for three models: T5 text-to-text, BERT fine-tuned and word2vec fine-tuned."}}
@@ -732,8 +733,8 @@ ax = n2t.plot.curves(
 # `detokenize_target` turns into the sentence every translator of the book writes:
 
 # %% [markdown]
-# ```{literalinclude} ../lib/n2t/pretrain.py
-# :caption: lib/n2t/pretrain.py (T5Translator: new rows for the characters)
+# ```{literalinclude} ../lib/n2t/text2text.py
+# :caption: lib/n2t/text2text.py (T5Translator: new rows for the characters)
 # :start-after: excerpt begins t5 translator
 # :end-before: excerpt ends
 # :language: python
@@ -749,7 +750,7 @@ t5_translators = {
     "T5, pretrained": zoo.get("t5-zh-en"),
     "T5, from scratch": zoo.get("t5-scratch-zh-en"),
 }
-translator = pretrain.load_translator(t5_translators["T5, pretrained"])
+translator = text2text.load_translator(t5_translators["T5, pretrained"])
 translator.translate(["我很好。", "汤姆在哪里？"], beam_size=4)
 
 # %% tags=["remove-cell"]
@@ -766,10 +767,11 @@ mt_rows = {"Transformer (Chapter 10)": zoo.metrics("transformer-zh-en")}
 mt_rows |= {label: artefact.metrics for label, artefact in t5_translators.items()}
 scores = ("bleu_beam1", "bleu_beam4", "chrf_beam4")
 markdown_table(
-    ["", "BLEU greedy", "BLEU beam 4", "chrF beam 4", "parameters", "training CPU s"],
+    ["", "BLEU greedy", "BLEU beam 4", "chrF beam 4", "parameters",
+     clock_label(*(m["clock"] for m in mt_rows.values()))],
     [
         (label, *(f"{m[key]:.1f}" for key in scores),
-         f"{m['parameters']:,}", f"{m['fit_cpu_seconds']:,.0f}")
+         f"{m['parameters']:,}", f"{clock_seconds(m['clock']):,.0f}")
         for label, m in mt_rows.items()
     ],
 )
@@ -863,7 +865,8 @@ markdown_table(
          "input: all; output: before"),
         ("pretraining", "next token", "masked tokens (15 %)", "dropped spans (15 %)"),
         ("parameters", *(f"{r['parameters']:,}" for r in records)),
-        ("pretraining s", *(f"{r['training_seconds']:.0f}" for r in records)),
+        (f"pretraining ({clock_label(*(r['clock'] for r in records))})",
+         *(f"{clock_seconds(r['clock']):.0f}" for r in records)),
         ("test PPL (WikiText-2)", f"{gpt_record['test_ppl']:.1f}", "no", "no"),
         (f"macro-F1, {smallest} labels", "–", *f1_cells(smallest)),
         ("macro-F1, all labels", "–", *f1_cells(None)),

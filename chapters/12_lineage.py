@@ -29,7 +29,8 @@ import matplotlib.pyplot as plt
 from n2t.book import glue, markdown_table
 
 import n2t.plot
-from n2t import classify, lm, zoo
+from n2t import lm, transfer, zoo
+from n2t.clock import clock_label, clock_seconds
 from n2t.profile import current
 
 n2t.plot.use_book_style()
@@ -87,7 +88,8 @@ def lm_row(name, chapter, record):
         "valid_ppl": record["valid_ppl"],
         "parameters": record["parameters"],
         "tokens_seen": record["tokens_seen"],
-        "seconds": record["training_seconds"],
+        "seconds": clock_seconds(record["clock"]),
+        "clock": record["clock"],
         "context": context_of(record),
     }
 
@@ -148,7 +150,7 @@ def chapter_link(number):
 def table(rows):
     """The language-model table, best test perplexity first."""
     header = ["model", "ch.", "test PPL", "valid PPL", "parameters", "training tokens",
-              "training s", "context"]
+              clock_label(*(row["clock"] for row in rows)), "context"]
     ordered = sorted(rows, key=lambda row: -row["test_ppl"])
     return markdown_table(header, [
         [row["model"], chapter_link(row["chapter"]), f"{row['test_ppl']:,.1f}",
@@ -198,10 +200,11 @@ glue("best_vs_kn", 100 * (1 - best["test_ppl"] / counting["test_ppl"]))
 #
 # Which model is best depends on how much compute it may use. Each neural model's
 # validation perplexity was recorded at intervals while it trained; the counting models
-# are single points, because fitting them is one pass of counting. Time is wall-clock
-# seconds of training on the machine that built this page.
+# are single points, because fitting them is one pass of counting. Time is the book's
+# compute clock: the CPU-seconds of training on one thread, validation excluded, on the
+# machine that built this page.
 
-# %% mystnb={"figure": {"caption": "Validation perplexity against training seconds for every language model of the book, on a log–log scale. Counting models are points; neural models are curves recorded while they trained.", "name": "fig-frontier"}, "image": {"alt": "A log-log plot of validation perplexity against training seconds. The Kneser-Ney points sit at a few seconds; the neural models' curves start above them and fall as training proceeds."}}
+# %% mystnb={"figure": {"caption": "Validation perplexity against training CPU-seconds on one thread (the book's compute clock) for every language model of the book, on a log–log scale. Counting models are points; neural models are curves recorded while they trained.", "name": "fig-frontier"}, "image": {"alt": "A log-log plot of validation perplexity against training seconds. The Kneser-Ney points sit at a few seconds; the neural models' curves start above them and fall as training proceeds."}}
 fig, ax = plt.subplots(figsize=(7, 4.2))
 counting_rows = [r for r in rows if r["context"] == "sentences" and r["parameters"]]
 ax.plot([max(r["seconds"], 0.1) for r in counting_rows],
@@ -209,11 +212,11 @@ ax.plot([max(r["seconds"], 0.1) for r in counting_rows],
         label="counting models (unigram, Kneser–Ney 2…5-gram)")
 for zoo_name, label, _ in NEURAL_LMS:
     curve = zoo.metrics(zoo_name)["curve"]
-    ax.plot([p["seconds"] for p in curve], [p["valid_ppl"] for p in curve],
+    ax.plot([clock_seconds(p) for p in curve], [p["valid_ppl"] for p in curve],
             marker=".", label=label)
 ax.set_xscale("log")
 ax.set_yscale("log")
-ax.set_xlabel("training seconds (wall clock)")
+ax.set_xlabel(clock_label(*(row["clock"] for row in rows)))
 ax.set_ylabel("validation perplexity")
 ax.legend()
 plt.show()
@@ -238,10 +241,10 @@ translation = {label: zoo.metrics(name) for name, label, _ in TRANSLATORS}
 # %% tags=["hide-input"]
 markdown_table(
     ["model", "ch.", "BLEU greedy", "chrF greedy", "BLEU beam 4", "chrF beam 4",
-     "parameters", "training s"],
+     "parameters", clock_label(*(m["clock"] for m in translation.values()))],
     [[label, chapter_link(chapter), f"{m['bleu_beam1']:.1f}", f"{m['chrf_beam1']:.1f}",
       f"{m['bleu_beam4']:.1f}", f"{m['chrf_beam4']:.1f}", f"{m['parameters']:,}",
-      f"{m['fit_seconds']:,.0f}"]
+      f"{clock_seconds(m['clock']):,.0f}"]
      for (_, label, chapter), m in zip(TRANSLATORS, translation.values(), strict=True)],
 )
 
@@ -276,7 +279,7 @@ records = [
     for name, chapter in TRANSFER_CURVES
     for record in zoo.metrics(name)["records"]
 ]
-summary = classify.summarise(records)
+summary = transfer.summarise(records)
 sizes = sorted({record["size"] for record in records})
 few = 64 if 64 in sizes else sizes[0]
 
@@ -360,8 +363,9 @@ markdown_table(
 #
 # 1. Add a row to the language-model table for a mixture of three models (for example
 #    the NNLM, Kneser–Ney and a later neural model), with the weights tuned on the
-#    validation split by the same expectation–maximisation as `lm.mixture_weight`.
-# 2. The figure compares models by wall-clock seconds on one machine. Redraw it against
+#    validation split by the same expectation–maximisation (`ngram.em_weights`
+#    fits the weights of any number of models).
+# 2. The figure compares models by CPU-seconds on one machine. Redraw it against
 #    the number of training tokens instead. Which conclusions change?
 # 3. The published AWD-LSTM reaches 65.8 on the same test tokens. List what it does
 #    that this book's models do not (the paper names its regularisers), and estimate

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from n2t import classify, data, metrics
+from n2t import classify, data, metrics, transfer
 from n2t.data import Example, TextTask, Vocab
 from n2t.profile import Settings
 
@@ -43,7 +43,7 @@ def toy_encoder(freeze: bool, seed: int = 0) -> classify.EmbeddingEncoder:
     vectors, itos = toy_vectors()
     task = toy_task()
     texts = [e.text for split in (task.train, task.valid, task.test) for e in split]
-    vocab, table = classify.restrict_vectors(vectors, itos, texts)
+    vocab, table = transfer.restrict_vectors(vectors, itos, texts)
     return classify.EmbeddingEncoder(vocab, vectors=table, freeze=freeze)
 
 
@@ -106,7 +106,7 @@ def test_coverage_counts_tokens_and_types():
 def test_restricted_vectors_keep_each_token_s_pretrained_row():
     vectors, itos = toy_vectors()
     texts = ["Good film", "so BAD"]
-    vocab, table = classify.restrict_vectors(vectors, itos, texts)
+    vocab, table = transfer.restrict_vectors(vectors, itos, texts)
     assert vocab.itos == ["<unk>", "<pad>", "good", "bad", "film", "so"]  # itos order, unused rows dropped
     for word in ("good", "bad", "film", "so"):
         assert torch.equal(table[vocab[word]], vectors[itos.index(word)])
@@ -116,7 +116,7 @@ def test_restricted_vectors_keep_each_token_s_pretrained_row():
 def test_vocabulary_mismatch_between_vectors_and_vocab_is_a_clear_error():
     vectors, itos = toy_vectors()
     with pytest.raises(ValueError, match="vocabulary mismatch"):
-        classify.restrict_vectors(vectors, itos[:-1], ["good"])
+        transfer.restrict_vectors(vectors, itos[:-1], ["good"])
     vocab = Vocab(["good", "bad"])
     with pytest.raises(ValueError, match="vocabulary mismatch: vectors has 11 rows but vocab has 6 types"):
         classify.EmbeddingEncoder(vocab, vectors=vectors)
@@ -174,7 +174,7 @@ def test_frozen_shortcut_gives_the_same_model_as_running_the_encoder():
     for use_features in (False, True):
         torch.manual_seed(0)
         model = classify.Classifier(encoder, 2, hidden=8, dropout=0.0)
-        features = classify.pooled_features(model, train) if use_features else None
+        features = classify.pooled_features(model.encoder, train) if use_features else None
         classify.train_classifier(model, train, steps=10, batch_size=4, features=features)
         heads.append(model.head.state_dict())
     for name in heads[0]:
@@ -186,44 +186,46 @@ def test_frozen_shortcut_gives_the_same_model_as_running_the_encoder():
 
 def test_labelled_subsets_are_stratified_nested_and_seeded():
     labels = torch.tensor([0] * 90 + [1] * 10)
-    small, large = classify.labelled_subset(labels, 20, seed=3), classify.labelled_subset(labels, 40, seed=3)
+    small, large = transfer.labelled_subset(labels, 20, seed=3), transfer.labelled_subset(labels, 40, seed=3)
     assert len(small) == 20 and int(labels[small].sum()) == 2
     assert set(small.tolist()) <= set(large.tolist())
-    assert torch.equal(small, classify.labelled_subset(labels, 20, seed=3))
-    assert not torch.equal(small, classify.labelled_subset(labels, 20, seed=4))
-    assert int(labels[classify.labelled_subset(labels, 2, seed=0)].sum()) == 1  # every class at least once
-    assert torch.equal(classify.labelled_subset(labels, None, seed=0), torch.arange(100))
+    assert torch.equal(small, transfer.labelled_subset(labels, 20, seed=3))
+    assert not torch.equal(small, transfer.labelled_subset(labels, 20, seed=4))
+    assert int(labels[transfer.labelled_subset(labels, 2, seed=0)].sum()) == 1  # every class at least once
+    assert torch.equal(transfer.labelled_subset(labels, None, seed=0), torch.arange(100))
     with pytest.raises(ValueError, match="at least the number of classes"):
-        classify.labelled_subset(labels, 1, seed=0)
+        transfer.labelled_subset(labels, 1, seed=0)
 
 
 def test_learning_curve_records_every_size_and_seed_and_learns_the_toy_task():
     task = toy_task()
     settings = toy_settings()
-    records = classify.learning_curve(lambda seed: toy_encoder(False, seed), task, "toy", settings)
+    records = transfer.learning_curve(lambda seed: toy_encoder(False, seed), task, "toy", settings)
     assert [(r["size"], r["seed"]) for r in records] == [(2, 0), (4, 0), (8, 0), (2, 1), (4, 1), (8, 1)]
     assert all(0 <= r["macro_f1"] <= 1 and 0 <= r["accuracy"] <= 1 for r in records)
     assert all(r["macro_f1"] == 1.0 for r in records if r["size"] == 8)
-    again = classify.learning_curve(lambda seed: toy_encoder(False, seed), task, "toy", settings)
-    assert again == records  # seeded: the same numbers twice
+    again = transfer.learning_curve(lambda seed: toy_encoder(False, seed), task, "toy", settings)
+    without_times = [[{k: v for k, v in r.items() if k != "clock"} for r in run] for run in (records, again)]
+    assert without_times[0] == without_times[1]  # seeded: the same numbers twice
+    assert all(r["clock"]["steps"] == r["steps"] and r["clock"]["threads"] >= 1 for r in records)
 
 
 def test_learning_curve_leaves_a_frozen_encoder_untouched():
     task = toy_task()
     encoder = toy_encoder(True)
     before = encoder.embedding.weight.detach().clone()
-    records = classify.learning_curve(lambda seed: encoder, task, "frozen", toy_settings(seeds=(0,)))
+    records = transfer.learning_curve(lambda seed: encoder, task, "frozen", toy_settings(seeds=(0,)))
     assert torch.equal(before, encoder.embedding.weight.detach().cpu())
     assert records[-1]["macro_f1"] == 1.0
 
 
 def test_bag_of_words_learns_the_toy_task_and_summaries_average_seeds():
     task = toy_task()
-    records = classify.bag_of_words_curve(task, toy_settings())
-    assert {r["variant"] for r in records} == {classify.BAG_OF_WORDS}
+    records = transfer.bag_of_words_curve(task, toy_settings())
+    assert {r["variant"] for r in records} == {transfer.BAG_OF_WORDS}
     assert all(r["macro_f1"] == 1.0 for r in records if r["size"] == 8)
-    summary = classify.summarise(records)
-    mean, std = summary[("toy", classify.BAG_OF_WORDS, 8)]
+    summary = transfer.summarise(records)
+    mean, std = summary[("toy", transfer.BAG_OF_WORDS, 8)]
     assert (mean, std) == (1.0, 0.0)
 
 
@@ -232,14 +234,14 @@ def test_bag_of_words_matches_a_hand_fitted_logistic_regression():
     # its gradient is zero there.
     texts = ["good", "good", "bad", "bad", "good"]
     labels = torch.tensor([1, 1, 0, 0, 0])
-    model = classify.train_bag_of_words(texts, labels, 2, c=1.0, max_iter=200)
+    model = transfer.train_bag_of_words(texts, labels, 2, c=1.0, max_iter=200)
     weight, bias = model.weights.weight.detach().clone().requires_grad_(), model.bias.detach().clone().requires_grad_()
     flat, offsets = model.bags(texts)
     logits = nn.functional.embedding_bag(flat, weight, offsets, mode="sum") + bias
     loss = nn.functional.cross_entropy(logits, labels) + weight.pow(2).sum() / (2 * len(texts))
     loss.backward()
     assert weight.grad.abs().max() < 1e-4 and bias.grad.abs().max() < 1e-4
-    assert classify.predict_bag_of_words(model, ["good", "bad"]).tolist() == [1, 0]
+    assert transfer.predict_bag_of_words(model, ["good", "bad"]).tolist() == [1, 0]
 
 
 def test_text_task_labels_must_be_in_the_label_set():
@@ -258,16 +260,17 @@ def test_a_class_missing_from_a_split_is_a_clear_error():
 
 def test_embedding_encoder_variants_share_vocabulary_and_scale(monkeypatch):
     vectors, itos = toy_vectors()
-    monkeypatch.setattr(classify, "word2vec_vectors", lambda: (vectors, itos))
+    monkeypatch.setattr(transfer, "word2vec_vectors", lambda: (vectors, itos))
+    transfer._task_vectors.cache_clear()
     task = toy_task()
-    random, frozen, tuned = (classify.embedding_encoder(task, v, seed=0) for v in classify.EMBEDDING_VARIANTS)
+    random, frozen, tuned = (transfer.embedding_encoder(task, v, seed=0) for v in transfer.EMBEDDING_VARIANTS)
     assert random.vocab.itos == frozen.vocab.itos == tuned.vocab.itos
     assert classify.is_frozen(frozen) and not classify.is_frozen(tuned) and not classify.is_frozen(random)
     assert torch.equal(frozen.embedding.weight, tuned.embedding.weight)
     std = frozen.embedding.weight[2:].std()
     assert random.embedding.weight.std().item() == pytest.approx(std.item(), rel=0.3)
     with pytest.raises(ValueError, match="variant must be one of"):
-        classify.embedding_encoder(task, "glove", seed=0)
+        transfer.embedding_encoder(task, "glove", seed=0)
 
 
 def test_real_tasks_encode_without_empty_texts():

@@ -162,13 +162,13 @@ def test_training_improves_validation_and_keeps_the_best_checkpoint():
     log = lm.train_lm(model, pattern, pattern[:200], tokens=6_000, batch_size=8, seq_len=16, lr=1e-2,
                       eval_every=1_500, warmup_steps=5)
     assert [point["tokens"] for point in log.curve] == sorted(point["tokens"] for point in log.curve)
-    assert len(log.curve) >= 4 and 6_000 <= log.tokens_seen < 6_000 + 8 * 16  # a fixed number of tokens
-    assert log.best_valid_ppl == min(point["valid_ppl"] for point in log.curve) < before / 2
-    assert math.isclose(lm.perplexity(lm.score(model, pattern[:200])), log.best_valid_ppl, rel_tol=1e-9)
+    assert len(log.curve) >= 4 and 6_000 <= log.clock["tokens"] < 6_000 + 8 * 16  # a fixed number of tokens
+    assert log.best["valid_ppl"] == min(point["valid_ppl"] for point in log.curve) < before / 2
+    assert math.isclose(lm.perplexity(lm.score(model, pattern[:200])), log.best["valid_ppl"], rel_tol=1e-9)
     result = lm.evaluate_lm(model, log, pattern[:100], pattern[:200])
     record = json.loads(json.dumps(result.metrics()))
-    assert set(record) == {"test_ppl", "valid_ppl", "parameters", "tokens_seen", "training_seconds", "device",
-                           "context", "test_tokens", "head", "curve"}
+    assert set(record) == {"test_ppl", "valid_ppl", "parameters", "tokens_seen", "clock", "context",
+                           "test_tokens", "head", "curve"}
     assert record["test_tokens"] == 100 and record["head"] == "full softmax"
     assert "the last 2" in record["context"]
 
@@ -210,3 +210,21 @@ def test_bad_input_gets_clear_errors():
         lm.NeuralLM(nn.Linear(3, 3), 10)
     with pytest.raises(ValueError, match=r"\(batch, time\)"):
         model(torch.tensor([1, 2]), torch.tensor([2, 3]))
+
+
+def test_zoo_recipe_scores_every_baseline_on_the_whole_test_split():
+    from n2t.profile import Settings
+
+    cfg = Settings("ngram_models", "test", {"train_lines": 300, "valid_lines": 50, "max_order": 3})
+    state, metrics = lm.train_ngram_baselines(cfg)
+    records = {r["model"]: r for r in metrics["models"]}
+    assert list(records) == ["uniform", "unigram (MLE)", "Kneser–Ney 2-gram", "Kneser–Ney 3-gram"]
+    assert records["uniform"]["test_ppl"] == pytest.approx(lm.VOCAB_SIZE, rel=1e-9)
+    assert all(r["test_tokens"] == lm.TEST_TOKENS for r in records.values())
+    assert records["Kneser–Ney 3-gram"]["parameters"] > records["Kneser–Ney 2-gram"]["parameters"]
+    # the stored log-probabilities are those of the highest order, the model mixtures use
+    assert state["model"] == "Kneser–Ney 3-gram"
+    assert lm.perplexity(state["test_logprobs"]) == pytest.approx(records["Kneser–Ney 3-gram"]["test_ppl"])
+    assert len(state["valid_logprobs"]) == sum(len(line) + 1 for line in lm.wikitext2_lines("valid"))
+    for record in records.values():
+        assert set(record["clock"]) >= {"tokens", "unit", "cpu_seconds", "wall_seconds", "threads", "device"}

@@ -18,7 +18,6 @@ from n2t.ngram import (
     NGramCounts,
     NGramLM,
     UniformLM,
-    train_ngram_baselines,
     vocabulary,
 )
 
@@ -446,20 +445,3 @@ def test_preceding_types_are_continuation_counts():
     assert preceding[counts.stoi["the"]] == len({BOS, "on"})
     with pytest.raises(ValueError, match="order >= 2"):
         NGramCounts(TOY, 1).preceding_types()
-
-
-def test_zoo_recipe_scores_every_baseline_on_the_whole_test_split():
-    from n2t import lm
-    from n2t.profile import Settings
-
-    cfg = Settings("ngram_models", "test", {"train_lines": 300, "valid_lines": 50, "max_order": 3})
-    state, metrics = train_ngram_baselines(cfg)
-    records = {r["model"]: r for r in metrics["models"]}
-    assert list(records) == ["uniform", "unigram (MLE)", "Kneser–Ney 2-gram", "Kneser–Ney 3-gram"]
-    assert records["uniform"]["test_ppl"] == pytest.approx(lm.VOCAB_SIZE, rel=1e-9)
-    assert all(r["test_tokens"] == lm.TEST_TOKENS for r in records.values())
-    assert records["Kneser–Ney 3-gram"]["parameters"] > records["Kneser–Ney 2-gram"]["parameters"]
-    # the stored log-probabilities are those of the highest order, the model mixtures use
-    assert state["model"] == "Kneser–Ney 3-gram"
-    assert lm.perplexity(state["test_logprobs"]) == pytest.approx(records["Kneser–Ney 3-gram"]["test_ppl"])
-    assert len(state["valid_logprobs"]) == sum(len(line) + 1 for line in lm.wikitext2_lines("valid"))

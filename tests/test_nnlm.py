@@ -8,6 +8,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from n2t import lm, nnlm, profile, zoo
+from n2t import vectors as wv
 
 
 def test_one_hot_times_q_is_a_row_lookup():
@@ -52,13 +53,13 @@ def test_state_carries_the_context_across_windows():
 def test_nearest_neighbours_by_cosine():
     vectors = torch.tensor([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [-1.0, 0.0]])
     itos = ["cat", "dog", "car", "not-cat"]
-    result = nnlm.nearest(vectors, itos, "cat", k=3)
+    result = wv.nearest(vectors, itos, "cat", k=3)
     assert [w for w, _ in result] == ["dog", "car", "not-cat"]
     assert result[0][1] == pytest.approx(0.9 / (0.81 + 0.01) ** 0.5)
     with pytest.raises(KeyError, match="'zebra' is not in the vocabulary"):
-        nnlm.nearest(vectors, itos, "zebra")
+        wv.nearest(vectors, itos, "zebra")
     with pytest.raises(ValueError, match="k must be"):
-        nnlm.nearest(vectors, itos, "cat", k=0)
+        wv.nearest(vectors, itos, "cat", k=0)
 
 
 @pytest.mark.parametrize(

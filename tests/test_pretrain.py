@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from n2t import data, lm, pretrain, profile, zoo
+from n2t import data, lm, objectives, pretrain, profile, text2text, zoo
 from n2t.data import PAD, Vocab
 
 
@@ -16,8 +16,8 @@ def test_masking_follows_15_percent_and_80_10_10():
     generator = torch.Generator().manual_seed(0)
     ids = torch.randint(10, 1000, (400, 500), generator=generator)  # 200,000 tokens
     maskable = torch.rand(ids.shape, generator=generator) < 0.8  # the rest is padding
-    inputs, targets = pretrain.mask_tokens(ids, 3, (10, 1000), maskable, generator=generator)
-    chosen = targets != pretrain.IGNORE
+    inputs, targets = objectives.mask_tokens(ids, 3, (10, 1000), maskable, generator=generator)
+    chosen = targets != objectives.IGNORE
     assert not (chosen & ~maskable).any()  # padding is never chosen
     assert torch.equal(targets[chosen], ids[chosen])  # the target is the original token
     assert torch.equal(inputs[~chosen], ids[~chosen])  # nothing else changes
@@ -33,8 +33,8 @@ def test_masking_follows_15_percent_and_80_10_10():
 
 def test_masking_is_reproducible_and_keeps_the_device_and_shape():
     ids = torch.arange(40).view(4, 10)
-    a = pretrain.mask_tokens(ids, 99, (0, 40), generator=torch.Generator().manual_seed(1))
-    b = pretrain.mask_tokens(ids, 99, (0, 40), generator=torch.Generator().manual_seed(1))
+    a = objectives.mask_tokens(ids, 99, (0, 40), generator=torch.Generator().manual_seed(1))
+    b = objectives.mask_tokens(ids, 99, (0, 40), generator=torch.Generator().manual_seed(1))
     assert all(torch.equal(x, y) and x.shape == ids.shape for x, y in zip(a, b, strict=True))
 
 
@@ -44,8 +44,8 @@ def test_span_corruption_round_trips(length):
     sentinels = list(range(1000, 1100))
     for _ in range(50):
         ids = torch.randint(0, 1000, (length,), generator=generator).tolist()
-        inputs, targets = pretrain.corrupt_spans(ids, sentinels, eos_id=1, generator=generator)
-        assert pretrain.restore_spans(inputs, targets, sentinels) == ids
+        inputs, targets = objectives.corrupt_spans(ids, sentinels, eos_id=1, generator=generator)
+        assert objectives.restore_spans(inputs, targets, sentinels) == ids
         assert targets[-1] == 1
         spans = sum(t >= 1000 for t in inputs)  # one sentinel per dropped span
         dropped = len(targets) - spans - 2  # the sentinels, the last one and <eos> are not text
@@ -54,7 +54,7 @@ def test_span_corruption_round_trips(length):
 
 def test_span_statistics_match_t5():
     generator = torch.Generator().manual_seed(0)
-    runs = [pretrain.span_lengths(512, generator=generator) for _ in range(200)]
+    runs = [objectives.span_lengths(512, generator=generator) for _ in range(200)]
     dropped = [d for r in runs for _, d in r]
     assert all(sum(d for _, d in r) == round(512 * 0.15) for r in runs)  # exactly 15 % of the tokens
     assert all(min(k for k, _ in r) >= 1 and min(d for _, d in r) >= 1 for r in runs)  # non-empty runs
@@ -63,30 +63,30 @@ def test_span_statistics_match_t5():
 
 def test_pretrain_vocab_appends_and_keeps_every_old_id():
     vocab = Vocab(["b", "a", "a"], specials=("<unk>", "<eos>"))
-    extended = pretrain.pretrain_vocab(vocab, sentinels=3)
+    extended = objectives.pretrain_vocab(vocab, sentinels=3)
     assert extended.itos[: len(vocab)] == vocab.itos
-    assert extended.itos[len(vocab):] == [PAD, pretrain.MASK, "<extra_id_0>", "<extra_id_1>", "<extra_id_2>"]
+    assert extended.itos[len(vocab):] == [PAD, objectives.MASK, "<extra_id_0>", "<extra_id_1>", "<extra_id_2>"]
     assert extended.pad_id == len(vocab) and extended["zzz"] == vocab.unk_id
     with pytest.raises(ValueError, match="must be new"):
-        pretrain.extend_vocab(vocab, ["a"])
+        objectives.extend_vocab(vocab, ["a"])
 
 
 def test_bad_input_is_a_clear_error():
     ids = torch.zeros(2, 3, dtype=torch.long)
     with pytest.raises(ValueError, match="ids must have shape"):
-        pretrain.mask_tokens(ids[0], 1, (0, 5))
+        objectives.mask_tokens(ids[0], 1, (0, 5))
     with pytest.raises(ValueError, match="rate"):
-        pretrain.mask_tokens(ids, 1, (0, 5), rate=1.5)
+        objectives.mask_tokens(ids, 1, (0, 5), rate=1.5)
     with pytest.raises(ValueError, match="split"):
-        pretrain.mask_tokens(ids, 1, (0, 5), split=(0.5, 0.1, 0.1))
+        objectives.mask_tokens(ids, 1, (0, 5), split=(0.5, 0.1, 0.1))
     with pytest.raises(ValueError, match="maskable"):
-        pretrain.mask_tokens(ids, 1, (0, 5), maskable=torch.ones(2, 4, dtype=torch.bool))
+        objectives.mask_tokens(ids, 1, (0, 5), maskable=torch.ones(2, 4, dtype=torch.bool))
     with pytest.raises(ValueError, match="random_ids"):
-        pretrain.mask_tokens(ids, 1, (5, 5))
+        objectives.mask_tokens(ids, 1, (5, 5))
     with pytest.raises(ValueError, match="length must be at least 2"):
-        pretrain.corrupt_spans([4], [9, 10], eos_id=1)
+        objectives.corrupt_spans([4], [9, 10], eos_id=1)
     with pytest.raises(ValueError, match="sentinel ids"):
-        pretrain.corrupt_spans(list(range(100)), [9], eos_id=1)
+        objectives.corrupt_spans(list(range(100)), [9], eos_id=1)
 
 
 # ------------------------------------------------------------------------------------------ the models
@@ -153,7 +153,7 @@ def test_gpt_sampling_with_the_cache_equals_recomputation(one_thread):
 
 def small_vocab() -> Vocab:
     words = Vocab([f"w{i}" for i in range(30) for _ in range(30 - i)], specials=("<unk>", "<eos>"))
-    return pretrain.pretrain_vocab(words, sentinels=10)
+    return objectives.pretrain_vocab(words, sentinels=10)
 
 
 def test_bert_loss_counts_only_the_chosen_positions_and_sees_both_sides(one_thread):
@@ -163,7 +163,7 @@ def test_bert_loss_counts_only_the_chosen_positions_and_sees_both_sides(one_thre
     rows = torch.randint(2, 32, (4, 12))
     inputs, targets = pretrain.mask_batch(rows, vocab, 32, 0.3, torch.Generator().manual_seed(0))
     loss = bert.loss(inputs, targets)
-    chosen = targets != pretrain.IGNORE
+    chosen = targets != objectives.IGNORE
     hidden = bert.encoder(inputs)
     expected = -bert.head.target_logprob(hidden[chosen], targets[chosen]).mean()
     assert torch.allclose(loss, expected)
@@ -182,7 +182,7 @@ def test_t5_learns_and_its_cached_decoder_equals_teacher_forcing(one_thread):
     loss_fn = pretrain.t5_loss(0.15, 3.0)
     generator = torch.Generator().manual_seed(0)
     src, tgt = pretrain.span_batch(rows, vocab, 0.15, 3.0, generator)
-    assert all(pretrain.restore_spans(s, t, [vocab[pretrain.sentinel(k)] for k in range(10)]) == r
+    assert all(objectives.restore_spans(s, t, [vocab[objectives.sentinel(k)] for k in range(10)]) == r
                for s, t, r in zip(src.tolist(), tgt.tolist(), rows.tolist(), strict=True))
     before = loss_fn(t5, rows, torch.Generator().manual_seed(1)).item()
     optimizer = torch.optim.Adam(t5.parameters(), lr=1e-2)
@@ -201,23 +201,23 @@ def test_t5_learns_and_its_cached_decoder_equals_teacher_forcing(one_thread):
         forced = t5.decoder(t5.embed(tgt_in), state["memory"], None, mask)
         for t in range(tgt.shape[1]):
             logp, state = t5.step(tgt_in[:, t], state)
-            assert torch.allclose(logp, t5.head.log_prob(forced[:, t])[:, t5.rank], atol=1e-4)
+            assert torch.allclose(logp, t5.head.log_prob(forced[:, t])[:, t5.head_index], atol=1e-4)
 
 
 def test_t5_head_order_puts_the_appended_tokens_after_the_specials():
     vocab = small_vocab()  # 32 words (2 specials first), then <pad>, <mask>, 10 sentinels
     t5 = pretrain.T5(vocab, 16, 2, 1, 32, block_size=8, adaptive=False, words=32)
-    assert sorted(t5.rank.tolist()) == list(range(len(vocab)))  # a permutation
-    assert t5.rank[:2].tolist() == [0, 1] and t5.rank[32:].tolist() == list(range(2, 14))
-    assert t5.rank[2:32].tolist() == list(range(14, 44))
+    assert sorted(t5.head_index.tolist()) == list(range(len(vocab)))  # a permutation
+    assert t5.head_index[:2].tolist() == [0, 1] and t5.head_index[32:].tolist() == list(range(2, 14))
+    assert t5.head_index[2:32].tolist() == list(range(14, 44))
 
 
 def test_text_to_text_scores_count_a_non_label_output_as_wrong():
     labels = [7, 9]
     targets = torch.tensor([0, 0, 1, 1])
-    perfect = pretrain.text_to_text_scores([[7], [7], [9], [9]], labels, targets)
+    perfect = text2text.text_to_text_scores([[7], [7], [9], [9]], labels, targets)
     assert perfect == {"macro_f1": 1.0, "accuracy": 1.0, "invalid": 0}
-    scores = pretrain.text_to_text_scores([[7], [7, 7], [9], []], labels, targets)
+    scores = text2text.text_to_text_scores([[7], [7, 7], [9], []], labels, targets)
     assert scores["invalid"] == 2 and scores["accuracy"] == 0.5
     # class 0: tp 1, fn 1 → F1 2/3; class 1: tp 1, fn 1 → 2/3 (an invalid output is no false positive)
     assert scores["macro_f1"] == pytest.approx(2 / 3)
@@ -239,26 +239,26 @@ def test_label_words_must_be_in_the_vocabulary():
     task = data.TextTask(
         "toy", ("w1", "w2"), *[(data.Example("a", "w1"), data.Example("b", "w2"))] * 3
     )
-    assert pretrain.label_word_ids(task, vocab) == [vocab["w1"], vocab["w2"]]
+    assert text2text.label_word_ids(task, vocab) == [vocab["w1"], vocab["w2"]]
     other = data.TextTask("toy", ("yes", "no"), *[(data.Example("a", "yes"), data.Example("b", "no"))] * 3)
     with pytest.raises(ValueError, match="not in the vocabulary"):
-        pretrain.label_word_ids(other, vocab)
+        text2text.label_word_ids(other, vocab)
     assert set(pretrain.LABEL_WORDS) <= set(pretrain.model_vocab().stoi)
 
 
 def english_vocab() -> Vocab:
-    words = ["the", ".", "I", "'m", "fine", "Tom", "is", "here", "did", "?", "you", "go", *pretrain.TRANSLATE_PREFIX]
+    words = ["the", ".", "I", "'m", "fine", "Tom", "is", "here", "did", "?", "you", "go", *text2text.TRANSLATE_PREFIX]
     counts = {w: 100 - i for i, w in enumerate(words)}
-    return pretrain.pretrain_vocab(Vocab(Counter(counts), specials=("<unk>", "<eos>")), sentinels=4)
+    return objectives.pretrain_vocab(Vocab(Counter(counts), specials=("<unk>", "<eos>")), sentinels=4)
 
 
 def test_translation_tokens_use_the_prefix_the_vocabulary_s_case_and_the_block():
     vocab = english_vocab()
-    [(source, target)] = pretrain.translation_tokens([("你去吗？", "Did you go?")], vocab, block_size=8)
-    assert source == [*pretrain.TRANSLATE_PREFIX, "你", "去", "吗"]  # cut to the block
+    [(source, target)] = text2text.translation_tokens([("你去吗？", "Did you go?")], vocab, block_size=8)
+    assert source == [*text2text.TRANSLATE_PREFIX, "你", "去", "吗"]  # cut to the block
     assert target == ["did", "you", "go", "?"]  # "Did" is not a word of the vocabulary, "did" is
     assert data.wikitext_tokenize("I'm Tom.", lower=False) == ["I", "'m", "Tom", "."]
-    [(_, short)] = pretrain.translation_tokens([("我", "I'm fine. I'm fine.")], vocab, block_size=4)
+    [(_, short)] = text2text.translation_tokens([("我", "I'm fine. I'm fine.")], vocab, block_size=4)
     assert short == ["I", "'m", "fine"]  # room for <eos>
 
 
@@ -267,13 +267,13 @@ def test_t5_translator_keeps_the_pretrained_rows_and_learns_to_translate(one_thr
     torch.manual_seed(0)
     t5 = pretrain.T5(vocab, 16, 2, 1, 32, block_size=16, dropout=0.0, adaptive=False)
     pretrained = t5.embed.token.weight.detach().clone()
-    model = pretrain.T5Translator(t5, ["我", "很", "好", "汤", "姆", "在", "这", "里"])
+    model = text2text.T5Translator(t5, ["我", "很", "好", "汤", "姆", "在", "这", "里"])
     assert len(model.src_vocab) == len(vocab) + 8 and model.tgt_vocab.bos_id == vocab.pad_id
     assert torch.equal(model.t5.embed.token.weight[: len(vocab)], pretrained)
     assert model.src_vocab.encode(model.tokenize_source("我很好"))[-3:] == [len(vocab), len(vocab) + 1,
                                                                              len(vocab) + 2]
     pairs = [("我很好。", "I'm fine."), ("汤姆在这里。", "Tom is here.")]
-    batch = data.pair_batch(pretrain.translation_tokens(pairs, vocab, 16), model.src_vocab, model.tgt_vocab)
+    batch = data.pair_batch(text2text.translation_tokens(pairs, vocab, 16), model.src_vocab, model.tgt_vocab)
     assert (batch.tgt[:, 0] == vocab.pad_id).all()  # T5's decoder starts from <pad>
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
     for _ in range(60):
@@ -288,8 +288,8 @@ def test_t5_translator_keeps_the_pretrained_rows_and_learns_to_translate(one_thr
 
 
 def test_t5_translator_writes_wikitext_words_as_a_sentence():
-    model = pretrain.T5Translator(pretrain.T5(english_vocab(), 8, 2, 1, 16, 8, adaptive=False), [])
+    model = text2text.T5Translator(pretrain.T5(english_vocab(), 8, 2, 1, 16, 8, adaptive=False), [])
     assert model.detokenize_target(["I", "'m", "well", "@-@", "known", ",", "Tom", "."]) == (
         "I'm well-known, tom.")
     with pytest.raises(ValueError, match="'t5-zh-en' or 't5-scratch-zh-en'"):
-        pretrain.load_translator(zoo.Artefact("t5-span", "quick", {}, {}, Path(".")))
+        text2text.load_translator(zoo.Artefact("t5-span", "quick", {}, {}, Path(".")))

@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from n2t import data, decoding, seq2seq
+from n2t import data, decoding, seq2seq, translation
 from n2t.data import english_tokenize
 from n2t.profile import Settings
-from n2t.seq2seq import Seq2Seq, detokenize
+from n2t.seq2seq import Seq2Seq
+from n2t.translation import detokenize
 
 PAIRS = [
     ("我是一个学生。", "I am a student."),
@@ -25,7 +26,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 @pytest.fixture(scope="module")
 def vocabs():
-    return seq2seq.build_vocabs(seq2seq.tokenized_pairs(PAIRS), min_freq=1)
+    return translation.build_vocabs(translation.tokenized_pairs(PAIRS), min_freq=1)
 
 
 def tiny_model(vocabs, attention: str, seed: int = 0) -> Seq2Seq:
@@ -34,7 +35,7 @@ def tiny_model(vocabs, attention: str, seed: int = 0) -> Seq2Seq:
 
 
 def padded_batch(vocabs):
-    return data.pair_batch(seq2seq.tokenized_pairs(PAIRS), *vocabs)
+    return data.pair_batch(translation.tokenized_pairs(PAIRS), *vocabs)
 
 
 # ------------------------------------------------------------------------------------------ detokenize
@@ -206,29 +207,31 @@ def test_the_split_is_fixed_disjoint_and_keeps_twins_together():
 
 
 def test_length_batches_cover_every_pair_once_with_little_padding():
-    pairs = seq2seq.tokenized_pairs(data.cmn_eng_split("valid"))
-    vocabs = seq2seq.build_vocabs(pairs, min_freq=1)
-    batches = list(seq2seq.length_batches(pairs, *vocabs, batch_size=32, seed=1))
+    pairs = translation.tokenized_pairs(data.cmn_eng_split("valid"))
+    vocabs = translation.build_vocabs(pairs, min_freq=1)
+    batches = list(translation.length_batches(pairs, *vocabs, batch_size=32, seed=1))
     assert sum(len(b.src) for b in batches) == len(pairs)
     seen = sorted(tuple(row[: n].tolist()) for b in batches for row, n in zip(b.src, b.src_lengths, strict=True))
     assert seen == sorted(tuple(vocabs[0].encode(src)) for src, _ in pairs)
     padding = sum(int((~b.src_mask).sum()) for b in batches) / sum(b.src_mask.numel() for b in batches)
     assert padding < 0.1, f"{padding:.0%} of the source positions are padding"
-    again = list(seq2seq.length_batches(pairs, *vocabs, batch_size=32, seed=1))
+    again = list(translation.length_batches(pairs, *vocabs, batch_size=32, seed=1))
     assert all(torch.equal(a.src, b.src) for a, b in zip(batches, again, strict=True))
 
 
 def test_the_recipe_trains_scores_and_rebuilds_a_model():
     settings = Settings("seq2seq", "quick", {
-        "train_pairs": 60, "test_pairs": 8, "min_freq": 1, "embed_dim": 8, "hidden_dim": 8, "dropout": 0.0,
+        "train_pairs": 60, "valid_pairs": 8, "test_pairs": 8, "min_freq": 1, "embed_dim": 8, "hidden_dim": 8, "dropout": 0.0,
         "epochs": 1, "batch_size": 16, "lr": 1e-2, "seed": 0, "attention": "dot", "beam_sizes": (1, 2),
     })
-    state, metrics = seq2seq.train_translator(settings, "dot")
+    state, metrics = seq2seq.train_seq2seq_model(settings, "dot")
     assert set(state["test_translations"]) == {"1", "2"} and len(state["test_translations"]["2"]) == 8
     assert metrics["steps"] == 4 and 0 <= metrics["bleu_beam1"] <= 100 and 0 <= metrics["chrf_beam2"] <= 100
     model = seq2seq.model_from_state(state)
+    assert {k: v for k, v in model.arguments.items() if "vocab" not in k} == state["config"]
     sources = [zh for zh, _ in data.cmn_eng_split("test")[:8]]
     assert model.translate(sources) == state["test_translations"]["1"]
+    assert [point["pairs"] for point in metrics["curve"]] == [60] and metrics["clock"]["unit"] == "pairs"
 
 
 # ------------------------------------------------------------------------------------ Chinese in figures

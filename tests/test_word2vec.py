@@ -9,6 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from n2t import vectors as wv
 from n2t import word2vec as w2v
 from n2t import zoo
 from n2t.profile import Profile
@@ -275,7 +276,7 @@ def test_a_step_that_cannot_compile_warns_and_runs_plain(monkeypatch):
     corpus = w2v.encode_corpus([["a", "b", "c", "d"]] * 30, min_count=1)
     with pytest.warns(RuntimeWarning, match="torch.compile failed.*no C\\+\\+ compiler here"):
         compiled = w2v.train(corpus, dim=4, window=2, epochs=1, subsample_t=0, batch_size=5, seed=1, dev="cpu",
-                             compile=True)
+                             use_compile=True)
     plain = w2v.train(corpus, dim=4, window=2, epochs=1, subsample_t=0, batch_size=5, seed=1, dev="cpu")
     assert torch.equal(compiled.vectors, plain.vectors)
 
@@ -293,7 +294,7 @@ def test_training_puts_words_of_the_same_contexts_together(architecture):
     corpus = w2v.encode_corpus(lines, min_count=1)
     model = w2v.train(corpus, architecture, dim=16, window=2, epochs=20, subsample_t=0, batch_size=64, seed=0, dev="cpu")
     assert model.losses[-1] < model.losses[0]
-    v = w2v.unit_rows(model.vectors)
+    v = wv.unit_rows(model.vectors)
     ids = corpus.stoi
     same = float(v[ids["cat"]] @ v[ids["dog"]])
     other = float(v[ids["cat"]] @ v[ids["saw"]])
@@ -333,15 +334,15 @@ VECTORS = torch.tensor(
 
 
 def test_analogy_by_hand():
-    assert w2v.analogy(VECTORS, WORDS, "man", "king", "woman", k=1)[0][0] == "queen"
-    assert w2v.analogy(VECTORS, WORDS, "king", "man", "queen", k=1)[0][0] == "woman"
+    assert wv.analogy(VECTORS, WORDS, "man", "king", "woman", k=1)[0][0] == "queen"
+    assert wv.analogy(VECTORS, WORDS, "king", "man", "queen", k=1)[0][0] == "woman"
 
 
 def test_analogy_excludes_the_question_words():
     # b − a + c is closest to c itself here; 3CosAdd must answer with another word.
     words = ["a", "b", "c", "d"]
     vectors = torch.tensor([[1.0, 0.0], [1.0, 0.1], [0.0, 1.0], [0.3, 1.0]])
-    answers = [w for w, _ in w2v.analogy(vectors, words, "a", "b", "c", k=4)]
+    answers = [w for w, _ in wv.analogy(vectors, words, "a", "b", "c", k=4)]
     assert answers == ["d"] and set(answers).isdisjoint({"a", "b", "c"})
 
 
@@ -350,7 +351,7 @@ def test_evaluate_analogies_on_a_hand_made_example():
         "royalty": [("man", "king", "woman", "queen"), ("woman", "queen", "man", "king")],
         "gram-fruit": [("man", "woman", "king", "apple"), ("man", "woman", "emperor", "empress")],
     }
-    result = w2v.evaluate_analogies(VECTORS, WORDS, questions)
+    result = wv.evaluate_analogies(VECTORS, WORDS, questions)
     assert result.correct == {"royalty": 2, "gram-fruit": 0}  # man→woman :: king→queen, not apple
     assert result.covered == {"royalty": 2, "gram-fruit": 1} and result.total == {"royalty": 2, "gram-fruit": 2}
     assert math.isclose(result.accuracy, 2 / 3) and math.isclose(result.coverage, 3 / 4)
@@ -358,7 +359,7 @@ def test_evaluate_analogies_on_a_hand_made_example():
 
 
 def test_lookup_is_case_insensitive_with_the_most_frequent_casing():
-    lookup = w2v.Lookup(["Paris", "paris", "the"])
+    lookup = wv.Lookup(["Paris", "paris", "the"])
     assert lookup["paris"] == 1 and lookup["Paris"] == 0 and lookup["PARIS"] == 0
     assert lookup.canonical.tolist() == [0, 0, 2]
     assert lookup.get("nowhere") is None
@@ -370,47 +371,47 @@ def test_analogies_ignore_casing_like_gensim():
     words = ["man", "woman", "king", "queen", "King", "Queen"]
     vectors = torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [1.0, 0.0, 1.0], [0.0, 0.8, 1.0],
                             [0.0, 1.0, 1.0], [0.1, 1.0, 1.0]])
-    result = w2v.evaluate_analogies(vectors, words, {"royal": [("man", "king", "woman", "queen")]})
+    result = wv.evaluate_analogies(vectors, words, {"royal": [("man", "king", "woman", "queen")]})
     assert result.correct == {"royal": 1}
-    assert w2v.analogy(vectors, words, "man", "king", "woman", k=1)[0][0] == "King"  # a plain query keeps it
+    assert wv.analogy(vectors, words, "man", "king", "woman", k=1)[0][0] == "King"  # a plain query keeps it
 
 
 def test_spearman_against_a_hand_example_with_ties():
     x = [1.0, 2.0, 2.0, 3.0]  # ranks 1, 2.5, 2.5, 4
     y = [10.0, 30.0, 20.0, 40.0]  # ranks 1, 3, 2, 4
-    assert torch.equal(w2v.rank(torch.tensor(x)), torch.tensor([1.0, 2.5, 2.5, 4.0], dtype=torch.float64))
+    assert torch.equal(wv.rank(torch.tensor(x)), torch.tensor([1.0, 2.5, 2.5, 4.0], dtype=torch.float64))
     # Pearson of the ranks: deviations (-1.5, 0, 0, 1.5) and (-1.5, 0.5, -0.5, 1.5) → 4.5 / sqrt(4.5 · 5)
-    assert math.isclose(w2v.spearman(x, y), 4.5 / math.sqrt(4.5 * 5.0), rel_tol=1e-12)
+    assert math.isclose(wv.spearman(x, y), 4.5 / math.sqrt(4.5 * 5.0), rel_tol=1e-12)
 
 
 def test_spearman_without_ties_is_the_textbook_formula():
     x = [3.0, 1.0, 4.0, 1.5, 5.0, 9.0, 2.0, 6.0]
     y = [2.0, 7.0, 1.0, 8.0, 2.5, 8.5, 0.0, 4.0]
-    rx, ry = w2v.rank(torch.tensor(x)), w2v.rank(torch.tensor(y))
+    rx, ry = wv.rank(torch.tensor(x)), wv.rank(torch.tensor(y))
     n = len(x)
     textbook = 1 - 6 * float(((rx - ry) ** 2).sum()) / (n * (n * n - 1))
-    assert math.isclose(w2v.spearman(x, y), textbook, rel_tol=1e-12)
-    assert w2v.spearman(x, x) == 1.0 and math.isclose(w2v.spearman(x, [-v for v in x]), -1.0)
+    assert math.isclose(wv.spearman(x, y), textbook, rel_tol=1e-12)
+    assert wv.spearman(x, x) == 1.0 and math.isclose(wv.spearman(x, [-v for v in x]), -1.0)
 
 
 def test_evaluate_similarity_counts_coverage():
     pairs = [("king", "queen", 9.0), ("man", "woman", 8.0), ("king", "apple", 1.0), ("cat", "dog", 7.0)]
-    result = w2v.evaluate_similarity(VECTORS, WORDS, pairs)
+    result = wv.evaluate_similarity(VECTORS, WORDS, pairs)
     assert (result.covered, result.total) == (3, 4) and result.coverage == 0.75
     # cosines 0.5, 0, 0 → ranks 3, 1.5, 1.5; scores 9, 8, 1 → ranks 3, 2, 1; ρ = 1.5 / sqrt(1.5 · 2)
     assert math.isclose(result.rho, 1.5 / math.sqrt(3.0), rel_tol=1e-12)
 
 
 def test_nearest_excludes_the_word_itself():
-    found = w2v.nearest(VECTORS, WORDS, "king", k=2)
+    found = wv.nearest(VECTORS, WORDS, "king", k=2)
     assert [w for w, _ in found] == ["man", "queen"]  # cosines 1/sqrt(2) and 1/2; "king" itself is skipped
     assert math.isclose(found[0][1], 1 / math.sqrt(2), rel_tol=1e-6)
 
 
 def test_vector_file_round_trip(tmp_path):
     path = tmp_path / "vectors.txt"
-    w2v.save_vectors(path, VECTORS, WORDS)
-    vectors, itos = w2v.load_vectors(path)
+    wv.save_vectors(path, VECTORS, WORDS)
+    vectors, itos = wv.load_vectors(path)
     assert itos == WORDS and torch.allclose(vectors, VECTORS)
 
 
@@ -431,7 +432,7 @@ def test_empty_corpus_is_a_clear_error():
 @pytest.mark.parametrize("argument", ["window", "negatives", "dim", "epochs", "batch_size"])
 def test_sizes_below_one_are_clear_errors(argument):
     corpus = w2v.encode_corpus([["a", "b", "c"]], min_count=1)
-    with pytest.raises(ValueError, match=f"{argument} must be at least 1; got 0"):
+    with pytest.raises(ValueError, match=f"{argument} must be a positive integer; got 0"):
         w2v.train(corpus, **{argument: 0})
     if argument == "window":
         with pytest.raises(ValueError, match="window must be at least 1; got -2"):
@@ -446,31 +447,31 @@ def test_unknown_architecture_is_a_clear_error():
 
 def test_unknown_word_in_a_query_names_the_word():
     with pytest.raises(KeyError, match="'emperor' is not in the vocabulary"):
-        w2v.analogy(VECTORS, WORDS, "man", "emperor", "woman")
+        wv.analogy(VECTORS, WORDS, "man", "emperor", "woman")
     with pytest.raises(KeyError, match="'zebra' is not in the vocabulary"):
-        w2v.nearest(VECTORS, WORDS, "zebra")
+        wv.nearest(VECTORS, WORDS, "zebra")
 
 
 def test_vectors_of_the_wrong_shape_are_clear_errors():
     with pytest.raises(ValueError, match="vectors has 4 rows but itos names 5 words"):
-        w2v.evaluate_analogies(VECTORS[:4], WORDS, {})
+        wv.evaluate_analogies(VECTORS[:4], WORDS, {})
     with pytest.raises(ValueError, match=r"must be a \(\|V\|, dim\) matrix; got shape \(5,\)"):
-        w2v.nearest(VECTORS[:, 0], WORDS, "king")
+        wv.nearest(VECTORS[:, 0], WORDS, "king")
     with pytest.raises(ValueError, match="floating point"):
-        w2v.check_vectors(torch.ones(5, 3, dtype=torch.long), WORDS)
+        wv.check_vectors(torch.ones(5, 3, dtype=torch.long), WORDS)
 
 
 def test_vector_file_of_the_wrong_shape_is_a_clear_error(tmp_path):
     path = tmp_path / "bad.txt"
     path.write_text("2 3\nking 1 0 1\nqueen 0 1\n")
     with pytest.raises(ValueError, match="line 3: expected a word and 3 numbers; got 2"):
-        w2v.load_vectors(path)
+        wv.load_vectors(path)
     path.write_text("3 3\nking 1 0 1\nqueen 0 1 1\n")
     with pytest.raises(ValueError, match="announces 3 words but the file has 2"):
-        w2v.load_vectors(path)
+        wv.load_vectors(path)
     path.write_text("king 1 0 1\n")
     with pytest.raises(ValueError, match="first line must be"):
-        w2v.load_vectors(path)
+        wv.load_vectors(path)
 
 
 def test_bad_counts_for_the_noise_distribution():
@@ -494,7 +495,7 @@ def test_quick_skipgram_artefact_holds_vectors_itos_and_metrics(cache):
     assert len(set(itos)) == len(itos)
     counts = Counter(artefact.state["counts"].tolist())
     assert counts and min(artefact.state["counts"].tolist()) >= 5
-    for key in ("analogy_accuracy", "analogy_coverage", "ws353_rho", "men_rho", "train_seconds"):
+    for key in ("analogy_accuracy", "analogy_coverage", "ws353_rho", "men_rho", "recipe_seconds", "clock"):
         assert key in artefact.metrics
 
 

@@ -25,7 +25,8 @@ def test_get_trains_once_then_loads(cache, tmp_path, monkeypatch):
     assert len(log.read_text().split()) == 1
     assert torch.equal(first.state["weights"], second.state["weights"])
     assert first.state["note"] == "toy"
-    assert second.metrics["accuracy"] == 0.5 and second.metrics["train_seconds"] >= 0
+    assert second.metrics["accuracy"] == 0.5 and second.metrics["recipe_seconds"] >= 0
+    assert second.metrics["threads_seen"] == 1 == second.metrics["clock"]["threads"]  # the recipe's count
     assert zoo.is_cached("zoo-test-weights", Profile("quick"))
     assert second.path.parent.parent == cache
 
@@ -122,6 +123,25 @@ def test_warm_trains_what_is_missing_in_other_processes(cache, tmp_path, monkeyp
 
 def test_warm_order_names_every_artefact_of_the_library():
     assert sorted(zoo.WARM_ORDER) == sorted(n for n in zoo.names() if not n.startswith("zoo-test"))
+
+
+def test_a_recipe_trains_with_its_own_thread_count_whoever_asks(cache):
+    previous = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        artefact = zoo.get("zoo-test-weights", Profile("quick"))
+        assert artefact.metrics["threads_seen"] == 1 and torch.get_num_threads() == 2  # restored after
+    finally:
+        torch.set_num_threads(previous)
+
+
+def test_a_recipe_without_a_clock_is_refused(cache, monkeypatch):
+    recipe = zoo._recipe("zoo-test-weights")
+    monkeypatch.setitem(zoo._REGISTRY, "zoo-test-weights",
+                        zoo.Recipe(recipe.name, recipe.section, lambda settings: ({"w": torch.zeros(1)}, {})))
+    with pytest.raises(ValueError, match="lack the clock field"):
+        zoo.get("zoo-test-weights", Profile("quick"))
+    assert not zoo.is_cached("zoo-test-weights", Profile("quick"))
 
 
 @pytest.mark.parametrize("jobs", [0, -1])

@@ -106,7 +106,8 @@ def _check_qkv(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, dropout_p: flo
 
 
 def scaled_dot_product_attention(
-    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None = None, dropout_p: float = 0.0,
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None = None,
+    dropout_p: float = 0.0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """softmax(q kᵀ/√d_k) v for q (..., L_q, d_k), k (..., L_k, d_k), v (..., L_k, d_v).
 
@@ -240,14 +241,15 @@ class MultiHeadAttention(nn.Module):
     def _keys_values(
         self, key: torch.Tensor, value: torch.Tensor, cache: KVCache | None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Keys and values ``(batch, heads, L_k, head_dim)`` to attend to: projected, or taken from the cache."""
+        """Keys and values ``(batch, heads, L_k, head_dim)``: projected or cached."""
         if cache is not None and cache.static and cache.keys is not None:
             return cache.keys, cache.values  # the memory's, projected at the first call
         k = self._split_heads(self.k_proj(key))  # (batch, heads, L_k, head_dim)
         v = self._split_heads(self.v_proj(value))  # (batch, heads, L_k, head_dim)
         if cache is not None:
-            if not cache.static and cache.keys is not None:  # after the positions seen so far
-                k, v = torch.cat([cache.keys, k], dim=2), torch.cat([cache.values, v], dim=2)
+            if not cache.static and cache.keys is not None:  # after the positions seen
+                k = torch.cat([cache.keys, k], dim=2)
+                v = torch.cat([cache.values, v], dim=2)
             cache.keys, cache.values = k, v
         return k, v
 

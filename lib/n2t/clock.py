@@ -82,6 +82,19 @@ class Clock:
         }
 
 
+@contextmanager
+def measured(unit: str = "steps", threads: int | None = 1) -> Iterator[Clock]:
+    """Time the body as training on the one clock: ``with measured("tokens") as clock: …``.
+
+    The body runs on ``threads`` torch threads (one, as the zoo's recipes train), so that what a chapter fits
+    and times itself reads on the same clock as the zoo's models; set ``clock.seen`` to what it read.
+    """
+    with torch_threads(threads):
+        clock = Clock(unit)
+        with clock.running():
+            yield clock
+
+
 def check_reading(reading: Mapping[str, Any], where: str = "reading") -> None:
     """Raise a clear error unless ``reading`` holds every field of a clock reading."""
     if not isinstance(reading, Mapping):

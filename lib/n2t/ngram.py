@@ -283,7 +283,7 @@ def em_weights(logp: np.ndarray, max_iter: int = 500, tol: float = 1e-10) -> np.
             joint = logp + np.log(weights)  # ln λ_m p_m(token)
         mixed = np.logaddexp.reduce(joint, axis=1)  # ln Σ_m λ_m p_m(token)
         loglik = float(mixed.mean())
-        weights = np.exp(joint - mixed[:, None]).mean(axis=0)  # each model's share, averaged
+        weights = np.exp(joint - mixed[:, None]).mean(axis=0)  # shares, averaged
         # excerpt ends
         if loglik - previous < tol:
             break
@@ -483,7 +483,7 @@ class NGramLM:
             self._levels[m - 1] = _Level(keys, a, gamma)
 
     def _tune_lambdas(self, heldout: Sequence[Sequence[str]]) -> np.ndarray:
-        """The weights of (uniform, p_1, …, p_N) that fit the held-out text best (:func:`em_weights`)."""
+        """The weights of (uniform, p_1, …, p_N) that fit the held-out text best (by EM)."""
         enc = _encode(heldout, self.counts.stoi, self.order - 1, "heldout")
         # q[t, m]: p_m(w_t | context) of held-out token t, order m = 0 … N
         q = self._probabilities(enc.token_at, enc.token_at(0), stack=True)

@@ -86,7 +86,8 @@ class AdditiveAttention(ProjectedAttention):
         self.v = nn.Linear(attn_dim, 1, bias=False)
 
     def forward(
-        self, queries: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, mask: torch.Tensor,
+        self, queries: torch.Tensor, keys: torch.Tensor, values: torch.Tensor,
+        mask: torch.Tensor,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Context ``(batch, T, dim)`` and weights ``(batch, T, S)`` of every query.
 
@@ -108,7 +109,8 @@ class DotProductAttention(ProjectedAttention):
         super().__init__(query_dim, key_dim, attn_dim, key_bias=False)
 
     def forward(
-        self, queries: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, mask: torch.Tensor,
+        self, queries: torch.Tensor, keys: torch.Tensor, values: torch.Tensor,
+        mask: torch.Tensor,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """As :class:`AdditiveAttention`; scores ``(W_q q)·(W_k k) / √attn_dim``."""
         return scaled_dot_product_attention(

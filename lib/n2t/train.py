@@ -289,7 +289,7 @@ def train_stream(
         # excerpt begins training step
         with clock.running():
             model.train()
-            loss, read = step()  # the loss of the next batch, and how many units it read
+            loss, read = step()  # the next batch's loss, and how many units it read
             optimizer_step(loss, model, optimizer, index, grad_clip, scheduler)
         clock.seen += read
         # excerpt ends

@@ -77,7 +77,10 @@ class FeedForward(nn.Module):
 
 
 def residual(
-    x: torch.Tensor, sublayer: Callable[[torch.Tensor], torch.Tensor], norm: nn.LayerNorm, dropout: nn.Dropout,
+    x: torch.Tensor,
+    sublayer: Callable[[torch.Tensor], torch.Tensor],
+    norm: nn.LayerNorm,
+    dropout: nn.Dropout,
     norm_first: bool,
 ) -> torch.Tensor:
     """Post-LN ``norm(x + sublayer(x))`` (paper) or pre-LN ``x + sublayer(norm(x))``."""
@@ -116,7 +119,8 @@ class EncoderLayer(nn.Module):
 
         # excerpt begins EncoderLayer
         def attend(h: torch.Tensor) -> torch.Tensor:  # every position queries every one
-            return self.self_attn(h, h, h, mask=mask, is_causal=is_causal, cache=cache)[0]
+            out, _ = self.self_attn(h, h, h, mask, is_causal, cache=cache)
+            return out
 
         x = residual(x, attend, self.norm1, self.dropout1, self.norm_first)
         return residual(x, self.ffn, self.norm2, self.dropout2, self.norm_first)
@@ -158,7 +162,8 @@ class DecoderLayer(nn.Module):
         def attend_memory(h: torch.Tensor) -> torch.Tensor:  # queries from the target
             nonlocal cross_weights
             out, cross_weights = self.cross_attn(
-                h, memory, memory, mask=memory_mask, need_weights=need_weights, cache=cross_cache
+                h, memory, memory, memory_mask, need_weights=need_weights,
+                cache=cross_cache,
             )
             return out
 

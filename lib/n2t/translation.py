@@ -274,11 +274,7 @@ def translator_artefact(
     for beam in progress(settings.beam_sizes, desc=f"decode test ({desc})"):
         translations[str(beam)] = model.translate(sources, beam_size=beam)
     state = {
-        "model": {k: v.cpu() for k, v in model.state_dict().items()},
-        "src_freqs": dict(model.src_vocab.freqs),
-        "tgt_freqs": dict(model.tgt_vocab.freqs),
-        "min_freq": settings.min_freq,
-        "config": {k: v for k, v in model.arguments.items() if k not in ("src_vocab", "tgt_vocab")},
+        **translator_state(model, settings.min_freq),
         "step_loss": history.step_loss,
         "valid_loss": [m["valid_loss"] for m in history.epoch_metrics],
         "test_translations": translations,
@@ -296,6 +292,18 @@ def translator_artefact(
         metrics[f"bleu_beam{beam}"] = bleu(hypotheses, references)
         metrics[f"chrf_beam{beam}"] = chrf(hypotheses, references)
     return state, metrics
+
+
+def translator_state(model: Translator, min_freq: int) -> dict[str, Any]:
+    """What rebuilds ``model``: its weights (on the CPU), its vocabularies' counts with ``min_freq``, and every
+    constructor argument but the vocabularies (``config``, plain values)."""
+    return {
+        "model": {k: v.cpu() for k, v in model.state_dict().items()},
+        "src_freqs": dict(model.src_vocab.freqs),
+        "tgt_freqs": dict(model.tgt_vocab.freqs),
+        "min_freq": min_freq,
+        "config": {k: v for k, v in model.arguments.items() if k not in ("src_vocab", "tgt_vocab")},
+    }
 
 
 def vocabs_from_state(state: dict[str, Any]) -> tuple[Vocab, Vocab]:

@@ -76,6 +76,8 @@ def unit_rows(vectors: torch.Tensor) -> torch.Tensor:
 
 def nearest(vectors: torch.Tensor, itos: Sequence[str], word: str, k: int = 10) -> list[tuple[str, float]]:
     """The ``k`` words with the highest cosine similarity to ``word`` (itself excluded)."""
+    if k < 1:
+        raise ValueError(f"k must be at least 1; got {k}")
     vectors = unit_rows(check_vectors(vectors, itos))
     row = Lookup(itos)[word]
     cosines = vectors @ vectors[row]

@@ -172,7 +172,10 @@ def get(name: str, profile: Profile | None = None) -> Artefact:
         start = time.perf_counter()
         with torch_threads(recipe.threads):
             state, metrics = recipe.train(profile.settings(recipe.section))
-        check_reading(metrics.get("clock"), f"the metrics of artefact {name!r}: clock")
+        if "clock" not in metrics:
+            raise ValueError(f"the metrics of artefact {name!r} lack the clock field 'clock' (n2t.clock): a "
+                             f"recipe reports what it read and the seconds it trained")
+        check_reading(metrics["clock"], f"the metrics of artefact {name!r}: clock")
         metrics = {**metrics, "recipe_seconds": round(time.perf_counter() - start, 3)}
         tmp = Path(tempfile.mkdtemp(dir=entry.parent, prefix=f".{entry.name}.", suffix=".tmp"))
         try:

@@ -9,6 +9,7 @@ from pathlib import Path
 import torch
 
 from n2t import profile, zoo
+from n2t.clock import Clock
 
 profile.SETTINGS.setdefault(
     "zoo_test",
@@ -26,8 +27,13 @@ def train_toy(settings):
     time.sleep(float(os.environ.get("ZOO_TEST_SLEEP", settings.sleep)))
     if os.environ.get("ZOO_TEST_FAIL"):
         raise RuntimeError("training failed on purpose")
-    weights = torch.randn(settings.size, generator=torch.Generator().manual_seed(0))
-    return {"weights": weights, "note": "toy"}, {"accuracy": 0.5, "parameters": settings.size}
+    clock = Clock("steps")
+    with clock.running():
+        weights = torch.randn(settings.size, generator=torch.Generator().manual_seed(0))
+    clock.seen = 1
+    metrics = {"accuracy": 0.5, "parameters": settings.size, "clock": clock.reading(),
+               "threads_seen": torch.get_num_threads()}
+    return {"weights": weights, "note": "toy"}, metrics
 
 
 def main() -> None:
