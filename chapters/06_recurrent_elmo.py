@@ -372,8 +372,9 @@ glue("lstm_verdict", f"{verdict} the NNLM's {nnlm_record['test_ppl']:.1f}")
 # {glue:text}`lstm_speed:,.0f` tokens per second) reaches a test perplexity of
 # {glue:text}`lstm_test_ppl:.1f`, {glue:text}`lstm_verdict`, and Kneser–Ney reaches
 # {glue:text}`kn_test_ppl:.1f`. The LSTM gives the higher probability to
-# {glue:text}`lstm_wins:.0f`% of the test tokens and Kneser–Ney to the rest, so mixing the two pays again: with λ =
-# {glue:text}`lstm_mix_weight:.2f` the mixture reaches {glue:text}`lstm_mix_ppl:.1f`,
+# {glue:text}`lstm_wins:.0f`% of the test tokens and Kneser–Ney to the rest, so mixing
+# the two pays again: with λ = {glue:text}`lstm_mix_weight:.2f` the mixture reaches
+# {glue:text}`lstm_mix_ppl:.1f`,
 # {glue:text}`lstm_mix_gain:.0f`% below the LSTM alone (the NNLM's mixture:
 # {glue:text}`nnlm_mix_ppl:.1f`).
 # Counts still remember rare phrases that a small network trained for minutes has not
