@@ -339,3 +339,62 @@ def test_load_torch_weights_refuses_a_differently_shaped_layer():
         MultiHeadAttention(16, 2).load_torch_weights(theirs)
     with pytest.raises(ValueError, match="cannot copy weights"):
         MultiHeadAttention(16, 4, bias=False).load_torch_weights(theirs)
+
+
+# ------------------------------------------------------------------------------------- the key/value cache
+
+
+def test_a_self_attention_cache_decodes_as_the_causal_layer_computes():
+    from n2t.attention import KVCache
+
+    torch.manual_seed(0)
+    layer = MultiHeadAttention(16, 4).eval()
+    x = torch.randn(2, 6, 16)
+    full, _ = layer(x, x, x, is_causal=True)
+    cache = KVCache()
+    first, _ = layer(x[:, :3], x[:, :3], x[:, :3], cache=cache)  # a prefix of 3 at once: causal inside
+    steps = [layer(x[:, t : t + 1], x[:, t : t + 1], x[:, t : t + 1], cache=cache)[0] for t in range(3, 6)]
+    assert torch.allclose(torch.cat([first, *steps], dim=1), full, atol=1e-6)
+    assert cache.keys.shape == (2, 4, 6, 4) and cache.values.shape == (2, 4, 6, 4)
+
+
+def test_a_cross_attention_cache_projects_the_memory_once():
+    from n2t.attention import KVCache
+
+    torch.manual_seed(1)
+    layer = MultiHeadAttention(8, 2).eval()
+    queries, memory = torch.randn(3, 4, 8), torch.randn(3, 5, 8)
+    keep = torch.tensor([[True] * 5, [True] * 3 + [False] * 2, [True] + [False] * 4])[:, None, None, :]
+    expected, expected_weights = layer(queries, memory, memory, mask=keep, need_weights=True)
+    cache = KVCache(static=True)
+    outputs = [layer(queries[:, t : t + 1], memory, memory, mask=keep, cache=cache)[0] for t in range(4)]
+    keys = cache.keys
+    assert torch.allclose(torch.cat(outputs, dim=1), expected, atol=1e-6)
+    layer(queries[:, :1], torch.zeros_like(memory), torch.zeros_like(memory), mask=keep, cache=cache)
+    assert cache.keys is keys  # the memory's keys were not projected again
+    out, weights = layer(queries, memory, memory, mask=keep, need_weights=True, cache=KVCache(static=True))
+    assert torch.allclose(weights, expected_weights) and torch.allclose(out, expected, atol=1e-6)
+
+
+def test_copied_caches_leave_the_original_state_alone():
+    from n2t.attention import KVCache, copy_caches
+
+    layer = MultiHeadAttention(8, 2).eval()
+    x = torch.randn(1, 2, 8)
+    caches = [{"self": KVCache(), "cross": KVCache(static=True)}]
+    layer(x, x, x, cache=caches[0]["self"])
+    copies = copy_caches(caches)
+    layer(x[:, :1], x[:, :1], x[:, :1], cache=copies[0]["self"])
+    assert caches[0]["self"].keys.shape[2] == 2 and copies[0]["self"].keys.shape[2] == 3
+    assert copies[0]["cross"].static and copies[0]["cross"].keys is None
+
+
+def test_a_cached_mask_must_cover_every_key():
+    from n2t.attention import KVCache
+
+    layer = MultiHeadAttention(8, 2).eval()
+    x = torch.randn(1, 3, 8)
+    cache = KVCache()
+    layer(x, x, x, cache=cache)
+    with pytest.raises(ValueError, match="does not broadcast"):
+        layer(x[:, :1], x[:, :1], x[:, :1], mask=torch.ones(1, 1, 1, 3, dtype=torch.bool), cache=cache)

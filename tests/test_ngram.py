@@ -445,3 +445,44 @@ def test_preceding_types_are_continuation_counts():
     assert preceding[counts.stoi["the"]] == len({BOS, "on"})
     with pytest.raises(ValueError, match="order >= 2"):
         NGramCounts(TOY, 1).preceding_types()
+
+
+# ---------------------------------------------------------------------------------------- em_weights
+
+
+def _em_in_probability_space(q: np.ndarray, iterations: int = 2000) -> np.ndarray:
+    """The textbook EM for mixture weights, in probability space: the reference for em_weights."""
+    lam = np.full(q.shape[1], 1.0 / q.shape[1])
+    for _ in range(iterations):
+        lam = (q * lam).T @ (1.0 / (q @ lam)) / len(q)
+    return lam / lam.sum()
+
+
+def test_em_weights_match_the_textbook_em_and_raise_the_likelihood():
+    from n2t.ngram import em_weights
+
+    rng = np.random.default_rng(0)
+    q = rng.dirichlet(np.ones(50), size=400)[:, :4] + 1e-3  # four models' probabilities of 400 tokens
+    weights = em_weights(np.log(q))
+    assert weights.sum() == pytest.approx(1.0) and (weights >= 0).all()
+    reference = _em_in_probability_space(q)
+    assert np.allclose(weights, reference, atol=1e-4)  # it stops once the likelihood gains < 1e-10
+    assert np.log(q @ weights).mean() >= np.log(q @ reference).mean() - 1e-9
+    uniform = np.full(4, 0.25)
+    assert np.log(q @ weights).mean() >= np.log(q @ uniform).mean()
+    # a model that gives every token p = 0 gets no weight; one that is always better gets nearly all
+    dominated = np.stack([np.full(100, 0.5), np.full(100, 0.01)], axis=1)
+    assert em_weights(np.log(dominated))[0] > 0.999
+    with np.errstate(divide="ignore"):
+        assert em_weights(np.log(np.stack([np.full(10, 0.2), np.zeros(10)], axis=1)))[1] == 0.0
+
+
+def test_em_weights_refuse_what_is_not_log_probabilities():
+    from n2t.ngram import em_weights
+
+    with pytest.raises(ValueError, match="tokens, models"):
+        em_weights(np.zeros(5))
+    with pytest.raises(ValueError, match="log-probabilities"):
+        em_weights(np.array([[0.5, -1.0]]))  # ln p > 0
+    with pytest.raises(ValueError, match="log-probabilities"):
+        em_weights(np.array([[-np.inf, -np.inf]]))  # no model gives the token any probability
