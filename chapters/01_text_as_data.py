@@ -37,7 +37,7 @@ from IPython.display import Markdown
 from n2t.book import glue
 
 import n2t.plot
-from n2t import data
+from n2t import data, text
 from n2t.profile import current
 
 n2t.plot.use_book_style()
@@ -142,19 +142,19 @@ Markdown(
 # %% [markdown]
 # ## A vocabulary: from tokens to ids
 #
-# A model needs a fixed set of types, each with an integer id. `n2t.data.Vocab` reserves
+# A model needs a fixed set of types, each with an integer id. `n2t.text.Vocab` reserves
 # four special tokens — `<unk>` for unknown words, `<pad>` for padding, `<bos>`/`<eos>`
 # for the beginning and end of a sequence — and then orders the types by frequency, so
 # that id 4 is the most frequent word. Encoding is a dictionary look-up with `<unk>` as
 # the fallback:
 #
-# ```{literalinclude} ../lib/n2t/data.py
+# ```{literalinclude} ../lib/n2t/text.py
 # :pyobject: Vocab.encode
-# :caption: lib/n2t/data.py
+# :caption: lib/n2t/text.py
 # ```
 
 # %%
-vocab = data.Vocab(train_tokens)
+vocab = text.Vocab(train_tokens)
 ids = vocab.encode(["the", "history", "of", "zyzzyva"])
 ids, vocab.decode(ids)
 
@@ -165,7 +165,7 @@ ids, vocab.decode(ids)
 # %% tags=["hide-input"]
 sentence = ["the", "history", "of", "the", "city"]
 assert vocab.decode(vocab.encode(sentence)) == sentence
-assert vocab.decode(vocab.encode(["zyzzyva"])) == [data.UNK]
+assert vocab.decode(vocab.encode(["zyzzyva"])) == [text.UNK]
 # <unk> and <eos> are in the corpus already; <pad> and <bos> are added
 assert len(vocab) == num_types + 2
 
@@ -177,7 +177,7 @@ assert len(vocab) == num_types + 2
 # covers most tokens, and each further type helps less and less.
 
 # %%
-word_types = [token for token, _ in train_counts.most_common() if token != data.UNK]
+word_types = [token for token, _ in train_counts.most_common() if token != text.UNK]
 rank_of = {token: rank for rank, token in enumerate(word_types)}
 not_covered = len(word_types)  # the rank of <unk> and of any word unseen in training
 test_ranks = np.array([rank_of.get(token, not_covered) for token in test_tokens])
@@ -193,7 +193,7 @@ plt.show()
 
 # %% tags=["remove-cell"]
 size_90 = int(sizes[np.argmax(coverage >= 0.9)]) if (coverage >= 0.9).any() else None
-unk_share = test_tokens.count(data.UNK) / len(test_tokens)
+unk_share = test_tokens.count(text.UNK) / len(test_tokens)
 coverage_1000 = float(np.interp(np.log(1000), np.log(sizes), coverage))
 glue("coverage_1000", 100 * coverage_1000, display=False)
 glue("coverage_full", 100 * coverage[-1], display=False)
@@ -226,13 +226,13 @@ if cfg.wikitext_lines is None:  # the whole corpus: a closed vocabulary
 
 # %%
 pairs = data.cmn_eng_pairs()
-chinese_vocab = data.Vocab(ch for _, zh in pairs for ch in data.chinese_tokenize(zh))
-english_vocab = data.Vocab(w for en, _ in pairs for w in data.english_tokenize(en))
+chinese_vocab = text.Vocab(ch for _, zh in pairs for ch in text.chinese_tokenize(zh))
+english_vocab = text.Vocab(w for en, _ in pairs for w in text.english_tokenize(en))
 len(pairs), len(chinese_vocab), len(english_vocab)
 
 # %%
-chinese = data.chinese_tokenize("我是一个学生")
-english = data.english_tokenize("I am a student")
+chinese = text.chinese_tokenize("我是一个学生")
+english = text.english_tokenize("I am a student")
 chinese, chinese_vocab.encode(chinese), english, english_vocab.encode(english)
 
 # %% tags=["hide-input"]
@@ -242,8 +242,8 @@ assert chinese_vocab.decode(chinese_vocab.encode(chinese)) == chinese
 
 # %% tags=["remove-cell"]
 glue("num_pairs", len(pairs), display=False)
-glue("zh_types", len(chinese_vocab) - len(data.SPECIALS), display=False)
-glue("en_types", len(english_vocab) - len(data.SPECIALS), display=False)
+glue("zh_types", len(chinese_vocab) - len(text.SPECIALS), display=False)
+glue("en_types", len(english_vocab) - len(text.SPECIALS), display=False)
 
 # %% [markdown]
 # The {glue:text}`num_pairs:,` pairs use {glue:text}`zh_types:,` distinct Chinese
@@ -314,14 +314,14 @@ glue("vocab_size", len(vocab), display=False)
 # a time: the input is a $(B, T)$ block of ids and the target is the same block shifted
 # one step to the left.
 #
-# ```{literalinclude} ../lib/n2t/data.py
+# ```{literalinclude} ../lib/n2t/text.py
 # :pyobject: LMStream.__iter__
-# :caption: lib/n2t/data.py
+# :caption: lib/n2t/text.py
 # ```
 
 # %%
 stream = torch.tensor(vocab.encode(train_tokens[: 4 * 40]))
-batches = data.LMStream(stream, batch_size=cfg.batch_size, seq_len=cfg.seq_len)
+batches = text.LMStream(stream, batch_size=cfg.batch_size, seq_len=cfg.seq_len)
 inputs, targets = next(iter(batches))
 inputs.shape, targets.shape
 
@@ -357,11 +357,11 @@ Markdown(
 # %%
 lengths_wanted = (3, 5, 7, 9)  # sentences of different lengths, to see the padding
 some_pairs = [
-    next((data.english_tokenize(en), data.chinese_tokenize(zh)) for en, zh in pairs
-         if len(data.english_tokenize(en)) == length)
+    next((text.english_tokenize(en), text.chinese_tokenize(zh)) for en, zh in pairs
+         if len(text.english_tokenize(en)) == length)
     for length in lengths_wanted
 ]
-batch = data.pair_batch(some_pairs, english_vocab, chinese_vocab)
+batch = text.pair_batch(some_pairs, english_vocab, chinese_vocab)
 batch.src.shape, batch.src_lengths, batch.tgt.shape
 
 # %% tags=["hide-input"]

@@ -36,7 +36,7 @@ from n2t.book import glue
 import n2t.data
 import n2t.plot
 import n2t.profile
-from n2t import ngram
+from n2t import counting, ngram
 from n2t.clock import clock_seconds, measured
 from n2t.progress import progress
 from n2t.train import Timer
@@ -171,7 +171,7 @@ toy_trigrams.most_common(3)
 # the toy corpus up to order 3:
 
 # %%
-toy_counts = ngram.NGramCounts(toy, 3)
+toy_counts = counting.NGramCounts(toy, 3)
 for n in (1, 2, 3):
     by_hand = count_ngrams(toy, n)
     assert toy_counts.types(n) == len(by_hand)
@@ -195,10 +195,10 @@ toy_mle.next_token_distribution(["cat"]).round(2)
 # the probability of every test token — is a few array operations too, for any order.
 #
 # ::::{dropdown} How `NGramCounts` counts without a Python loop
-# ```{literalinclude} ../lib/n2t/ngram.py
-# :pyobject: _count_ngrams
+# ```{literalinclude} ../lib/n2t/counting.py
+# :pyobject: count_ngrams
 # :language: python
-# :caption: lib/n2t/ngram.py — _count_ngrams, called by NGramCounts.__init__
+# :caption: lib/n2t/counting.py — count_ngrams, called by NGramCounts.__init__
 # ```
 # ::::
 
@@ -211,12 +211,12 @@ toy_mle.next_token_distribution(["cat"]).round(2)
 # on the whole test split.
 
 # %%
-vocab = ngram.vocabulary(n2t.data.wikitext2_lines("train"))
+vocab = counting.vocabulary(n2t.data.wikitext2_lines("train"))
 train = n2t.data.wikitext2_lines("train", cfg.train_lines)
 valid = n2t.data.wikitext2_lines("valid", cfg.valid_lines)
 test = n2t.data.wikitext2_lines("test")
 with Timer() as count_time:
-    counts = ngram.NGramCounts(train, cfg.max_order, vocab)
+    counts = counting.NGramCounts(train, cfg.max_order, vocab)
 counts
 
 # %% [markdown]
@@ -226,7 +226,7 @@ counts
 with Timer() as loop_time:
     trigrams_by_hand = count_ngrams(train, 3)
 with Timer() as numpy_time:
-    trigram_counts = ngram.NGramCounts(train, 3, vocab)
+    trigram_counts = counting.NGramCounts(train, 3, vocab)
 assert trigram_counts.types(3) == len(trigrams_by_hand)
 loop_time.seconds, numpy_time.seconds
 

@@ -40,7 +40,7 @@ from torch import nn
 import n2t.plot
 from n2t import lm, ngram, nnlm, zoo
 from n2t import vectors as wv
-from n2t.data import EOS, UNK, Vocab
+from n2t.text import EOS, UNK, Vocab
 from n2t.profile import current
 from n2t.clock import clock_label, clock_seconds, measured
 from n2t.train import Timer, count_parameters, seed_everything

@@ -36,7 +36,7 @@ from n2t.book import Text, glue, markdown_table
 
 import n2t.plot
 import n2t.profile
-from n2t import classify, data, lm, transfer, zoo
+from n2t import classify, data, lm, text, transfer, zoo
 from n2t.metrics import accuracy, macro_f1
 
 n2t.plot.use_book_style()
@@ -166,13 +166,13 @@ glue("ham_macro_f1", (f1_ham + 0.0) / 2, display=False)
 #
 # Pretrained vectors exist only for the words of the pretraining corpus. The tasks are
 # tokenised the way WikiText-2 was, so that the same word gets the same token
-# (`n2t.data.wikitext_tokenize`: lower case, contractions split before the apostrophe
+# (`n2t.text.wikitext_tokenize`: lower case, contractions split before the apostrophe
 # as in WikiText-2's `don 't`), and a token finds its vector in its own casing or in
 # its most frequent one ("paris" finds "Paris"):
 
 # %%
 message = "Don't miss it! Txt WIN to 80086 for ur £100 prize"
-data.wikitext_tokenize(message)
+text.wikitext_tokenize(message)
 
 # %% [markdown]
 # The **vocabulary coverage** counts how many running tokens, and how many distinct
@@ -211,7 +211,7 @@ glue("w2v_words", len(w2v_itos), display=False)
 def missing(task, vocab, k=12):
     """The most frequent training tokens without a vector, written as code."""
     find = classify.lookup(vocab)
-    counts = Counter(t for e in task.train for t in data.wikitext_tokenize(e.text)
+    counts = Counter(t for e in task.train for t in text.wikitext_tokenize(e.text)
                      if not find.known(t))
     return ", ".join(f"`{token}`" for token, _ in counts.most_common(k))
 

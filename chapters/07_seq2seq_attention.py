@@ -39,7 +39,7 @@ import torch
 
 
 import n2t.plot
-from n2t import data, decoding, metrics, seq2seq, translation, zoo
+from n2t import data, decoding, metrics, seq2seq, text, translation, zoo
 from n2t.book import glue, markdown_table
 from n2t.profile import current
 from n2t.clock import clock_label, clock_seconds
@@ -85,11 +85,11 @@ test_pairs[500:503]
 
 # %%
 seed_zh, seed_en = "我是一个学生。", "I am a student."
-data.chinese_tokenize(seed_zh), data.english_tokenize(seed_en)
+text.chinese_tokenize(seed_zh), text.english_tokenize(seed_en)
 
 # %%
-zh_lengths = [len(data.chinese_tokenize(zh)) for zh, _ in train_pairs]
-en_lengths = [len(data.english_tokenize(en)) for _, en in train_pairs]
+zh_lengths = [len(text.chinese_tokenize(zh)) for zh, _ in train_pairs]
+en_lengths = [len(text.english_tokenize(en)) for _, en in train_pairs]
 
 # %% mystnb={"figure": {"caption": "Sentence lengths in the training pairs: Chinese in characters, English in words and punctuation marks. Most sentences are short; a long tail reaches past 30 tokens.", "name": "fig-lengths"}, "image": {"alt": "Two overlaid histograms of sentence length. Both peak between 5 and 10 tokens and fall off to the right; the Chinese histogram lies slightly to the right of the English one."}}
 bins = np.arange(0, 41)
@@ -182,7 +182,7 @@ def gru_step(x, h, w_ih, w_hh, b_ih, b_hh):
 tokens = translation.tokenized_pairs(train_pairs)
 src_vocab, tgt_vocab = translation.build_vocabs(tokens, min_freq=cfg.min_freq)
 encoder = seq2seq.Encoder(len(src_vocab), 16, 8, src_vocab.pad_id).eval()
-src = torch.tensor([src_vocab.encode(data.chinese_tokenize(seed_zh))])
+src = torch.tensor([src_vocab.encode(text.chinese_tokenize(seed_zh))])
 with torch.no_grad():
     states, summary = encoder(src, torch.tensor([src.shape[1]]))
 states.shape, summary.shape
@@ -250,8 +250,8 @@ artefacts = {"no attention": plain_artefact, "attention": attention_artefact}
 # %%
 def teacher_forced(model, source, reference):
     """The model's best next word at every step while it reads the reference."""
-    ids = torch.tensor([model.src_vocab.encode(data.chinese_tokenize(source))])
-    words = data.english_tokenize(reference)
+    ids = torch.tensor([model.src_vocab.encode(text.chinese_tokenize(source))])
+    words = text.english_tokenize(reference)
     tgt_in = torch.tensor([[model.tgt_vocab.bos_id, *model.tgt_vocab.encode(words)]])
     with torch.no_grad():
         state = model.start(ids, torch.tensor([ids.shape[1]]))
@@ -261,7 +261,7 @@ def teacher_forced(model, source, reference):
 
 def free_running(model, source, max_len=20):
     """Greedy decoding: the model reads its own previous word."""
-    ids = torch.tensor([model.src_vocab.encode(data.chinese_tokenize(source))])
+    ids = torch.tensor([model.src_vocab.encode(text.chinese_tokenize(source))])
     state = model.start(ids, torch.tensor([ids.shape[1]]))
     vocab = model.tgt_vocab
     out = decoding.greedy(model.step, state, vocab.bos_id, vocab.eos_id, max_len)[0]
@@ -299,7 +299,7 @@ markdown_table(
 
 # %%
 for model in models.values():
-    batch = data.pair_batch(translation.tokenized_pairs(test_pairs[:8]),
+    batch = text.pair_batch(translation.tokenized_pairs(test_pairs[:8]),
                             model.src_vocab, model.tgt_vocab)
     with torch.no_grad():
         parallel = model(batch.src, batch.src_lengths, batch.tgt[:, :-1])
@@ -442,7 +442,7 @@ glue("n_scored", len(test_references))
 # as sentences get longer. We score the test sentences in buckets of source length:
 
 # %%
-source_lengths = [len(data.chinese_tokenize(zh)) for zh in test_sources]
+source_lengths = [len(text.chinese_tokenize(zh)) for zh in test_sources]
 length_edges = [1, 6, 9, 12, 15]
 by_length = {
     name: metrics.bleu_by_length(translations[name]["1"], test_references,
@@ -543,9 +543,9 @@ glue("n_long", by_length["attention"][-1][1])
 # formula, mask nothing (one sentence has no padding) and take the softmax.
 
 # %%
-seed_translation = data.english_tokenize(attentive.translate([seed_zh])[0])
+seed_translation = text.english_tokenize(attentive.translate([seed_zh])[0])
 weights = attentive.alignment(seed_zh, seed_translation)  # (T, S)
-ids = torch.tensor([attentive.src_vocab.encode(data.chinese_tokenize(seed_zh))])
+ids = torch.tensor([attentive.src_vocab.encode(text.chinese_tokenize(seed_zh))])
 tgt_in = torch.tensor([[attentive.tgt_vocab.bos_id,
                         *attentive.tgt_vocab.encode(seed_translation)]])
 with torch.no_grad():
@@ -567,9 +567,9 @@ weights.shape
 # %%
 def alignment_plot(model, source, ax):
     """Heatmap of the attention weights while the model writes its translation."""
-    words = data.english_tokenize(model.translate([source])[0])
+    words = text.english_tokenize(model.translate([source])[0])
     weights = model.alignment(source, words)
-    n2t.plot.heatmap(weights, xlabels=data.chinese_tokenize(source),
+    n2t.plot.heatmap(weights, xlabels=text.chinese_tokenize(source),
                      ylabels=[*words, "<eos>"], xlabel="source character",
                      ylabel="output word", colorbar=False, vmin=0, vmax=1, ax=ax)
     ax.tick_params(axis="x", labelrotation=0)  # characters read upright
@@ -622,8 +622,8 @@ plt.show()
 
 # %%
 vocab = attentive.tgt_vocab
-src, lengths = data.pad_sequences(
-    [attentive.src_vocab.encode(data.chinese_tokenize(s)) for s in test_sources[:50]],
+src, lengths = text.pad_sequences(
+    [attentive.src_vocab.encode(text.chinese_tokenize(s)) for s in test_sources[:50]],
     attentive.src_vocab.pad_id)
 with torch.no_grad():
     greedy_words = decoding.greedy(attentive.step, attentive.start(src, lengths),
@@ -665,7 +665,7 @@ glue("bleu_plain_beam8", scores["no attention", str(beam_widths[-1])][0])
 
 # %%
 generator = torch.Generator().manual_seed(0)
-ids = torch.tensor([attentive.src_vocab.encode(data.chinese_tokenize(seed_zh))])
+ids = torch.tensor([attentive.src_vocab.encode(text.chinese_tokenize(seed_zh))])
 samples = []
 for temperature in (0.5, 1.0, 1.5):
     for _ in range(3):

@@ -449,7 +449,7 @@ assert torch.allclose(shifted_back, stable_softmax(big_scores))  # shift-invaria
 # The library expresses both as a boolean *mask* with **one convention: `True` means
 # "may attend"**. A masked-out score is replaced by $-\infty$ before the softmax, so its
 # weight is exactly $e^{-\infty} = 0$. `padding_mask` builds on
-# `n2t.data.lengths_to_mask` and returns shape $(B, 1, 1, L_k)$, ready to broadcast over
+# `n2t.text.lengths_to_mask` and returns shape $(B, 1, 1, L_k)$, ready to broadcast over
 # heads and queries; `causal_mask` is lower-triangular.
 
 # %%

@@ -41,7 +41,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import n2t.plot
-from n2t import data, decoding, metrics, positions, transformer, translation, zoo
+from n2t import data, decoding, metrics, positions, text, transformer, translation, zoo
 from n2t.attention import causal_mask
 from n2t.book import glue, markdown_table
 from n2t.clock import clock_label, clock_seconds
@@ -94,7 +94,7 @@ src_vocab, tgt_vocab = translation.build_vocabs(tokens, min_freq=cfg.min_freq)
 small = transformer.Transformer(src_vocab, tgt_vocab, d_model=32, num_heads=4,
                                 num_encoder_layers=2, num_decoder_layers=2,
                                 d_ff=64).eval()
-batch = data.pair_batch(tokens[:3], src_vocab, tgt_vocab)
+batch = text.pair_batch(tokens[:3], src_vocab, tgt_vocab)
 tgt_in = batch.tgt[:, :-1]  # <bos> y_1 … : the decoder's input, shifted by one
 
 # %%
@@ -677,7 +677,7 @@ f"{count_parameters(model):,} parameters"
 
 # %%
 seed_zh, seed_en = "我是一个学生。", "I am a student."
-source_ids = torch.tensor([model.src_vocab.encode(data.chinese_tokenize(seed_zh))])
+source_ids = torch.tensor([model.src_vocab.encode(text.chinese_tokenize(seed_zh))])
 state = model.start(source_ids, torch.tensor([source_ids.shape[1]]))
 token, rows, output = torch.tensor([model.tgt_vocab.bos_id]), [], []
 with torch.no_grad():
@@ -709,7 +709,7 @@ weights = model.alignment(seed_zh, output)  # (heads, T, S)
 heads = weights.shape[0]
 fig, axes = plt.subplots(1, heads, figsize=(2.6 * heads + 1, 3.2), sharey=True)
 for head, ax in enumerate(np.atleast_1d(axes)):
-    n2t.plot.heatmap(weights[head], xlabels=data.chinese_tokenize(seed_zh),
+    n2t.plot.heatmap(weights[head], xlabels=text.chinese_tokenize(seed_zh),
                      ylabels=[*output, "<eos>"], xlabel="source character",
                      ylabel="predicted word" if head == 0 else "",
                      title=f"head {head + 1}", colorbar=False, vmin=0, vmax=1, ax=ax)

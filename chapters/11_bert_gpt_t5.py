@@ -38,6 +38,7 @@ from n2t import bpe, classify, data, lm, objectives, pretrain, text2text, zoo
 from n2t.attention import causal_mask
 from n2t.profile import current
 from n2t.clock import clock_label, clock_seconds
+from n2t.text import wikitext_tokenize
 from n2t.train import Timer, seed_everything
 
 n2t.plot.use_book_style()
@@ -171,7 +172,7 @@ len(train_lines)
 task = data.text_task("sms-spam")
 task_tokens = [
     t for split in (task.train, task.valid, task.test)
-    for example in split for t in data.wikitext_tokenize(example.text)
+    for example in split for t in wikitext_tokenize(example.text)
 ]
 find = classify.lookup(lm.wikitext2_vocab())
 word_unks = sum(not find.known(t) for t in task_tokens)

@@ -7,8 +7,9 @@ import torch
 from torch import nn
 
 from n2t import classify, data, metrics, transfer
-from n2t.data import Example, TextTask, Vocab
+from n2t.data import Example, TextTask
 from n2t.profile import Settings
+from n2t.text import Vocab
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

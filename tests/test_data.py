@@ -7,7 +7,7 @@ import shutil
 import pytest
 import torch
 
-from n2t import data
+from n2t import data, text
 
 # ------------------------------------------------------------------------------------------- corpora
 
@@ -22,7 +22,7 @@ def test_wikitext2_standard_counts():
 def test_wikitext2_lines_keep_blank_lines_and_eos_per_line():
     lines = data.wikitext2_lines("valid", max_lines=5)
     assert len(lines) == 5 and lines[0] == []  # the file starts with a blank line
-    assert data.wikitext2_tokens("valid", max_lines=5).count(data.EOS) == 5
+    assert data.wikitext2_tokens("valid", max_lines=5).count(text.EOS) == 5
 
 
 def test_wikitext2_rejects_bad_arguments():
@@ -78,55 +78,55 @@ def test_unlisted_file_is_refused():
 
 
 def test_tokenizers():
-    assert data.whitespace_tokenize(" the  cat\tsat \n") == ["the", "cat", "sat"]
-    assert data.english_tokenize("I'm a student. Don't go!") == ["i'm", "a", "student", ".", "don't", "go", "!"]
-    assert data.english_tokenize("I am a student") == ["i", "am", "a", "student"]
+    assert text.whitespace_tokenize(" the  cat\tsat \n") == ["the", "cat", "sat"]
+    assert text.english_tokenize("I'm a student. Don't go!") == ["i'm", "a", "student", ".", "don't", "go", "!"]
+    assert text.english_tokenize("I am a student") == ["i", "am", "a", "student"]
 
 
 def test_english_tokenize_keeps_non_ascii_words_whole():
-    assert data.english_tokenize("Beyoncé sang.") == ["beyoncé", "sang", "."]
-    assert data.english_tokenize("A naïve café owner") == ["a", "naïve", "café", "owner"]
+    assert text.english_tokenize("Beyoncé sang.") == ["beyoncé", "sang", "."]
+    assert text.english_tokenize("A naïve café owner") == ["a", "naïve", "café", "owner"]
     decomposed = "nai\u0308ve"  # "naïve" with a combining diaeresis
-    assert data.english_tokenize(decomposed) == ["naïve"]
-    assert data.english_tokenize("Zürich’s 2017 São-Paulo") == ["zürich's", "2017", "são", "-", "paulo"]
-    assert data.english_tokenize("$5, 50% off_") == ["$", "5", ",", "50", "%", "off", "_"]
+    assert text.english_tokenize(decomposed) == ["naïve"]
+    assert text.english_tokenize("Zürich’s 2017 São-Paulo") == ["zürich's", "2017", "são", "-", "paulo"]
+    assert text.english_tokenize("$5, 50% off_") == ["$", "5", ",", "50", "%", "off", "_"]
     with pytest.raises(TypeError, match="text must be a string"):
-        data.english_tokenize(None)
-    assert data.chinese_tokenize("我是 一个\u200b学生") == ["我", "是", "一", "个", "学", "生"]
-    assert data.char_tokenize("ab c") == ["a", "b", " ", "c"]
+        text.english_tokenize(None)
+    assert text.chinese_tokenize("我是 一个\u200b学生") == ["我", "是", "一", "个", "学", "生"]
+    assert text.char_tokenize("ab c") == ["a", "b", " ", "c"]
 
 
 # --------------------------------------------------------------------------------------------- vocab
 
 
 def test_vocab_orders_by_frequency_with_specials_first():
-    vocab = data.Vocab(["b", "a", "b", "c", "b", "a"])
-    assert vocab.itos == [*data.SPECIALS, "b", "a", "c"]
+    vocab = text.Vocab(["b", "a", "b", "c", "b", "a"])
+    assert vocab.itos == [*text.SPECIALS, "b", "a", "c"]
     assert (vocab.unk_id, vocab.pad_id, vocab.bos_id, vocab.eos_id) == (0, 1, 2, 3)
     assert vocab["b"] == 4 and vocab["zzz"] == vocab.unk_id
     assert "a" in vocab and "zzz" not in vocab
 
 
 def test_vocab_ties_are_alphabetical_so_ids_are_reproducible():
-    assert data.Vocab(["y", "x", "z"]).itos[4:] == ["x", "y", "z"]
+    assert text.Vocab(["y", "x", "z"]).itos[4:] == ["x", "y", "z"]
 
 
 def test_vocab_min_freq_and_max_size():
     tokens = ["a", "a", "a", "b", "b", "c"]
-    assert data.Vocab(tokens, min_freq=2).itos[4:] == ["a", "b"]
-    assert data.Vocab(tokens, max_size=5).itos[4:] == ["a"]
-    assert data.Vocab(tokens, max_size=5).encode(["b"]) == [0]
+    assert text.Vocab(tokens, min_freq=2).itos[4:] == ["a", "b"]
+    assert text.Vocab(tokens, max_size=5).itos[4:] == ["a"]
+    assert text.Vocab(tokens, max_size=5).encode(["b"]) == [0]
 
 
 def test_vocab_encode_decode_round_trip_and_unknowns():
-    vocab = data.Vocab(["the", "cat", "sat"])
+    vocab = text.Vocab(["the", "cat", "sat"])
     assert vocab.decode(vocab.encode(["the", "cat"])) == ["the", "cat"]
-    assert vocab.decode(vocab.encode(["dog"])) == [data.UNK]
+    assert vocab.decode(vocab.encode(["dog"])) == [text.UNK]
     assert vocab.decode(torch.tensor([[4, 5]])) == ["cat", "sat"]
 
 
 def test_vocab_decode_out_of_range_names_the_id():
-    vocab = data.Vocab(["a", "b"])
+    vocab = text.Vocab(["a", "b"])
     with pytest.raises(IndexError, match="token id 6 is out of range for a vocabulary of size 6"):
         vocab.decode([4, 6])
     with pytest.raises(IndexError, match="token id -1"):
@@ -134,33 +134,33 @@ def test_vocab_decode_out_of_range_names_the_id():
 
 
 def test_vocab_rejects_a_string_and_bad_settings():
-    vocab = data.Vocab(["a", "b"])
+    vocab = text.Vocab(["a", "b"])
     with pytest.raises(TypeError, match="tokenize the string first"):
         vocab.encode("a b")
     with pytest.raises(ValueError, match="min_freq"):
-        data.Vocab(["a"], min_freq=0)
+        text.Vocab(["a"], min_freq=0)
     with pytest.raises(ValueError, match="max_size"):
-        data.Vocab(["a"], max_size=2)
+        text.Vocab(["a"], max_size=2)
     with pytest.raises(ValueError, match="must include '<unk>'"):
-        data.Vocab(["a"], specials=("<pad>",))
+        text.Vocab(["a"], specials=("<pad>",))
 
 
 def test_vocab_of_an_empty_corpus_holds_only_the_specials():
-    vocab = data.Vocab([])
-    assert len(vocab) == len(data.SPECIALS)
+    vocab = text.Vocab([])
+    assert len(vocab) == len(text.SPECIALS)
     assert vocab.encode(["anything"]) == [vocab.unk_id]
 
 
 def test_vocab_without_a_special_says_so():
-    vocab = data.Vocab(["a"], specials=(data.UNK,))
+    vocab = text.Vocab(["a"], specials=(text.UNK,))
     with pytest.raises(KeyError, match="no <pad> token"):
         _ = vocab.pad_id
 
 
 def test_vocab_save_load_round_trip(tmp_path):
-    vocab = data.Vocab(["我", "是", "一", "个", "学", "生", "我"])
+    vocab = text.Vocab(["我", "是", "一", "个", "学", "生", "我"])
     vocab.save(tmp_path / "vocab.json")
-    loaded = data.Vocab.load(tmp_path / "vocab.json")
+    loaded = text.Vocab.load(tmp_path / "vocab.json")
     assert loaded.itos == vocab.itos and loaded.freqs == vocab.freqs
     assert loaded.encode(["我", "猫"]) == vocab.encode(["我", "猫"])
 
@@ -170,7 +170,7 @@ def test_vocab_save_load_round_trip(tmp_path):
 
 def test_lm_stream_shapes_and_shift():
     ids = torch.arange(103)
-    stream = data.LMStream(ids, batch_size=4, seq_len=7)
+    stream = text.LMStream(ids, batch_size=4, seq_len=7)
     batches = list(stream)
     assert len(batches) == len(stream) == 4  # rows of 25 ids: 24 predictions in windows of 7
     inputs, targets = batches[0]
@@ -181,61 +181,61 @@ def test_lm_stream_shapes_and_shift():
 
 
 def test_lm_stream_covers_every_prediction_once():
-    stream = data.LMStream(torch.arange(40), batch_size=2, seq_len=6)
+    stream = text.LMStream(torch.arange(40), batch_size=2, seq_len=6)
     predicted = torch.cat([targets.reshape(-1) for _, targets in stream])
     assert sorted(predicted.tolist()) == [*range(1, 20), *range(21, 40)]
 
 
 def test_lm_stream_rejects_bad_input():
     with pytest.raises(ValueError, match="one-dimensional"):
-        data.LMStream(torch.zeros(2, 3, dtype=torch.long), 1, 2)
+        text.LMStream(torch.zeros(2, 3, dtype=torch.long), 1, 2)
     with pytest.raises(ValueError, match="too short"):
-        data.LMStream(torch.arange(3), batch_size=2, seq_len=2)
+        text.LMStream(torch.arange(3), batch_size=2, seq_len=2)
     with pytest.raises(ValueError, match="at least 1"):
-        data.LMStream(torch.arange(30), batch_size=0, seq_len=2)
+        text.LMStream(torch.arange(30), batch_size=0, seq_len=2)
 
 
 def test_lengths_to_mask_and_padding():
-    padded, lengths = data.pad_sequences([[5, 6, 7], [8]], pad_id=1)
+    padded, lengths = text.pad_sequences([[5, 6, 7], [8]], pad_id=1)
     assert padded.tolist() == [[5, 6, 7], [8, 1, 1]]
     assert lengths.tolist() == [3, 1]
-    assert data.lengths_to_mask(lengths).tolist() == [[True, True, True], [True, False, False]]
-    assert data.lengths_to_mask([2], max_len=4).tolist() == [[True, True, False, False]]
+    assert text.lengths_to_mask(lengths).tolist() == [[True, True, True], [True, False, False]]
+    assert text.lengths_to_mask([2], max_len=4).tolist() == [[True, True, False, False]]
 
 
 def test_padding_rejects_bad_input():
     with pytest.raises(ValueError, match="sequences is empty"):
-        data.pad_sequences([], pad_id=0)
+        text.pad_sequences([], pad_id=0)
     with pytest.raises(ValueError, match="shorter than the longest"):
-        data.lengths_to_mask([5], max_len=3)
+        text.lengths_to_mask([5], max_len=3)
     with pytest.raises(ValueError, match="non-negative"):
-        data.lengths_to_mask([-1])
+        text.lengths_to_mask([-1])
 
 
 def test_pair_batch_adds_bos_eos_and_masks():
-    src_vocab = data.Vocab(["i", "am", "a", "student"])
-    tgt_vocab = data.Vocab(list("我是一个学生"))
+    src_vocab = text.Vocab(["i", "am", "a", "student"])
+    tgt_vocab = text.Vocab(list("我是一个学生"))
     pairs = [(["i", "am", "a", "student"], list("我是一个学生")), (["i"], ["我"])]
-    batch = data.pair_batch(pairs, src_vocab, tgt_vocab)
+    batch = text.pair_batch(pairs, src_vocab, tgt_vocab)
     assert batch.src.shape == (2, 4) and batch.tgt.shape == (2, 8)
     assert batch.tgt_lengths.tolist() == [8, 3]
-    assert tgt_vocab.decode(batch.tgt[1, :3]) == [data.BOS, "我", data.EOS]
+    assert tgt_vocab.decode(batch.tgt[1, :3]) == [text.BOS, "我", text.EOS]
     assert torch.equal(batch.src_mask, batch.src != src_vocab.pad_id)
     assert torch.equal(batch.tgt_mask, batch.tgt != tgt_vocab.pad_id)
 
 
 def test_pair_batches_cover_all_pairs_and_shuffle_reproducibly():
-    vocab = data.Vocab(list("abcdefg"))
+    vocab = text.Vocab(list("abcdefg"))
     pairs = [([c], [c]) for c in "abcdefg"]
-    sizes = [b.src.shape[0] for b in data.pair_batches(pairs, vocab, vocab, batch_size=3)]
+    sizes = [b.src.shape[0] for b in text.pair_batches(pairs, vocab, vocab, batch_size=3)]
     assert sizes == [3, 3, 1]
-    first = [b.src.tolist() for b in data.pair_batches(pairs, vocab, vocab, 3, shuffle=True, seed=1)]
-    again = [b.src.tolist() for b in data.pair_batches(pairs, vocab, vocab, 3, shuffle=True, seed=1)]
+    first = [b.src.tolist() for b in text.pair_batches(pairs, vocab, vocab, 3, shuffle=True, seed=1)]
+    again = [b.src.tolist() for b in text.pair_batches(pairs, vocab, vocab, 3, shuffle=True, seed=1)]
     assert first == again
     with pytest.raises(ValueError, match="batch_size"):
-        next(data.pair_batches(pairs, vocab, vocab, batch_size=0))
+        next(text.pair_batches(pairs, vocab, vocab, batch_size=0))
     with pytest.raises(ValueError, match="pairs is empty"):
-        data.pair_batch([], vocab, vocab)
+        text.pair_batch([], vocab, vocab)
 
 
 # ------------------------------------------------------------------------------------- downstream tasks
@@ -293,18 +293,18 @@ def test_stratified_split_rejects_bad_shares():
 
 
 def test_ptb_tokenize_splits_like_the_penn_treebank():
-    assert data.ptb_tokenize("Don't go, it's 5pm!") == ["do", "n't", "go", ",", "it", "'s", "5pm", "!"]
-    assert data.ptb_tokenize("I can't—I'm late") == ["i", "ca", "n't", "—", "i", "'m", "late"]
-    assert data.ptb_tokenize("  ") == []
+    assert text.ptb_tokenize("Don't go, it's 5pm!") == ["do", "n't", "go", ",", "it", "'s", "5pm", "!"]
+    assert text.ptb_tokenize("I can't—I'm late") == ["i", "ca", "n't", "—", "i", "'m", "late"]
+    assert text.ptb_tokenize("  ") == []
 
 
 def test_wikitext_tokenize_splits_like_wikitext():
-    assert data.wikitext_tokenize("Don't go, it's 5pm!") == ["don", "'t", "go", ",", "it", "'s", "5pm", "!"]
-    assert data.wikitext_tokenize("I can't—I'm late") == ["i", "can", "'t", "—", "i", "'m", "late"]
-    assert data.wikitext_tokenize("the movie 's end") == ["the", "movie", "'s", "end"]
-    assert data.wikitext_tokenize("  ") == []
+    assert text.wikitext_tokenize("Don't go, it's 5pm!") == ["don", "'t", "go", ",", "it", "'s", "5pm", "!"]
+    assert text.wikitext_tokenize("I can't—I'm late") == ["i", "can", "'t", "—", "i", "'m", "late"]
+    assert text.wikitext_tokenize("the movie 's end") == ["the", "movie", "'s", "end"]
+    assert text.wikitext_tokenize("  ") == []
     with pytest.raises(TypeError, match="text must be a string"):
-        data.wikitext_tokenize(None)
+        text.wikitext_tokenize(None)
     # WikiText-2 itself writes these contractions the same way
     train = " ".join(" ".join(line) for line in data.wikitext2_lines("train", max_lines=20000))
     for written in ("don 't", "can 't", "it 's"):
@@ -312,7 +312,7 @@ def test_wikitext_tokenize_splits_like_wikitext():
 
 
 def test_vocab_from_itos_keeps_ids():
-    vocab = data.Vocab.from_itos(["<unk>", "<pad>", "b", "a"], specials=("<unk>", "<pad>"))
+    vocab = text.Vocab.from_itos(["<unk>", "<pad>", "b", "a"], specials=("<unk>", "<pad>"))
     assert vocab["a"] == 3 and vocab["zzz"] == 0 and vocab.pad_id == 1
     with pytest.raises(ValueError, match="must start with the specials"):
-        data.Vocab.from_itos(["b", "<unk>"], specials=("<unk>",))
+        text.Vocab.from_itos(["b", "<unk>"], specials=("<unk>",))

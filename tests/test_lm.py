@@ -10,8 +10,8 @@ import torch
 from torch import nn
 
 from n2t import lm
-from n2t.data import BOS, EOS, PAD, UNK
 from n2t.nnlm import NNLM
+from n2t.text import BOS, EOS, PAD, UNK
 
 
 class LSTMBody(nn.Module):

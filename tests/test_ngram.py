@@ -11,15 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from n2t.data import BOS, EOS, UNK, Vocab
-from n2t.ngram import (
-    SMOOTHINGS,
-    Evaluation,
-    NGramCounts,
-    NGramLM,
-    UniformLM,
-    vocabulary,
-)
+from n2t.counting import NGramCounts, vocabulary
+from n2t.ngram import SMOOTHINGS, Evaluation, NGramLM, UniformLM
+from n2t.text import BOS, EOS, UNK, Vocab
 
 TOY_TEXT = [
     "the cat sits on the mat",

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from n2t import data, lm, objectives, pretrain, profile, text2text, zoo
-from n2t.data import PAD, Vocab
+from n2t import data, lm, objectives, pretrain, profile, text, text2text, zoo
+from n2t.text import PAD, Vocab
 
 
 def test_masking_follows_15_percent_and_80_10_10():
@@ -257,7 +257,7 @@ def test_translation_tokens_use_the_prefix_the_vocabulary_s_case_and_the_block()
     [(source, target)] = text2text.translation_tokens([("你去吗？", "Did you go?")], vocab, block_size=8)
     assert source == [*text2text.TRANSLATE_PREFIX, "你", "去", "吗"]  # cut to the block
     assert target == ["did", "you", "go", "?"]  # "Did" is not a word of the vocabulary, "did" is
-    assert data.wikitext_tokenize("I'm Tom.", lower=False) == ["I", "'m", "Tom", "."]
+    assert text.wikitext_tokenize("I'm Tom.", lower=False) == ["I", "'m", "Tom", "."]
     [(_, short)] = text2text.translation_tokens([("我", "I'm fine. I'm fine.")], vocab, block_size=4)
     assert short == ["I", "'m", "fine"]  # room for <eos>
 
@@ -273,7 +273,7 @@ def test_t5_translator_keeps_the_pretrained_rows_and_learns_to_translate(one_thr
     assert model.src_vocab.encode(model.tokenize_source("我很好"))[-3:] == [len(vocab), len(vocab) + 1,
                                                                              len(vocab) + 2]
     pairs = [("我很好。", "I'm fine."), ("汤姆在这里。", "Tom is here.")]
-    batch = data.pair_batch(text2text.translation_tokens(pairs, vocab, 16), model.src_vocab, model.tgt_vocab)
+    batch = text.pair_batch(text2text.translation_tokens(pairs, vocab, 16), model.src_vocab, model.tgt_vocab)
     assert (batch.tgt[:, 0] == vocab.pad_id).all()  # T5's decoder starts from <pad>
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
     for _ in range(60):

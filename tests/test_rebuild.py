@@ -14,8 +14,8 @@ import pytest
 import torch
 
 from n2t import elmo, lm, nnlm, pretrain, rnn, text2text, translation, zoo
-from n2t.data import Vocab
 from n2t.seq2seq import Seq2Seq
+from n2t.text import Vocab
 from n2t.transformer import Transformer
 
 pytestmark = pytest.mark.usefixtures("one_thread")

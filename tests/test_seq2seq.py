@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from n2t import data, decoding, seq2seq, translation
-from n2t.data import english_tokenize
+from n2t import data, decoding, seq2seq, text, translation
 from n2t.profile import Settings
 from n2t.seq2seq import Seq2Seq
+from n2t.text import english_tokenize
 from n2t.translation import detokenize
 
 PAIRS = [
@@ -35,7 +35,7 @@ def tiny_model(vocabs, attention: str, seed: int = 0) -> Seq2Seq:
 
 
 def padded_batch(vocabs):
-    return data.pair_batch(translation.tokenized_pairs(PAIRS), *vocabs)
+    return text.pair_batch(translation.tokenized_pairs(PAIRS), *vocabs)
 
 
 # ------------------------------------------------------------------------------------------ detokenize
@@ -161,7 +161,7 @@ def test_translate_gives_strings_in_order_whatever_the_batching(vocabs):
 def test_translate_with_beam_one_equals_greedy(vocabs):
     model = tiny_model(vocabs, "dot", seed=3)
     sources = [zh for zh, _ in PAIRS]
-    src, lengths = data.pad_sequences([model.src_vocab.encode(list(s)) for s in sources], model.src_vocab.pad_id)
+    src, lengths = text.pad_sequences([model.src_vocab.encode(list(s)) for s in sources], model.src_vocab.pad_id)
     tgt = model.tgt_vocab
     max_len = model.max_output_length(int(lengths.max()))
     beams = decoding.beam_search(model.step, model.start(src, lengths), tgt.bos_id, tgt.eos_id, max_len, beam_size=1)

@@ -58,7 +58,7 @@ def test_fit_moves_model_and_batches_to_cuda(monkeypatch):
 
 
 def test_to_device_walks_containers():
-    from n2t.data import PairBatch
+    from n2t.text import PairBatch
 
     tensors = [torch.zeros(2) for _ in range(6)]
     moved = train.to_device({"pair": PairBatch(*tensors), "list": [tensors[0], 3], "tuple": (tensors[1],)}, "cpu")

@@ -10,8 +10,8 @@ from torch import nn
 
 from n2t import decoding
 from n2t.attention import causal_mask
-from n2t.data import Vocab
 from n2t.positions import LearnedPositions, PositionalEncoding, sinusoidal_table
+from n2t.text import Vocab
 from n2t.transformer import (
     Decoder,
     DecoderLayer,

@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from n2t.data import lengths_to_mask
+from n2t.text import lengths_to_mask
 from n2t.train import map_tensors
 
 

@@ -2,10 +2,10 @@
 
 **Token encoders.** A *token encoder* is an ``nn.Module`` with
 
-- ``vocab``: an :class:`n2t.data.Vocab`, the ids it expects;
+- ``vocab``: an :class:`n2t.text.Vocab`, the ids it expects;
 - ``dim``: the width of the vectors it returns;
 - ``forward(ids (batch, time) long, mask (batch, time) bool, True = real token) -> (batch, time, dim)``;
-- optionally ``tokenize(text) -> list[str]`` (default :func:`n2t.data.wikitext_tokenize`).
+- optionally ``tokenize(text) -> list[str]`` (default :func:`n2t.text.wikitext_tokenize`).
 
 Tokens are looked up in ``vocab`` in their own casing first, then in their most frequent casing ("paris" finds
 "Paris"), else ``<unk>``. Chapter 5's :class:`EmbeddingEncoder` gives each token its vector from a table (random,
@@ -27,8 +27,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from n2t.data import PAD, Example, TextTask, Vocab, lengths_to_mask, wikitext_tokenize
+from n2t.data import Example, TextTask
 from n2t.metrics import accuracy, macro_f1
+from n2t.text import PAD, Vocab, lengths_to_mask, wikitext_tokenize
 from n2t.train import device
 
 # -------------------------------------------------------------------------------------- the protocol
@@ -49,7 +50,7 @@ def check_encoder(encoder: Any) -> None:
     if not isinstance(encoder, nn.Module):
         raise TypeError(f"encoder must be an nn.Module; got {type(encoder).__name__}")
     if not isinstance(getattr(encoder, "vocab", None), Vocab):
-        raise TypeError(f"encoder {type(encoder).__name__} must have .vocab, an n2t.data.Vocab (the ids it expects)")
+        raise TypeError(f"encoder {type(encoder).__name__} must have .vocab, an n2t.text.Vocab (the ids it expects)")
     dim = getattr(encoder, "dim", None)
     if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
         raise TypeError(f"encoder {type(encoder).__name__} must have .dim, a positive int; got {dim!r}")
@@ -99,7 +100,7 @@ def lookup(vocab: Vocab) -> TokenLookup:
 
 
 def tokenizer_of(encoder: Any) -> Callable[[str], list[str]]:
-    """The encoder's ``tokenize`` if it has one, else :func:`n2t.data.wikitext_tokenize`."""
+    """The encoder's ``tokenize`` if it has one, else :func:`n2t.text.wikitext_tokenize`."""
     return getattr(encoder, "tokenize", wikitext_tokenize)
 
 
@@ -188,7 +189,7 @@ class EmbeddingEncoder(nn.Module):
     ) -> None:
         super().__init__()
         if not isinstance(vocab, Vocab):
-            raise TypeError(f"vocab must be an n2t.data.Vocab; got {type(vocab).__name__}")
+            raise TypeError(f"vocab must be an n2t.text.Vocab; got {type(vocab).__name__}")
         if vectors is None:
             if dim is None or dim < 1:
                 raise ValueError(f"without vectors, dim must be a positive width; got {dim!r}")

@@ -18,9 +18,10 @@ from torch import nn
 
 from n2t import lm, profile, transfer, zoo
 from n2t.checks import positive_ints
-from n2t.data import LMStream, text_task
+from n2t.data import text_task
 from n2t.profile import Settings
 from n2t.rnn import State
+from n2t.text import LMStream
 from n2t.train import (
     TrainLog,
     count_parameters,

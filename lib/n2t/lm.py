@@ -51,10 +51,11 @@ from torch.nn import functional as F
 
 from n2t import zoo
 from n2t.clock import Clock
-from n2t.data import EOS, UNK, LMStream, Vocab, wikitext2_lines, wikitext2_tokens
+from n2t.data import wikitext2_lines, wikitext2_tokens
 from n2t.ngram import NGramLM, UniformLM, em_weights
 from n2t.profile import Settings
 from n2t.progress import progress
+from n2t.text import EOS, UNK, LMStream, Vocab
 from n2t.train import (
     TrainLog,
     count_parameters,

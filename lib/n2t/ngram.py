@@ -1,81 +1,25 @@
-"""Counting: n-gram language models — MLE, add-k (Laplace), linear interpolation, interpolated modified Kneser–Ney.
+"""N-gram language models (Chapter 2): MLE, add-k (Laplace), linear interpolation, modified Kneser–Ney.
 
-Conventions (those of WikiText-2): a corpus is a list of lines, each a list of tokens. A WikiText-2 line is a
-paragraph, a heading or blank, not a sentence; the model treats every line as one independent sequence. Its
-context starts with ``order - 1`` ``<bos>`` tokens, and the model predicts every token of the line and one
-``<eos>`` after it (so a blank line still predicts ``<eos>``). ``<bos>`` may appear in a context but is never
-predicted, and no context reaches across a line break. Tokens outside the vocabulary are read as ``<unk>``.
-
-Counting is vectorised. Contexts are numbered through a trie: the node of a context of length ``k`` is the
-rank (``np.unique``) of the pair (node of its ``k - 1`` most recent tokens, the token ``k`` steps back), packed
-in one int64 key; an n-gram is the int64 key ``context node · |V| + word``. Lookups are ``np.searchsorted``
-over the sorted keys, so fitting and scoring never loop over tokens in Python, and any order works.
+Every model is fitted on the counts of :mod:`n2t.counting` (:class:`n2t.counting.NGramCounts`), with its
+conventions: each line is a sentence whose context is padded with ``<bos>``, and every token of the line and one
+``<eos>`` are predicted. The mixture weights of interpolation are fitted on held-out text by expectation–
+maximisation (:func:`em_weights`), the one EM of the book.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
-from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from itertools import chain, repeat
 
 import numpy as np
 
-from n2t.data import BOS, EOS, PAD, UNK, Vocab
+from n2t.counting import NGramCounts, check_order, encode_lines, find_keys
 from n2t.metrics import perplexity as _perplexity
+from n2t.text import BOS, EOS, UNK, Vocab
 
 SMOOTHINGS = ("mle", "add_k", "interpolation", "kneser_ney")
-
-
-# ------------------------------------------------------------------------------------------- helpers
-
-
-def vocabulary(lines: Sequence[Sequence[str]]) -> Vocab:
-    """The predicted types of a corpus: its tokens plus ``<unk>`` and ``<eos>`` (never ``<bos>``), most frequent first."""
-    _check_lines(lines, "lines")
-    counts = Counter(chain.from_iterable(lines))
-    counts.pop(BOS, None)
-    counts.pop(PAD, None)
-    return Vocab(counts, specials=(UNK, EOS))
-
-
-def _check_lines(lines: object, name: str) -> None:
-    if isinstance(lines, str) or not isinstance(lines, Sequence):
-        raise TypeError(f"{name} must be a list of lines, each a list of tokens; got {type(lines).__name__}")
-    for i, line in enumerate(lines):
-        if isinstance(line, str) or not isinstance(line, Sequence):
-            raise TypeError(f"{name}[{i}] must be a list of tokens (split the text first); got {type(line).__name__}")
-
-
-def _types(vocab: Vocab | Iterable[str]) -> list[str]:
-    """The predicted types of a given vocabulary, in its order, without ``<bos>``/``<pad>``, with ``<unk>``/``<eos>``."""
-    itos = list(vocab.itos) if isinstance(vocab, Vocab) else list(vocab)
-    if any(not isinstance(t, str) for t in itos):
-        raise TypeError("vocab must be a Vocab or an iterable of token strings")
-    types = [t for t in itos if t not in (BOS, PAD)]
-    if len(set(types)) != len(types):
-        raise ValueError("vocab must not contain a token twice")
-    for special in (EOS, UNK):
-        if special not in types:
-            types.insert(0, special)
-    return types
-
-
-def _check_order(order: object) -> int:
-    """``order`` as a Python int, or a ValueError naming it."""
-    if isinstance(order, bool) or not isinstance(order, numbers.Integral) or order < 1:
-        raise ValueError(f"order must be an integer >= 1; got {order!r}")
-    return int(order)
-
-
-def _find(sorted_keys: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Indices of ``keys`` in ``sorted_keys`` and whether each was found (``np.searchsorted``)."""
-    if len(sorted_keys) == 0:
-        return np.zeros(np.shape(keys), dtype=np.int64), np.zeros(np.shape(keys), dtype=bool)
-    idx = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
-    return idx, sorted_keys[idx] == keys
 
 
 def _discounts(counts: np.ndarray) -> tuple[float, float, float]:
@@ -94,167 +38,6 @@ def _discounts(counts: np.ndarray) -> tuple[float, float, float]:
     d2 = 2 - 3 * y * ratio(n3, n2)
     d3 = 3 - 4 * y * ratio(n4, n3)
     return float(np.clip(d1, 0, 1)), float(np.clip(d2, 0, 2)), float(np.clip(d3, 0, 3))
-
-
-@dataclass
-class _Encoded:
-    """Lines as one padded id array ``seq`` and the positions ``pos`` of the predicted tokens in it."""
-
-    seq: np.ndarray
-    pos: np.ndarray
-
-    def token_at(self, k: int) -> np.ndarray:
-        """The context token ``k`` steps before every predicted position (``k = 0``: the predicted token)."""
-        return self.seq[self.pos - k]
-
-
-def _encode(lines: Sequence[Sequence[str]], stoi: dict[str, int], pad: int, name: str) -> _Encoded:
-    """Encode lines: each becomes ``pad`` × ``<bos>``, its token ids, ``<eos>``; unknown tokens → ``<unk>``."""
-    _check_lines(lines, name)
-    if len(lines) == 0:
-        raise ValueError(f"{name} is empty; need at least one line")
-    unk, eos, bos = stoi[UNK], stoi[EOS], len(stoi)
-    lens = np.fromiter(map(len, lines), dtype=np.int64, count=len(lines))
-    n_words = int(lens.sum())
-    words = np.fromiter(map(stoi.get, chain.from_iterable(lines), repeat(unk)), dtype=np.int64, count=n_words)
-    span = lens + pad + 1
-    starts = np.concatenate([[0], np.cumsum(span)[:-1]])
-    first_word = np.concatenate([[0], np.cumsum(lens)[:-1]])
-    seq = np.full(int(span.sum()), bos, dtype=np.int64)
-    seq[np.repeat(starts + pad - first_word, lens) + np.arange(n_words)] = words
-    seq[starts + pad + lens] = eos
-    return _Encoded(seq, np.flatnonzero(seq != bos))
-
-
-# -------------------------------------------------------------------------------------------- counts
-
-
-def _count_ngrams(
-    enc: _Encoded, order: int, V: int
-) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
-    """Sorted context keys per depth; n-gram keys and counts per order."""
-    R = V + 1  # the context tokens: the V types and <bos>
-    words = enc.token_at(0)  # every predicted token, in corpus order
-    nodes = np.zeros(len(words), dtype=np.int64)  # each one's context: ()
-    ctx_keys = [np.zeros(1, dtype=np.int64)]  # depth 0: the empty context
-    gram_keys: list[np.ndarray] = []
-    gram_counts: list[np.ndarray] = []
-    for m in range(1, order + 1):
-        if m > 1:  # extend each context by the token m - 1 steps back
-            keys = nodes * R + enc.token_at(m - 1)
-            keys, nodes = np.unique(keys, return_inverse=True)
-            nodes = nodes.reshape(-1)  # a key's rank: its context node
-            ctx_keys.append(keys)
-        keys, counts = np.unique(nodes * V + words, return_counts=True)
-        gram_keys.append(keys)  # n-gram key: context node · V + word
-        gram_counts.append(counts.astype(np.int64))
-    return ctx_keys, gram_keys, gram_counts
-
-
-
-
-class NGramCounts:
-    """The counts of every n-gram of orders ``1 … order`` in a corpus, kept as sorted int64 keys (see the module).
-
-    The counts of one corpus serve every model of order up to ``order`` and every smoothing method.
-    """
-
-    def __init__(self, lines: Sequence[Sequence[str]], order: int, vocab: Vocab | Iterable[str] | None = None):
-        order = _check_order(order)
-        _check_lines(lines, "lines")
-        if len(lines) == 0:
-            raise ValueError("lines is empty: cannot count n-grams in an empty corpus")
-        self.order = order
-        self.itos: list[str] = _types(vocabulary(lines) if vocab is None else vocab)
-        self.stoi: dict[str, int] = {t: i for i, t in enumerate(self.itos)}
-        self.bos_id = len(self.itos)
-        enc = _encode(lines, self.stoi, order - 1, "lines")
-        self.tokens = len(enc.pos)
-        self.lines = len(lines)
-        self.ctx_keys, self.gram_keys, self.gram_counts = _count_ngrams(enc, order, len(self.itos))
-
-    @property
-    def vocab_size(self) -> int:
-        """|V|: the number of predicted types (``<bos>`` excluded)."""
-        return len(self.itos)
-
-    def types(self, n: int) -> int:
-        """How many distinct n-grams of order ``n`` the corpus holds."""
-        self._check_n(n)
-        return len(self.gram_keys[n - 1])
-
-    def _check_n(self, n: int) -> None:
-        if not 1 <= n <= self.order:
-            raise ValueError(f"n must be between 1 and the counted order {self.order}; got {n}")
-
-    def _ids(self, tokens: Sequence[str], allow_bos: bool = True) -> list[int]:
-        ids = []
-        for t in tokens:
-            if t == BOS and allow_bos:
-                ids.append(self.bos_id)
-            else:
-                ids.append(self.stoi.get(t, self.stoi[UNK]))
-        return ids
-
-    def _nodes(self, token_at: Callable[[int], np.ndarray], depth: int) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Trie nodes (index, found) of the contexts of depth ``0 … depth`` read through ``token_at(k)``."""
-        R = self.vocab_size + 1
-        node = np.zeros(np.shape(token_at(1)) if depth else 1, dtype=np.int64)
-        found = np.ones(node.shape, dtype=bool)
-        out = [(node, found)]
-        for k in range(1, depth + 1):
-            idx, hit = _find(self.ctx_keys[k], node * R + token_at(k))
-            found = found & hit
-            node = np.where(found, idx, 0)
-            out.append((node, found))
-        return out
-
-    def leading_bos(self, depth: int) -> np.ndarray:
-        """For every context node of ``depth`` (in ``ctx_keys`` order): how many ``<bos>`` tokens it begins with."""
-        if not 0 <= depth < self.order:
-            raise ValueError(f"depth must be between 0 and {self.order - 1} (the counted order - 1); got {depth}")
-        R = self.vocab_size + 1
-        keys = self.ctx_keys[depth]
-        run = np.zeros(len(keys), dtype=np.int64)
-        alive = np.ones(len(keys), dtype=bool)
-        for d in range(depth, 0, -1):  # from the oldest token to the most recent
-            alive &= keys % R == self.bos_id
-            run += alive
-            keys = self.ctx_keys[d - 1][keys // R]  # drop the oldest token
-        return run
-
-    def count(self, ngram: Sequence[str]) -> int:
-        """C(w_1 … w_n): how often the last token of ``ngram`` was predicted after the tokens before it."""
-        if isinstance(ngram, str):
-            raise TypeError("ngram must be a sequence of tokens such as ('cat', 'sits'), not a string")
-        self._check_n(len(ngram))
-        *context, word = self._ids(ngram)
-        if word == self.bos_id:
-            return 0
-        n = len(context)
-        ctx = np.array(context[::-1], dtype=np.int64)  # ctx[k-1]: the token k steps back
-        (node, found) = self._nodes(lambda k: ctx[k - 1 : k], n)[-1]
-        idx, hit = _find(self.gram_keys[n], node * self.vocab_size + word)
-        return int(self.gram_counts[n][idx[0]]) if found[0] and hit[0] else 0
-
-    def preceding_types(self) -> np.ndarray:
-        """N1+(• w) for every type w, ``(|V|,)``: how many distinct tokens (``<bos>`` included) come right before w."""
-        if self.order < 2:
-            raise ValueError("preceding_types needs bigram counts; count with order >= 2")
-        return np.bincount(self.gram_keys[1] % self.vocab_size, minlength=self.vocab_size)
-
-    def unseen_rate(self, lines: Sequence[Sequence[str]]) -> np.ndarray:
-        """For n = 1 … order, the fraction of predicted tokens of ``lines`` whose n-gram never occurs here."""
-        enc = _encode(lines, self.stoi, self.order - 1, "lines")
-        words = enc.token_at(0)
-        rates = []
-        for m, (node, found) in enumerate(self._nodes(enc.token_at, self.order - 1), start=1):
-            _, hit = _find(self.gram_keys[m - 1], node * self.vocab_size + words)
-            rates.append(1.0 - float(np.mean(found & hit)))
-        return np.array(rates)
-
-    def __repr__(self) -> str:
-        return f"NGramCounts(order={self.order}, tokens={self.tokens}, vocab_size={self.vocab_size})"
 
 
 # ------------------------------------------------------------------------------------------ mixtures
@@ -342,7 +125,7 @@ class NGramLM:
         self, order: int, smoothing: str = "kneser_ney", k: float | None = None,
         lambdas: Sequence[float] | None = None,
     ) -> None:
-        order = _check_order(order)
+        order = check_order(order)
         if smoothing not in SMOOTHINGS:
             raise ValueError(f"smoothing must be one of {', '.join(map(repr, SMOOTHINGS))}; got {smoothing!r}")
         if k is not None and smoothing != "add_k":
@@ -484,7 +267,7 @@ class NGramLM:
 
     def _tune_lambdas(self, heldout: Sequence[Sequence[str]]) -> np.ndarray:
         """The weights of (uniform, p_1, …, p_N) that fit the held-out text best (by EM)."""
-        enc = _encode(heldout, self.counts.stoi, self.order - 1, "heldout")
+        enc = encode_lines(heldout, self.counts.stoi, self.order - 1, "heldout")
         # q[t, m]: p_m(w_t | context) of held-out token t, order m = 0 … N
         q = self._probabilities(enc.token_at, enc.token_at(0), stack=True)
         with np.errstate(divide="ignore"):
@@ -522,7 +305,7 @@ class NGramLM:
             if level is None:
                 continue
             node, found = nodes[m - 1]
-            idx, hit = _find(level.keys, node * V + words)
+            idx, hit = find_keys(level.keys, node * V + words)
             a = np.where(found & hit, level.a[idx], 0.0)
             p = np.where(found, a + level.gamma[node] * p, p)
             columns.append(p)
@@ -567,7 +350,7 @@ class NGramLM:
     def token_logprobs(self, lines: Sequence[Sequence[str]]) -> np.ndarray:
         """ln p of every predicted token (every word and one ``<eos>`` per line), float64 ``(tokens,)``."""
         counts = self._fitted()
-        enc = _encode(lines, counts.stoi, self.order - 1, "lines")
+        enc = encode_lines(lines, counts.stoi, self.order - 1, "lines")
         with np.errstate(divide="ignore"):
             return np.log(self._probabilities(enc.token_at, enc.token_at(0)))
 

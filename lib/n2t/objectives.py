@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 import torch
 
-from n2t.data import PAD, Vocab
+from n2t.text import PAD, Vocab
 
 MASK = "<mask>"
 IGNORE = -100  # the target id of a position that is not predicted (``F.cross_entropy``'s ignore_index)

@@ -23,9 +23,9 @@ from torch import nn
 
 from n2t import data, decoding, lm, profile, transfer, transformer, zoo
 from n2t.attention import copy_caches
-from n2t.data import Vocab
 from n2t.objectives import IGNORE, MASK, corrupt_spans, extend_vocab, mask_tokens, pretrain_vocab, sentinel
 from n2t.profile import Settings
+from n2t.text import Vocab
 from n2t.train import (
     TrainLog,
     count_parameters,

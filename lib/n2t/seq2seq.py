@@ -24,7 +24,8 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from n2t import zoo
 from n2t.attention import scaled_dot_product_attention
-from n2t.data import PairBatch, Vocab, cmn_eng_split, lengths_to_mask
+from n2t.data import cmn_eng_split
+from n2t.text import PairBatch, Vocab, lengths_to_mask
 from n2t.train import model_device, records_arguments, seed_everything
 from n2t.translation import Translator, build_vocabs, rebuild, tokenized_pairs, train_translator
 

@@ -20,7 +20,6 @@ from torch import nn
 from n2t import data, decoding, profile, transfer, zoo
 from n2t.classify import encode_texts, pad_ids
 from n2t.clock import Clock
-from n2t.data import Vocab
 from n2t.metrics import macro_f1
 from n2t.objectives import extend_vocab
 from n2t.pretrain import (
@@ -35,6 +34,7 @@ from n2t.pretrain import (
 )
 from n2t.profile import Settings
 from n2t.progress import progress
+from n2t.text import PairBatch, Vocab, chinese_tokenize, lengths_to_mask, wikitext_tokenize
 from n2t.train import adamw, device, model_device, optimizer_step, seed_everything
 from n2t.translation import Translator, detokenize, train_translator
 
@@ -80,7 +80,7 @@ def fine_tune_text_to_text(
     model.to(dev).train()
     labels = label_word_ids(task, vocab)
     examples = [task.train[i] for i in index.tolist()]
-    encoded = encode_texts([e.text for e in examples], vocab, data.wikitext_tokenize, max_len)
+    encoded = encode_texts([e.text for e in examples], vocab, wikitext_tokenize, max_len)
     targets = torch.tensor([[labels[task.labels.index(e.label)], vocab.eos_id] for e in examples])
     optimizer = adamw(model, lr, 0.01)
     generator = torch.Generator().manual_seed(seed)
@@ -98,7 +98,7 @@ def fine_tune_text_to_text(
 def text_to_text_curve(t5: T5, task: data.TextTask, settings: Settings, lr: float) -> list[dict[str, Any]]:
     """T5 fine-tuned to generate the label word, on the learning curve of ``settings`` (section "transfer")."""
     train_labels = task.label_ids(task.train)
-    test = encode_texts([e.text for e in task.test], t5.vocab, data.wikitext_tokenize, settings.max_len)
+    test = encode_texts([e.text for e in task.test], t5.vocab, wikitext_tokenize, settings.max_len)
     test_ids, test_mask = pad_ids(test, t5.vocab.pad_id)
     test_labels = task.label_ids(task.test)
     records = []
@@ -158,7 +158,7 @@ class PadStartVocab(Vocab):
 
 def translation_source(sentence: str, block_size: int) -> list[str]:
     """What T5 reads to translate ``sentence``: the task prefix, then its characters (cut to ``block_size``)."""
-    return [*TRANSLATE_PREFIX, *data.chinese_tokenize(sentence)][:block_size]
+    return [*TRANSLATE_PREFIX, *chinese_tokenize(sentence)][:block_size]
 
 
 def translation_tokens(
@@ -168,7 +168,7 @@ def translation_tokens(
     out in WikiText-2's words (a capitalised word it lacks, "Did", is written in lower case, "did"), both cut to
     ``block_size`` (with room for ``<eos>`` on the output side)."""
     def english(text: str) -> list[str]:
-        words = data.wikitext_tokenize(text, lower=False)
+        words = wikitext_tokenize(text, lower=False)
         return [w if w in vocab.stoi else w.lower() for w in words][: block_size - 1]
 
     return [(translation_source(zh, block_size), english(en)) for zh, en in pairs]
@@ -218,13 +218,13 @@ class T5Translator(Translator):
 
     def start(self, src: torch.Tensor, src_lengths: torch.Tensor, use_cache: bool = True) -> dict[str, Any]:
         """Encode a padded batch of sources ``(batch, S)`` (T5 decodes with its key/value cache)."""
-        return self.t5.start(src, data.lengths_to_mask(src_lengths, src.shape[1]).to(src.device))
+        return self.t5.start(src, lengths_to_mask(src_lengths, src.shape[1]).to(src.device))
 
     def step(self, tokens: torch.Tensor, state: dict[str, Any]) -> tuple[torch.Tensor, dict[str, Any]]:
         """One decoding step of the T5 (its key/value cache)."""
         return self.t5.step(tokens, state)
 
-    def loss(self, batch: data.PairBatch) -> torch.Tensor:
+    def loss(self, batch: PairBatch) -> torch.Tensor:
         """Mean −ln p per target token (``<eos>`` included) under teacher forcing."""
         return self.t5.loss(batch.src, batch.src_mask, batch.tgt[:, 1:], batch.tgt_mask[:, 1:])
 

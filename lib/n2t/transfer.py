@@ -36,8 +36,9 @@ from n2t.classify import (
     train_classifier,
 )
 from n2t.clock import Clock
-from n2t.data import PAD, UNK, TextTask, Vocab, text_task, wikitext_tokenize
+from n2t.data import TextTask, text_task
 from n2t.progress import progress
+from n2t.text import PAD, UNK, Vocab, wikitext_tokenize
 from n2t.train import device, seed_everything
 
 # ------------------------------------------------------------------------------------ word vectors

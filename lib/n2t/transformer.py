@@ -27,8 +27,9 @@ from torch import nn
 
 from n2t import zoo
 from n2t.attention import KVCache, MultiHeadAttention, causal_mask, copy_caches
-from n2t.data import PairBatch, Vocab, cmn_eng_split, lengths_to_mask
+from n2t.data import cmn_eng_split
 from n2t.positions import Embeddings
+from n2t.text import PairBatch, Vocab, lengths_to_mask
 from n2t.train import model_device, records_arguments, seed_everything, warmup_inverse_sqrt
 from n2t.translation import Translator, build_vocabs, rebuild, tokenized_pairs, train_translator
 

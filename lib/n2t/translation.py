@@ -20,17 +20,10 @@ import torch
 from torch import nn
 
 from n2t import decoding
-from n2t.data import (
-    PairBatch,
-    Vocab,
-    chinese_tokenize,
-    cmn_eng_split,
-    english_tokenize,
-    pad_sequences,
-    pair_batch,
-)
+from n2t.data import cmn_eng_split
 from n2t.metrics import bleu, chrf
 from n2t.progress import progress
+from n2t.text import PairBatch, Vocab, chinese_tokenize, english_tokenize, pad_sequences, pair_batch
 from n2t.train import History, count_parameters, fit, model_device, to_device
 
 # ----------------------------------------------------------------------- detokenisation
