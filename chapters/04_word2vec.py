@@ -308,19 +308,19 @@ glue("toy_sg_kb", toy_cosine(toy_sg, "king", "bread"), display=False)
 # The library applies exactly these updates to a batch of pairs, adding each row's
 # gradient in place with `index_add_` (a word that appears several times in the batch
 # gets the sum), so no autograd graph is built. The part that skip-gram and CBOW share
-# scores input vectors `h` against their `targets` and the negatives, moves the output
-# vectors $\mathbf{u}$ and returns the step for `h`; `used` drops a negative that
+# scores input vectors `h` against their `targets` and the negatives and writes out the
+# steps for `h` and for the output vectors $\mathbf{u}$; `used` drops a negative that
 # happens to be the target itself, as word2vec.c does:
 #
 # ```{literalinclude} ../lib/n2t/word2vec.py
-# :caption: lib/n2t/word2vec.py — negative_sampling_update
+# :caption: lib/n2t/word2vec.py — negative_sampling_steps
 # :start-after: excerpt begins negative sampling
 # :end-before: excerpt ends
 # :dedent:
 # ```
 #
-# Skip-gram's step feeds it the input vectors $\mathbf{v}$ of the `words` and moves
-# them by their step:
+# Skip-gram's step feeds it the input vectors $\mathbf{v}$ of the `words` and adds the
+# steps to both tables:
 #
 # ```{literalinclude} ../lib/n2t/word2vec.py
 # :caption: lib/n2t/word2vec.py — skipgram_step
@@ -1025,10 +1025,12 @@ compiled_here = fused_step.compiled is not None
 {"plain step (ms)": round(plain_ms, 2), "compiled step (ms)": round(fused_ms, 2)}
 
 # %% tags=["remove-cell"]
-if compiled_here:
-    assert fused_ms < plain_ms, (fused_ms, plain_ms)
+if compiled_here and fused_ms < plain_ms:
     verdict = (f"The compiled step takes {fused_ms:.2f} ms instead of "
                f"{plain_ms:.2f} ms, {plain_ms / fused_ms:.1f} times faster")
+elif compiled_here:  # a busy machine can reverse a ratio this small: say so, never fail
+    verdict = (f"In this run the compiled step took {fused_ms:.2f} ms and the plain "
+               f"one {plain_ms:.2f} ms: no faster (timings vary with the machine's load)")
 else:
     verdict = ("torch.compile could not compile the step on this machine (no C++ "
                "compiler?), so both timings are of the plain step")

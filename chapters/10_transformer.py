@@ -667,6 +667,11 @@ artefact = zoo.get("transformer-zh-en")
 model = transformer.model_from_state(artefact.state)
 f"{count_parameters(model):,} parameters"
 
+# %% tags=["remove-cell"]
+# "the same vocabularies" as Chapter 7's models, as the text says
+chapter7_vocabs = translation.vocabs_from_state(zoo.get("seq2seq-attention-zh-en").state)
+assert [v.itos for v in chapter7_vocabs] == [model.src_vocab.itos, model.tgt_vocab.itos]
+
 # %% [markdown]
 # ## Decoding, step by step
 #

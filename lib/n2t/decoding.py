@@ -198,7 +198,9 @@ def beam_search(
         vocab = log_probs.shape[-1]
         total = scores[:, :, None] + log_probs.float().cpu().view(batch, k, vocab)
         best = total.view(batch, k * vocab).topk(min(2 * k, k * vocab), dim=-1)
-        rows = torch.zeros(batch, k, dtype=torch.long)  # prefix each survivor extends
+        # the prefix each survivor extends; a finished sentence's rows stay 0 (they copy
+        # sentence 0's state along, and nothing reads them again)
+        rows = torch.zeros(batch, k, dtype=torch.long)
         tokens = torch.full((batch, k), eos_id, dtype=torch.long)
         scores = torch.full((batch, k), float("-inf"))
         for b in range(batch):

@@ -293,6 +293,8 @@ class ELMoEncoder(nn.Module):
 
     ``forward(ids (batch, time), mask (batch, time))`` → ``(batch, time, dim)``, ``dim`` = 2 × the biLM's width;
     ``vocab`` is WikiText-2's (the biLM's). The layer outputs come from the shared :class:`ELMoFeatures`.
+    Chapter 5's classifier standardises its pooled features (batch normalisation), which undoes any common
+    scale: there γ changes nothing, and only the layer weights s matter. γ stays, as in the paper.
     """
 
     def __init__(self, features: ELMoFeatures) -> None:

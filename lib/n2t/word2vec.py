@@ -189,18 +189,19 @@ def gather_rows(table: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
     return table.index_select(0, ids.reshape(-1)).view(*ids.shape, *table.shape[1:])
 
 
-def negative_sampling_update(
+def negative_sampling_steps(
     h: torch.Tensor, w_out: torch.Tensor, targets: torch.Tensor, negatives: torch.Tensor,
     lr: float | torch.Tensor,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """The update that skip-gram and CBOW share: input vectors ``h`` ``(batch, dim)`` score their target word
-    and ``k`` negatives; the output vectors move in place; returns the summed loss (0-d) and the step for ``h``.
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """What skip-gram and CBOW share: input vectors ``h`` ``(batch, dim)`` score their target word and ``k``
+    negatives; returns the summed loss (0-d), the step for ``h`` ``(batch, dim)``, and the rows of ``w_out``
+    ``(batch · (1 + k),)`` with their steps ``(batch · (1 + k), dim)``.
 
     ``targets`` is ``(batch,)`` and ``negatives`` ``(batch, k)``. The loss of a row is ``-ln σ(u_t·h) - Σ_k
     ln σ(-u_k·h)``; a negative that is the target itself is skipped, as in word2vec.c. The gradients are
     written out and scaled by ``-lr`` while they are small (``index_add_``'s own ``alpha`` measured 2.6 times
-    slower); ``index_add_`` adds them to the rows of ``w_out``. The step for ``h``, ``-lr · ∂loss/∂h``
-    ``(batch, dim)``, is the caller's to apply.
+    slower). The caller adds the steps in place: the input rows first, then the output rows (compiled, that
+    order measured a quarter faster than the other).
     """
     # excerpt begins negative sampling
     rows = torch.cat([targets[None, :], negatives.T])  # (1 + k, batch)
@@ -210,9 +211,9 @@ def negative_sampling_update(
     loss = F.binary_cross_entropy_with_logits(scores, labels, used, reduction="sum")
     step = (torch.sigmoid(scores) - labels) * used * -lr  # -lr · d loss / d score
     step_h = (step[:, :, None] * u).sum(0)  # (batch, dim)
-    w_out.index_add_(0, rows.reshape(-1), (step[:, :, None] * h).reshape(-1, h.shape[1]))
+    step_u = (step[:, :, None] * h).reshape(-1, h.shape[1])  # (rows, dim)
     # excerpt ends
-    return loss, step_h
+    return loss, step_h, rows.reshape(-1), step_u
 
 
 def skipgram_step(
@@ -222,12 +223,13 @@ def skipgram_step(
     """One SGD step of skip-gram with negative sampling on a batch of pairs; returns the summed loss (0-d).
 
     ``words`` and ``targets`` are ``(batch,)`` ids, ``negatives`` is ``(batch, k)``: the input vector ``v`` of
-    each word scores its target (:func:`negative_sampling_update`), and ``v`` moves by its step in place.
+    each word scores its target (:func:`negative_sampling_steps`), and both tables move in place.
     """
     # excerpt begins skip-gram step
     v = gather_rows(w_in, words)  # (batch, dim)
-    loss, step_v = negative_sampling_update(v, w_out, targets, negatives, lr)
-    w_in.index_add_(0, words, step_v)
+    loss, step_v, rows, step_u = negative_sampling_steps(v, w_out, targets, negatives, lr)
+    w_in.index_add_(0, words, step_v)  # a word seen twice in the batch gets both steps
+    w_out.index_add_(0, rows, step_u)
     # excerpt ends
     return loss
 
@@ -257,8 +259,9 @@ def cbow_step(
     """
     mask = context_mask.to(w_in.dtype)[:, :, None]  # (slots, batch, 1)
     h = (gather_rows(w_in, contexts) * mask).sum(0) / mask.sum(0).clamp(min=1)  # (batch, dim): the mean
-    loss, step_h = negative_sampling_update(h, w_out, centres, negatives, lr)
+    loss, step_h, rows, step_u = negative_sampling_steps(h, w_out, centres, negatives, lr)
     w_in.index_add_(0, contexts.reshape(-1), (mask * step_h).reshape(-1, w_in.shape[1]))  # whole, to each
+    w_out.index_add_(0, rows, step_u)
     return loss
 
 
