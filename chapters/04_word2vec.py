@@ -1030,7 +1030,7 @@ if compiled_here and fused_ms < plain_ms:
                f"{plain_ms:.2f} ms, {plain_ms / fused_ms:.1f} times faster")
 elif compiled_here:  # a busy machine can reverse a ratio this small: say so, never fail
     verdict = (f"In this run the compiled step took {fused_ms:.2f} ms and the plain "
-               f"one {plain_ms:.2f} ms: no faster (timings vary with the machine's load)")
+               f"one {plain_ms:.2f} ms: no faster (timings vary with the load)")
 else:
     verdict = ("torch.compile could not compile the step on this machine (no C++ "
                "compiler?), so both timings are of the plain step")

@@ -669,7 +669,8 @@ f"{count_parameters(model):,} parameters"
 
 # %% tags=["remove-cell"]
 # "the same vocabularies" as Chapter 7's models, as the text says
-chapter7_vocabs = translation.vocabs_from_state(zoo.get("seq2seq-attention-zh-en").state)
+chapter7 = zoo.get("seq2seq-attention-zh-en")
+chapter7_vocabs = translation.vocabs_from_state(chapter7.state)
 assert [v.itos for v in chapter7_vocabs] == [model.src_vocab.itos, model.tgt_vocab.itos]
 
 # %% [markdown]
