@@ -90,7 +90,8 @@ def test_fit_lowers_the_loss_and_records_history():
     model, batches, loss_fn = _regression_problem()
     history = train.fit(
         model, batches, loss_fn, torch.optim.SGD(model.parameters(), lr=0.1), epochs=5,
-        evaluate=lambda m: {"loss": sum(loss_fn(m, b).item() for b in batches) / len(batches)},
+        evaluate=lambda m: {"loss": sum(loss_fn(m, train.to_device(b, train.model_device(m))).item()
+                                        for b in batches) / len(batches)},
     )
     assert history.steps == 20 and len(history.epoch_metrics) == 5
     assert history.epoch_metrics[-1]["loss"] < 0.1 * history.step_loss[0]
@@ -130,7 +131,8 @@ def test_checkpoint_round_trip_uses_weights_only(tmp_path):
     fresh_opt = torch.optim.Adam(fresh.parameters())
     extra = train.load_checkpoint(tmp_path / "ckpt.pt", fresh, fresh_opt)
     assert extra == {"epoch": 1, "note": "after one epoch"}
-    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), fresh.state_dict().values(), strict=True))
+    assert all(torch.equal(a.cpu(), b) for a, b in zip(model.state_dict().values(), fresh.state_dict().values(),
+                                                       strict=True))  # fit trained on the device; loaded on the CPU
     assert not list(tmp_path.glob("*.tmp"))  # the atomic write left no temporary file
 
 
