@@ -631,7 +631,7 @@ t5_input, t5_target = objectives.corrupt_spans(
 # random texts; here, on every 64-token block of the validation split:
 
 # %%
-valid_blocks = pretrain.blocks(lm.wikitext2_ids("valid", cfg.valid_lines), 64)
+valid_blocks = objectives.blocks(lm.wikitext2_ids("valid", cfg.valid_lines), 64)
 corruption = torch.Generator().manual_seed(0)
 for block in valid_blocks.tolist():
     corrupted, target = objectives.corrupt_spans(

@@ -161,7 +161,7 @@ def test_bert_loss_counts_only_the_chosen_positions_and_sees_both_sides(one_thre
     torch.manual_seed(0)
     bert = pretrain.BERT(vocab, 32, 16, 2, 2, 32, block_size=12, dropout=0.0, adaptive=False).eval()
     rows = torch.randint(2, 32, (4, 12))
-    inputs, targets = pretrain.mask_batch(rows, vocab, 32, 0.3, torch.Generator().manual_seed(0))
+    inputs, targets = objectives.mask_batch(rows, vocab, 32, 0.3, torch.Generator().manual_seed(0))
     loss = bert.loss(inputs, targets)
     chosen = targets != objectives.IGNORE
     hidden = bert.encoder(inputs)
@@ -181,7 +181,7 @@ def test_t5_learns_and_its_cached_decoder_equals_teacher_forcing(one_thread):
     rows = torch.randint(2, 32, (8, 16))
     loss_fn = pretrain.t5_loss(0.15, 3.0)
     generator = torch.Generator().manual_seed(0)
-    src, tgt = pretrain.span_batch(rows, vocab, 0.15, 3.0, generator)
+    src, tgt = objectives.span_batch(rows, vocab, 0.15, 3.0, generator)
     assert all(objectives.restore_spans(s, t, [vocab[objectives.sentinel(k)] for k in range(10)]) == r
                for s, t, r in zip(src.tolist(), tgt.tolist(), rows.tolist(), strict=True))
     before = loss_fn(t5, rows, torch.Generator().manual_seed(1)).item()
@@ -225,9 +225,9 @@ def test_text_to_text_scores_count_a_non_label_output_as_wrong():
 
 def test_blocks_and_curve_settings():
     stream = torch.arange(10)
-    assert torch.equal(pretrain.blocks(stream, 4), torch.arange(8).view(2, 4))
+    assert torch.equal(objectives.blocks(stream, 4), torch.arange(8).view(2, 4))
     with pytest.raises(ValueError, match="at least block_size"):
-        pretrain.blocks(torch.arange(3), 4)
+        objectives.blocks(torch.arange(3), 4)
     settings = pretrain.transfer_settings(block_size=16, seeds=1)
     transfer = profile.current().settings("transfer")
     assert settings.seeds == transfer.seeds[:1] and settings.sizes == transfer.sizes

@@ -83,10 +83,7 @@ def _wikitext2_vocab() -> Vocab:
 def wikitext2_vocab() -> Vocab:
     """The 33,278 predicted WikiText-2 types: the training types plus ``<unk>`` and ``<eos>``, most frequent first."""
     vocab = _wikitext2_vocab()
-    assert len(vocab) == VOCAB_SIZE and vocab.eos_id == START_ID, (
-        len(vocab),
-        vocab.eos_id,
-    )
+    assert len(vocab) == VOCAB_SIZE and vocab.eos_id == START_ID, (len(vocab), vocab.eos_id)
     return vocab
 
 
@@ -96,18 +93,12 @@ def encode_stream(tokens: Sequence[str], vocab: Vocab) -> torch.Tensor:
     WikiText-2 has a closed vocabulary, so an unknown token means the wrong vocabulary, not a rare word.
     """
     if isinstance(tokens, str):
-        raise TypeError(
-            "tokens must be a sequence of token strings, not a string; split the text first"
-        )
+        raise TypeError("tokens must be a sequence of token strings, not a string; split the text first")
     if len(tokens) == 0:
-        raise ValueError(
-            "the token stream is empty; need at least one token to score or train on"
-        )
+        raise ValueError("the token stream is empty; need at least one token to score or train on")
     unknown = [t for t in set(tokens) if t not in vocab.stoi]
     if unknown:
-        raise KeyError(
-            f"{len(unknown)} token type(s) are not in the vocabulary, e.g. {sorted(unknown)[:5]}"
-        )
+        raise KeyError(f"{len(unknown)} token type(s) are not in the vocabulary, e.g. {sorted(unknown)[:5]}")
     return torch.tensor(vocab.encode(tokens), dtype=torch.long)
 
 
@@ -120,11 +111,7 @@ def wikitext2_splits(
     train_lines: int | None = None, valid_lines: int | None = None
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The train, valid and test id streams of an LM recipe: the first two sliced, the test split whole."""
-    return (
-        wikitext2_ids("train", train_lines),
-        wikitext2_ids("valid", valid_lines),
-        wikitext2_ids("test"),
-    )
+    return (wikitext2_ids("train", train_lines), wikitext2_ids("valid", valid_lines), wikitext2_ids("test"))
 
 
 # ------------------------------------------------------------------------------------------ the head
@@ -143,20 +130,13 @@ class Head(nn.Module):
     ) -> None:
         super().__init__()
         if dim < 1 or vocab_size < 2:
-            raise ValueError(
-                f"need dim >= 1 and vocab_size >= 2; got dim={dim}, vocab_size={vocab_size}"
-            )
+            raise ValueError(f"need dim >= 1 and vocab_size >= 2; got dim={dim}, vocab_size={vocab_size}")
         self.dim, self.vocab_size, self.adaptive = dim, vocab_size, adaptive
         if adaptive:
             if cutoffs is None:
                 cutoffs = [c for c in DEFAULT_CUTOFFS if c < vocab_size]
             cutoffs = list(cutoffs)
-            if (
-                not cutoffs
-                or cutoffs != sorted(set(cutoffs))
-                or cutoffs[0] < 1
-                or cutoffs[-1] >= vocab_size
-            ):
+            if (not cutoffs or cutoffs != sorted(set(cutoffs)) or cutoffs[0] < 1 or cutoffs[-1] >= vocab_size):
                 raise ValueError(
                     f"cutoffs must be increasing ids between 1 and vocab_size - 1 ({vocab_size - 1}); got "
                     f"{cutoffs} (for a tiny vocabulary use adaptive=False)"
@@ -167,9 +147,7 @@ class Head(nn.Module):
                     f"dim // div_value**{len(cutoffs)} = 0; use fewer cutoffs or a larger dim"
                 )
             self.cutoffs = tuple(cutoffs)
-            self.softmax = nn.AdaptiveLogSoftmaxWithLoss(
-                dim, vocab_size, cutoffs, div_value=div_value
-            )
+            self.softmax = nn.AdaptiveLogSoftmaxWithLoss(dim, vocab_size, cutoffs, div_value=div_value)
         else:
             self.cutoffs = ()
             self.linear = nn.Linear(dim, vocab_size)
@@ -237,9 +215,7 @@ class NeuralLM(nn.Module):
                 f"ids and targets must both have shape (batch, time); got {tuple(ids.shape)} and {tuple(targets.shape)}"
             )
         hidden, state = self.body(ids, state)
-        logp = self.head.target_logprob(
-            hidden.reshape(-1, hidden.shape[-1]), targets.reshape(-1)
-        )
+        logp = self.head.target_logprob(hidden.reshape(-1, hidden.shape[-1]), targets.reshape(-1))
         return logp.view(ids.shape), state
 
     def next_token_logprobs(
@@ -259,15 +235,11 @@ def _check_stream(
 ) -> torch.Tensor:
     ids = torch.as_tensor(ids, dtype=torch.long)
     if ids.dim() != 1:
-        raise ValueError(
-            f"{name} must be a one-dimensional id stream (tokens,); got shape {tuple(ids.shape)}"
-        )
+        raise ValueError(f"{name} must be a one-dimensional id stream (tokens,); got shape {tuple(ids.shape)}")
     if ids.numel() == 0:
         raise ValueError(f"{name} is empty; need at least one token")
     if int(ids.min()) < 0 or int(ids.max()) >= vocab_size:
-        raise ValueError(
-            f"{name} holds ids outside [0, {vocab_size}); encode it with the model's vocabulary"
-        )
+        raise ValueError(f"{name} holds ids outside [0, {vocab_size}); encode it with the model's vocabulary")
     return ids
 
 
@@ -286,9 +258,7 @@ def score(
         raise ValueError(f"seq_len must be at least 1; got {seq_len}")
     start_id = START_ID if start_id is None else start_id
     if not 0 <= start_id < model.vocab_size:
-        raise ValueError(
-            f"start_id must be an id in [0, {model.vocab_size}); got {start_id}"
-        )
+        raise ValueError(f"start_id must be an id in [0, {model.vocab_size}); got {start_id}")
     dev = model_device(model)
     inputs = torch.cat([torch.tensor([start_id]), ids[:-1]]).to(dev)
     targets = ids.to(dev)

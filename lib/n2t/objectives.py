@@ -9,7 +9,8 @@ Both are pure functions of token ids, so they can be tested on large draws and r
   replaced. Input and target together give back the text exactly (:func:`restore_spans`).
 
 :func:`pretrain_vocab` adds the tokens these objectives need (``<pad>``, ``<mask>``, the sentinels) to a
-vocabulary without changing the ids it has.
+vocabulary without changing the ids it has; :func:`mask_batch` and :func:`span_batch` apply them to a batch of
+blocks cut from a running text (:func:`blocks`), as the models of :mod:`n2t.pretrain` are trained.
 """
 
 from __future__ import annotations
@@ -161,3 +162,42 @@ def restore_spans(inputs: Sequence[int], targets: Sequence[int], sentinel_ids: S
     for token in inputs:
         text += spans.get(where[token], []) if token in where else [token]
     return text
+
+
+# ------------------------------------------------------------------------------------ on batches of blocks
+
+
+def blocks(ids: torch.Tensor, block_size: int) -> torch.Tensor:
+    """A running text ``(tokens,)`` cut into whole blocks ``(blocks, block_size)`` (the remainder is dropped)."""
+    if ids.dim() != 1 or ids.numel() < block_size:
+        raise ValueError(f"ids must be a stream (tokens,) of at least block_size ({block_size}) tokens; "
+                         f"got shape {tuple(ids.shape)}")
+    return ids[: ids.numel() // block_size * block_size].view(-1, block_size)
+
+
+def mask_batch(rows: torch.Tensor, vocab: Vocab, words: int, rate: float, generator: torch.Generator) -> tuple:
+    """BERT inputs and targets for whole blocks ``rows`` ``(batch, block)`` of word ids below ``words``."""
+    return mask_tokens(rows, vocab[MASK], (2, words), rate=rate, generator=generator)  # random: no <unk>/<eos>
+
+
+def sentinel_ids(vocab: Vocab) -> list[int]:
+    """The ids of T5's sentinels ``<extra_id_0>``, ``<extra_id_1>`` … in ``vocab``, in order."""
+    ids, k = [], 0
+    while sentinel(k) in vocab.stoi:
+        ids.append(vocab.stoi[sentinel(k)])
+        k += 1
+    return ids
+
+
+def span_batch(
+    rows: torch.Tensor, vocab: Vocab, noise_density: float, mean_span: float, generator: torch.Generator,
+    sentinels: Sequence[int] | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """T5 inputs and targets ``(batch, ·)`` for whole blocks ``rows``: every row has the same lengths.
+
+    ``sentinels``: the sentinel ids (default: looked up in ``vocab``; pass them to save the look-up per batch).
+    """
+    sentinels = sentinel_ids(vocab) if sentinels is None else sentinels
+    pairs = [corrupt_spans(row, sentinels, vocab.eos_id, noise_density, mean_span, generator)
+             for row in rows.tolist()]
+    return torch.tensor([p[0] for p in pairs]), torch.tensor([p[1] for p in pairs])

@@ -23,7 +23,7 @@ from torch import nn
 
 from n2t import data, decoding, lm, profile, transfer, transformer, zoo
 from n2t.attention import copy_caches
-from n2t.objectives import IGNORE, MASK, corrupt_spans, extend_vocab, mask_tokens, pretrain_vocab, sentinel
+from n2t.objectives import IGNORE, blocks, extend_vocab, mask_batch, pretrain_vocab, sentinel_ids, span_batch
 from n2t.profile import Settings
 from n2t.text import Vocab
 from n2t.train import (
@@ -246,42 +246,6 @@ class T5(nn.Module):
 
 
 # ---------------------------------------------------------------------------------------- pretraining
-
-
-def blocks(ids: torch.Tensor, block_size: int) -> torch.Tensor:
-    """A running text ``(tokens,)`` cut into whole blocks ``(blocks, block_size)`` (the remainder is dropped)."""
-    if ids.dim() != 1 or ids.numel() < block_size:
-        raise ValueError(f"ids must be a stream (tokens,) of at least block_size ({block_size}) tokens; "
-                         f"got shape {tuple(ids.shape)}")
-    return ids[: ids.numel() // block_size * block_size].view(-1, block_size)
-
-
-def mask_batch(rows: torch.Tensor, vocab: Vocab, words: int, rate: float, generator: torch.Generator) -> tuple:
-    """BERT inputs and targets for whole blocks ``rows`` ``(batch, block)`` of word ids below ``words``."""
-    return mask_tokens(rows, vocab[MASK], (2, words), rate=rate, generator=generator)  # random: no <unk>/<eos>
-
-
-def sentinel_ids(vocab: Vocab) -> list[int]:
-    """The ids of T5's sentinels ``<extra_id_0>``, ``<extra_id_1>`` … in ``vocab``, in order."""
-    ids, k = [], 0
-    while sentinel(k) in vocab.stoi:
-        ids.append(vocab.stoi[sentinel(k)])
-        k += 1
-    return ids
-
-
-def span_batch(
-    rows: torch.Tensor, vocab: Vocab, noise_density: float, mean_span: float, generator: torch.Generator,
-    sentinels: Sequence[int] | None = None,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """T5 inputs and targets ``(batch, ·)`` for whole blocks ``rows``: every row has the same lengths.
-
-    ``sentinels``: the sentinel ids (default: looked up in ``vocab``; pass them to save the look-up per batch).
-    """
-    sentinels = sentinel_ids(vocab) if sentinels is None else sentinels
-    pairs = [corrupt_spans(row, sentinels, vocab.eos_id, noise_density, mean_span, generator)
-             for row in rows.tolist()]
-    return torch.tensor([p[0] for p in pairs]), torch.tensor([p[1] for p in pairs])
 
 
 def block_step(
