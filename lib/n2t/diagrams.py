@@ -42,8 +42,8 @@ KINDS: dict[str, tuple[str, str]] = {  # kind: (colour, the legend's words)
 }
 INK = "#222222"  # text and arrows
 MUTED = "#666666"  # what is left out, notes
-FONT = 10.0  # points: box labels
-SMALL = 8.5  # points: notes and sizes; nothing is smaller
+FONT = 11.0  # points: box labels
+SMALL = 9.5  # points: notes and sizes; nothing is smaller
 # The SVG names DejaVu Sans (matplotlib's font, whose widths it laid out); Verdana has nearly its widths.
 SVG_FONTS = "'DejaVu Sans', Verdana, sans-serif"
 
@@ -65,6 +65,7 @@ class Box:
     patch: Any
     label: Any = None
     container: bool = False
+    symbol: bool = False  # a pointwise operation's circle: its label is a symbol, not text to fit
 
     @property
     def top(self) -> tuple[float, float]:
@@ -140,7 +141,7 @@ class Diagram:
         patch = Circle((x, y), r, facecolor=tint(colour), edgecolor=colour, linewidth=1.3, zorder=3)
         self.ax.add_patch(patch)
         label = self.ax.text(x, y, symbol, ha="center", va="center", fontsize=size, color=INK, zorder=4)
-        made = Box(x, y, 2 * r, 2 * r, patch, label)
+        made = Box(x, y, 2 * r, 2 * r, patch, label, symbol=True)
         self.boxes.append(made)
         if "operation" not in self.kinds_used:
             self.kinds_used.append("operation")
@@ -219,10 +220,10 @@ class Diagram:
         scale = self.figure.dpi
         problems = []
         for box in self.boxes:
-            if box.label is None:
+            if box.label is None or box.symbol:
                 continue
             extent = box.label.get_window_extent(renderer)
-            if extent.width / scale > box.w - 0.04 or extent.height / scale > box.h - 0.02:
+            if extent.width / scale > box.w - 0.1 or extent.height / scale > box.h - 0.04:
                 problems.append(f"label {box.label.get_text()!r} does not fit its box ({box.w} × {box.h} in)")
         solid = [b for b in self.boxes if not b.container]
         for i, a in enumerate(solid):
@@ -241,7 +242,9 @@ class Diagram:
         return problems
 
 
-_STYLE = {"font.family": ["DejaVu Sans"], "mathtext.fontset": "dejavusans", "figure.dpi": 100}
+# Whatever the chapter's style: no automatic layout (the boxes are placed by hand), matplotlib's own font.
+_STYLE = {"font.family": ["DejaVu Sans"], "mathtext.fontset": "dejavusans", "figure.dpi": 100,
+          "figure.autolayout": False, "figure.constrained_layout.use": False}
 
 
 def _name(box: Box) -> str:
@@ -367,7 +370,7 @@ def lstm_cell(settings: Settings | Mapping[str, Any] | None = None) -> Diagram:
     d.arrow(write.right, (5.68, cell_y), width=2.0)
     gates = {}
     for x, key, fn in ((1.6, "f", "\\sigma"), (2.45, "i", "\\sigma"), (3.3, "g", "\\tanh"), (4.15, "o", "\\sigma")):
-        gates[key] = d.box(x, gate_y, 0.72, 0.46, f"$\\mathbf{{{key}}}_t$: ${fn}$", "recurrent")
+        gates[key] = d.box(x, gate_y, 0.78, 0.46, f"$\\mathbf{{{key}}}_t$: ${fn}$", "recurrent", size=SMALL)
     d.arrow(gates["f"].top, forget.bottom)
     scale = d.op(3.0, 2.7, "×")
     d.path([gates["i"].top, (gates["i"].x, scale.y), scale.left])
@@ -387,7 +390,7 @@ def lstm_cell(settings: Settings | Mapping[str, Any] | None = None) -> Diagram:
     d.text(1.05, 0.3, "$\\mathbf{x}_t$", size=FONT)
     for gate in gates.values():
         d.arrow((gate.x, bus_y), gate.bottom)
-    d.text(0.12, 0.62, f"each gate: its own weights on\n$[\\mathbf{{x}}_t; \\mathbf{{h}}_{{t-1}}]$; "
+    d.text(1.3, 0.45, f"each gate: its own weights on\n$[\\mathbf{{x}}_t; \\mathbf{{h}}_{{t-1}}]$; "
            f"{cfg['hidden_dim']} units each", ha="left", colour=MUTED)
     d.legend(3.85, ["recurrent", "operation"], x0=1.7)
     return d
@@ -530,7 +533,7 @@ def seq2seq(settings: Settings | Mapping[str, Any] | None = None) -> Diagram:
     cfg = _settings("seq2seq", settings)
     d = Diagram("seq2seq", 5.8, 8.7)
     _seq2seq_panel(d, 4.6, attention=False)
-    d.text(0.1, 8.45, "(a) without attention: one summary vector $\\mathbf{c}$, read at every step",
+    d.text(0.1, 8.45, "(a) without attention: one summary $\\mathbf{c}$, read at every step",
            size=FONT, ha="left", bold=True)
     _seq2seq_panel(d, 0.5, attention=True)
     d.text(0.1, 4.3, "(b) with attention: a new context $\\mathbf{c}_t$ at every step", size=FONT, ha="left",
@@ -584,98 +587,105 @@ def multi_head_attention(settings: Settings | Mapping[str, Any] | None = None) -
 # ------------------------------------------------------------------------------------ Chapter 10
 
 
-def _sublayers(d: Diagram, x: float, bottom: float, parts: Sequence[tuple[str, str, float]], side: int) -> float:
+BOX = 1.85  # inches: the width of a sub-layer's box in the Transformer's stacks
+
+
+def _sublayers(d: Diagram, x: float, bottom: float, parts: Sequence[tuple[str, str, float]], side: int) -> list[Box]:
     """Sub-layers from ``bottom`` up, each followed by Add & LayerNorm with its residual path on ``side`` (±1).
 
-    ``parts``: (text, kind, height) per sub-layer. Returns the height of the last box's top.
+    ``parts``: (text, kind, height) per sub-layer. Returns the boxes, bottom to top.
     """
-    y, below = bottom, (x, bottom)
-    rail = x + side * 1.17
+    y, below, boxes = bottom, (x, bottom), []
+    rail = x + side * (BOX / 2 + 0.15)
     for text, kind, height in parts:
-        y += 0.12 + height / 2
-        sub = d.box(x, y, 2.0, height, text, kind, size=SMALL)
+        y += 0.14 + height / 2
+        sub = d.box(x, y, BOX, height, text, kind, size=SMALL)
         d.arrow(below, sub.bottom)
         y += height / 2 + 0.3
-        norm = d.box(x, y, 2.0, 0.3, "Add & LayerNorm", "norm", size=SMALL)
+        norm = d.box(x, y, BOX, 0.32, "Add & LayerNorm", "norm", size=SMALL)
         d.arrow(sub.top, norm.bottom)
-        branch = below[1] + 0.06
-        d.path([(x, branch), (rail, branch), (rail, norm.y), (x + side * 1.0, norm.y)])
+        branch = below[1] + 0.07
+        d.path([(x, branch), (rail, branch), (rail, norm.y), (x + side * BOX / 2, norm.y)])
         below = norm.top
-        y += 0.18
-    return below[1]
+        boxes += [sub, norm]
+        y += 0.16
+    return boxes
 
 
 def transformer(settings: Settings | Mapping[str, Any] | None = None) -> Diagram:
     """The Transformer as Chapter 10 builds it: both stacks, their attentions and masks, post-LN (pre-LN inset).
 
     ``settings``: the profile section ``transformer`` (``d_model``, ``num_heads``, ``d_ff``,
-    ``num_encoder_layers``, ``num_decoder_layers``, ``norm_first``).
+    ``num_encoder_layers``, ``num_decoder_layers``).
     """
     cfg = _settings("transformer", settings)
     dm, h, ff = cfg["d_model"], cfg["num_heads"], cfg["d_ff"]
-    d = Diagram("transformer", 6.0, 8.85)
-    ex, dx = 1.55, 4.45
-    for x, text in ((ex, "source ids $(B, S)$"), (dx, "target ids, shifted right:\n<bos> $y_1 \\dots y_{T-1}$")):
-        ids = d.box(x, 0.55, 2.0, 0.5, text, "data", size=SMALL)
-        emb = d.box(x, 1.25, 2.0, 0.34, "embedding × $\\sqrt{d_{model}}$", "embedding", size=SMALL)
+    d = Diagram("transformer", 5.4, 8.75)
+    ex, dx, start = 1.3, 4.0, 2.25
+    for x, text in ((ex, "source ids $(B, S)$"), (dx, "target ids, shifted:\n<bos> $y_1 \\dots y_{T-1}$")):
+        ids = d.box(x, 0.5, BOX, 0.52, text, "data", size=SMALL)
+        emb = d.box(x, 1.22, BOX, 0.36, "embedding × √$d_{model}$", "embedding", size=SMALL)
         d.arrow(ids.top, emb.bottom)
-        add = d.op(x, 1.8, "+", r=0.12)
+        add = d.op(x, 1.8, "+", r=0.13)
         d.arrow(emb.top, add.bottom)
-        d.text(x - 0.36, 1.8, "sinusoidal\npositions", ha="right", colour=MUTED)
-        d.arrow((x - 0.33, 1.8), add.left)
-        d.arrow(add.top, (x, 2.2))
-    ffn = (f"feed-forward\n{dm} → {ff} → {dm}, ReLU", "feedforward", 0.44)
-    enc_top = _sublayers(d, ex, 2.2, [(f"self-attention, h = {h}\nmask: source padding", "attention", 0.44),
-                                      ffn], side=-1)
-    dec_top = _sublayers(d, dx, 2.2, [
-        (f"masked self-attention, h = {h}\nmask: causal", "attention", 0.44),
-        (f"cross-attention, h = {h}\nK, V: $\\mathbf{{z}}$; mask: source padding", "attention", 0.44),
+        d.text(x - 0.4, 1.8, "sinusoidal\npositions", ha="right", colour=MUTED)
+        d.arrow((x - 0.37, 1.8), add.left)
+        d.arrow(add.top, (x, start))
+    ffn = (f"feed-forward\n{dm} → {ff} → {dm}, ReLU", "feedforward", 0.5)
+    encoder = _sublayers(d, ex, start, [(f"self-attention, h = {h}\nmask: source padding", "attention", 0.5),
+                                        ffn], side=-1)
+    decoder = _sublayers(d, dx, start, [
+        (f"masked self-attention\nh = {h}, mask: causal", "attention", 0.5),
+        (f"cross-attention, h = {h}\nkeys, values: $\\mathbf{{z}}$\nmask: source padding", "attention", 0.68),
         ffn], side=1)
-    for x, top, n, name in ((ex, enc_top, cfg["num_encoder_layers"], "encoder"),
-                            (dx, dec_top, cfg["num_decoder_layers"], "decoder")):
-        d.box(x, (2.05 + top + 0.3) / 2, 2.6, top + 0.3 - 2.05, kind="operation", container=True)
-        d.text(x, top + 0.15, f"{name} layer × N, N = {n}", colour=MUTED)
+    tops = {}
+    for x, boxes, n, name in ((ex, encoder, cfg["num_encoder_layers"], "encoder"),
+                              (dx, decoder, cfg["num_decoder_layers"], "decoder")):
+        top = boxes[-1].top[1] + 0.36
+        d.box(x, (start - 0.12 + top) / 2, BOX + 0.5, top - start + 0.12, kind="operation", container=True)
+        d.text(x, top - 0.17, f"{name} layer × {n}", colour=MUTED)
+        tops[name] = top
     # the encoder's output z goes to every decoder layer's cross-attention
-    cross_y = 2.2 + 0.12 + 0.22 + 0.22 + 0.3 + 0.15 + 0.18 + 0.12 + 0.22
-    z_y = enc_top + 0.55
-    d.path([(ex, enc_top + 0.3), (ex, z_y), (3.02, z_y), (3.02, cross_y), (dx - 1.0, cross_y)])
-    d.text(ex + 0.12, z_y + 0.15, "$\\mathbf{z}$: $(B, S, d_{model})$", ha="left", colour=MUTED)
-    out = d.box(dx, dec_top + 0.75, 2.4, 0.44, "linear: the target embedding's\nmatrix (tied), softmax",
+    cross = decoder[2]
+    z_y = tops["encoder"] + 0.3
+    d.path([(ex, tops["encoder"]), (ex, z_y), ((ex + dx) / 2, z_y), ((ex + dx) / 2, cross.y), cross.left])
+    d.text(ex + 0.1, z_y + 0.17, "$\\mathbf{z}$: $(B, S, d_{model})$", ha="left", colour=MUTED)
+    out = d.box(dx, tops["decoder"] + 0.55, 2.3, 0.52, "linear (tied to the target\nembedding), softmax",
                 "output", size=SMALL)
-    d.arrow((dx, dec_top + 0.3), out.bottom)
+    d.arrow((dx, tops["decoder"]), out.bottom)
     d.arrow(out.top, (dx, out.top[1] + 0.25))
-    d.text(dx, out.top[1] + 0.4, "$P(y_t \\mid y_{<t}, x)$", size=FONT)
-    _norm_placements(d, 0.15, 6.65)
-    d.legend(7.95, ["embedding", "attention", "feedforward", "norm", "output", "operation"], x0=3.35)
-    d.text(0.1, 0.12, f"$d_{{model}}$ = {dm}; dropout after each sub-layer and embedding not drawn", ha="left",
-           colour=MUTED)
+    d.text(dx, out.top[1] + 0.42, "$P(y_t \\mid y_{<t}, x)$", size=FONT)
+    _norm_placements(d, 0.1, z_y + 0.55)
+    d.legend(d.height - 0.95, ["embedding", "attention", "feedforward", "norm", "output", "operation"], x0=2.95)
+    d.text(0.1, 0.12, f"$d_{{model}}$ = {dm}; dropout not drawn", ha="left", colour=MUTED)
     return d
 
 
 def _norm_placements(d: Diagram, x0: float, y0: float) -> None:
     """The inset: post-LN (the paper's, our default) and pre-LN (``norm_first=True``), one sub-layer each."""
-    d.text(x0, y0 + 2.0, "where the LayerNorm goes", size=SMALL, ha="left", bold=True)
-    rows = ((y0 + 1.15, "post-LN (the paper's; our default):\nLayerNorm(x + Sublayer(x))", ("sub-layer", "LayerNorm")),
-            (y0 + 0.15, "pre-LN (norm_first=True): x + Sublayer(LayerNorm(x)),\nand a final LayerNorm after each stack",
-             ("LayerNorm", "sub-layer")))
-    for y, title, (first, second) in rows:
+    rows = ((y0 + 1.45, "post-LN, the paper's and our default:\nLayerNorm(x + Sublayer(x))", "post"),
+            (y0 + 0.15, "pre-LN (norm_first=True):\nx + Sublayer(LayerNorm(x)),\nand a final LayerNorm per stack",
+             "pre"))
+    d.text(x0, y0 + 2.45, "where the LayerNorm goes", size=SMALL, ha="left", bold=True)
+    for y, title, order in rows:
         d.text(x0, y + 0.45, title, ha="left", colour=MUTED, va="bottom")
+        names = ("sub-layer", "LayerNorm") if order == "post" else ("LayerNorm", "sub-layer")
         kinds = {"sub-layer": "attention", "LayerNorm": "norm"}
-        a = d.box(x0 + 0.75, y, 0.78, 0.3, first, kinds[first], size=SMALL)
-        d.arrow((x0, y), a.left)
-        if first == "sub-layer":
-            add = d.op(x0 + 1.45, y, "+", r=0.1)
-            b = d.box(x0 + 2.15, y, 0.78, 0.3, second, kinds[second], size=SMALL)
-            d.arrow(a.right, add.left)
-            d.arrow(add.right, b.left)
-            d.arrow(b.right, (x0 + 2.75, y))
+        first = d.box(x0 + 0.7, y, 0.85, 0.32, names[0], kinds[names[0]], size=SMALL)
+        d.arrow((x0, y), first.left)
+        if order == "post":
+            add = d.op(x0 + 1.4, y, "+", r=0.11)
+            second = d.box(x0 + 2.1, y, 0.85, 0.32, names[1], kinds[names[1]], size=SMALL)
+            d.arrow(first.right, add.left)
+            d.arrow(add.right, second.left)
+            d.arrow(second.right, (x0 + 2.7, y))
         else:
-            b = d.box(x0 + 1.65, y, 0.78, 0.3, second, kinds[second], size=SMALL)
-            add = d.op(x0 + 2.35, y, "+", r=0.1)
-            d.arrow(a.right, b.left)
-            d.arrow(b.right, add.left)
-            d.arrow(add.right, (x0 + 2.75, y))
-        d.path([(x0 + 0.2, y), (x0 + 0.2, y + 0.28), (add.x, y + 0.28), add.top])
+            second = d.box(x0 + 1.65, y, 0.85, 0.32, names[1], kinds[names[1]], size=SMALL)
+            add = d.op(x0 + 2.35, y, "+", r=0.11)
+            d.arrow(first.right, second.left)
+            d.arrow(second.right, add.left)
+            d.arrow(add.right, (x0 + 2.7, y))
+        d.path([(x0 + 0.12, y), (x0 + 0.12, y + 0.3), (add.x, y + 0.3), add.top])
 
 
 # ------------------------------------------------------------------------------------ Chapter 11
@@ -694,14 +704,15 @@ EXAMPLES: dict[str, dict[str, list[str | None]]] = {
 
 
 def _tokens(d: Diagram, x0: float, y: float, tokens: Sequence[str | None], kind: str = "data",
-            gap: float = GAP) -> list[float]:
+            gap: float = GAP, size: float = SMALL) -> list[float]:
     """A row of token boxes from ``x0``, ``gap`` apart; ``None``: no box (nothing predicted there)."""
     xs = [x0 + gap * i for i in range(len(tokens))]
     for x, token in zip(xs, tokens, strict=True):
         if token is None:
             d.text(x, y, "·", size=FONT, colour=MUTED)
         else:
-            d.box(x, y, 0.52 if len(token) < 6 else gap - 0.02, 0.3, token, kind, size=SMALL)
+            width = gap + (-0.06 if len(token) < 5 else 0.0 if len(token) == 5 else 0.04)  # room for <mask>
+            d.box(x, y, width, 0.32, token, kind, size=size)
     return xs
 
 
@@ -731,43 +742,45 @@ def pretraining(settings: Settings | Mapping[str, Any] | None = None) -> Diagram
     ``settings``: the profile section ``pretraining`` (``d_model``, ``num_layers``, ``num_heads``, ``mask_rate``).
     """
     cfg = _settings("pretraining", settings)
-    d = Diagram("pretraining", 6.3, 7.6)
-    size = f"{cfg['num_layers']} pre-LN layers, d = {cfg['d_model']}"
+    d = Diagram("pretraining", 6.0, 7.7)
+    size = f"{cfg['num_layers']} layers, d = {cfg['d_model']}"
+    wide = {"gap": 0.64}
     # GPT: every position predicts the next token, seeing itself and the positions before it
-    oy = 5.15
+    oy = 5.25
     d.text(0.1, oy + 2.2, "GPT: decoder-only, causal mask", size=FONT, ha="left", bold=True)
-    xs = _tokens(d, 0.55, oy + 0.2, EXAMPLES["GPT"]["inputs"], gap=0.64)
-    _wire(d, xs, oy + 0.35, oy + 0.62)
+    xs = _tokens(d, 0.45, oy + 0.2, EXAMPLES["GPT"]["inputs"], **wide)
+    _wire(d, xs, oy + 0.36, oy + 0.62)
     _stack(d, xs, oy + 0.95, 2, range(3), size)
-    _wire(d, xs, oy + 1.28, oy + 1.5)
-    _tokens(d, 0.55, oy + 1.65, EXAMPLES["GPT"]["targets"], "output", gap=0.64)
-    d.text(4.25, oy + 0.95, "a position sees itself and\nthe positions before it;\n"
-           "every position predicts\nthe next token", ha="left", colour=MUTED)
+    _wire(d, xs, oy + 1.28, oy + 1.48)
+    _tokens(d, 0.45, oy + 1.65, EXAMPLES["GPT"]["targets"], "output", **wide)
+    d.text(4.1, oy + 0.95, "a position sees\nitself and the ones\nbefore it; each\npredicts the next", ha="left",
+           colour=MUTED)
     # BERT: all positions see each other; only the chosen positions are predicted
-    oy = 2.75
+    oy = 2.8
     d.text(0.1, oy + 2.2, "BERT: encoder-only, no mask", size=FONT, ha="left", bold=True)
-    xs = _tokens(d, 0.55, oy + 0.2, EXAMPLES["BERT"]["inputs"], gap=0.64)
-    _wire(d, xs, oy + 0.35, oy + 0.62)
+    xs = _tokens(d, 0.45, oy + 0.2, EXAMPLES["BERT"]["inputs"], **wide)
+    _wire(d, xs, oy + 0.36, oy + 0.62)
     _stack(d, xs, oy + 0.95, 2, range(6), size)
-    _wire(d, [x for x, t in zip(xs, EXAMPLES["BERT"]["targets"], strict=True) if t], oy + 1.28, oy + 1.5)
-    _tokens(d, 0.55, oy + 1.65, EXAMPLES["BERT"]["targets"], "output", gap=0.64)
+    _wire(d, [x for x, t in zip(xs, EXAMPLES["BERT"]["targets"], strict=True) if t], oy + 1.28, oy + 1.48)
+    _tokens(d, 0.45, oy + 1.65, EXAMPLES["BERT"]["targets"], "output", **wide)
     rate = round(100 * cfg["mask_rate"])
-    d.text(4.25, oy + 0.95, f"every position sees every\nother; only the chosen {rate} %\nare predicted (of them,\n"
-           "80 % <mask>, 10 % a random\nword, 10 % unchanged)", ha="left", colour=MUTED)
+    d.text(4.1, oy + 0.95, f"every position sees\nevery other; only\nthe chosen {rate} % are\npredicted",
+           ha="left", colour=MUTED)
     # T5: the encoder reads the corrupted text, the decoder writes each sentinel and its span
-    oy = 0.3
+    oy = 0.35
     d.text(0.1, oy + 2.2, "T5: encoder–decoder, span corruption", size=FONT, ha="left", bold=True)
-    enc = _tokens(d, 0.45, oy + 0.2, EXAMPLES["T5"]["inputs"])
-    _wire(d, enc, oy + 0.35, oy + 0.62)
+    narrow = {"gap": 0.56, "size": SMALL - 0.5}
+    enc = _tokens(d, 0.4, oy + 0.2, EXAMPLES["T5"]["inputs"], **narrow)
+    _wire(d, enc, oy + 0.36, oy + 0.62)
     left = _stack(d, enc, oy + 0.95, 2, range(5), "encoder: no mask")
-    dec = _tokens(d, 3.6, oy + 0.2, EXAMPLES["T5"]["decoder_inputs"])
-    _wire(d, dec, oy + 0.35, oy + 0.62)
+    dec = _tokens(d, 3.36, oy + 0.2, EXAMPLES["T5"]["decoder_inputs"], **narrow)
+    _wire(d, dec, oy + 0.36, oy + 0.62)
     right = _stack(d, dec, oy + 0.95, 2, range(3), "decoder: causal")
     d.arrow(left.right, right.left, width=2.0, colour=KINDS["attention"][0])
-    d.text((left.right[0] + right.left[0]) / 2, oy + 1.55, "$\\mathbf{z}$: every\nposition", colour=MUTED)
-    _wire(d, dec, oy + 1.28, oy + 1.5)
-    _tokens(d, 3.6, oy + 1.65, EXAMPLES["T5"]["targets"], "output")
-    d.text(0.1, 0.1, f"{size}, {cfg['num_heads']} heads; ● a query, its arcs: the positions it sees",
+    d.text((left.right[0] + right.left[0]) / 2, oy + 1.15, "$\\mathbf{z}$", colour=MUTED)
+    _wire(d, dec, oy + 1.28, oy + 1.48)
+    _tokens(d, 3.36, oy + 1.65, EXAMPLES["T5"]["targets"], "output", **narrow)
+    d.text(0.1, 0.14, f"{size}, {cfg['num_heads']} heads, pre-LN; ● a query, arcs: the positions it sees",
            ha="left", colour=MUTED)
     return d
 
