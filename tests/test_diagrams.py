@@ -70,14 +70,18 @@ def test_svg_keeps_text_as_text_on_a_white_background(name):
 
 
 @pytest.mark.parametrize("name", sorted(ALL))
-def test_drawing_in_a_chapter_warns_of_nothing(name):
-    """A chapter sets the book's style first; a warning on stderr would fail the strict build."""
+def test_drawing_in_a_chapter_warns_of_nothing(name, caplog):
+    """A chapter sets the book's style first; a warning or a logged font message on stderr fails the strict build."""
+    import logging
     import warnings
 
-    with matplotlib.rc_context(), warnings.catch_warnings():
+    with matplotlib.rc_context(), warnings.catch_warnings(), caplog.at_level(logging.INFO, logger="matplotlib"):
         warnings.simplefilter("error")
         plot.use_book_style()
-        ALL[name]().svg()
+        drawn = ALL[name]()
+        drawn.svg()
+        drawn.layout_problems()
+    assert not caplog.records, [record.getMessage() for record in caplog.records]
 
 
 def test_the_colours_are_one_per_kind():

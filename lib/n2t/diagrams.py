@@ -44,6 +44,8 @@ INK = "#222222"  # text and arrows
 MUTED = "#666666"  # what is left out, notes
 FONT = 11.0  # points: box labels
 SMALL = 9.5  # points: notes and sizes; nothing is smaller
+# Every text names its font: the chapters' style lists a CJK fallback that has no bold (matplotlib would log that).
+FAMILY = "DejaVu Sans"
 # The SVG names DejaVu Sans (matplotlib's font, whose widths it laid out); Verdana has nearly its widths.
 SVG_FONTS = "'DejaVu Sans', Verdana, sans-serif"
 
@@ -127,7 +129,7 @@ class Diagram:
         self.ax.add_patch(patch)
         label = None
         if text:
-            label = self.ax.text(x, y, text, ha="center", va="center", fontsize=size, color=INK, zorder=4,
+            label = self.ax.text(x, y, text, ha="center", va="center", fontsize=size, color=INK, zorder=4, family=FAMILY,
                                  fontweight="bold" if bold else "normal", linespacing=1.25)
         made = Box(x, y, w, h, patch, label, container)
         self.boxes.append(made)
@@ -140,7 +142,8 @@ class Diagram:
         colour = KINDS["operation"][0]
         patch = Circle((x, y), r, facecolor=tint(colour), edgecolor=colour, linewidth=1.3, zorder=3)
         self.ax.add_patch(patch)
-        label = self.ax.text(x, y, symbol, ha="center", va="center", fontsize=size, color=INK, zorder=4)
+        label = self.ax.text(x, y, symbol, ha="center", va="center", fontsize=size, color=INK, zorder=4,
+                             family=FAMILY)
         made = Box(x, y, 2 * r, 2 * r, patch, label, symbol=True)
         self.boxes.append(made)
         if "operation" not in self.kinds_used:
@@ -170,7 +173,7 @@ class Diagram:
     def text(self, x: float, y: float, text: str, size: float = SMALL, ha: str = "center", va: str = "center",
              colour: str = INK, bold: bool = False, italic: bool = False) -> Any:
         """Free text (a note, a title), checked to lie inside the figure."""
-        made = self.ax.text(x, y, text, ha=ha, va=va, fontsize=size, color=colour, zorder=4, linespacing=1.25,
+        made = self.ax.text(x, y, text, ha=ha, va=va, fontsize=size, color=colour, zorder=4, linespacing=1.25, family=FAMILY,
                             fontweight="bold" if bold else "normal", fontstyle="italic" if italic else "normal")
         self.texts.append(made)
         return made
@@ -179,7 +182,7 @@ class Diagram:
         """One swatch per kind used (or ``kinds``), wrapped at the figure's width; the last row at height ``y``."""
         placed, x, row = [], x0, 0
         for kind in kinds or [k for k in KINDS if k in self.kinds_used]:
-            label = self.ax.text(0, 0, KINDS[kind][1], fontsize=SMALL)
+            label = self.ax.text(0, 0, KINDS[kind][1], fontsize=SMALL, family=FAMILY)
             width = 0.26 + _text_width(label, self)
             label.remove()
             if x > x0 and x + width > self.width - 0.1:
@@ -243,7 +246,7 @@ class Diagram:
 
 
 # Whatever the chapter's style: no automatic layout (the boxes are placed by hand), matplotlib's own font.
-_STYLE = {"font.family": ["DejaVu Sans"], "mathtext.fontset": "dejavusans", "figure.dpi": 100,
+_STYLE = {"font.family": [FAMILY], "mathtext.fontset": "dejavusans", "figure.dpi": 100,
           "figure.autolayout": False, "figure.constrained_layout.use": False}
 
 
