@@ -406,15 +406,15 @@ def bilm(settings: Settings | Mapping[str, Any] | None = None) -> Diagram:
     """
     cfg = _settings("recurrent", settings)
     layers, width = cfg["bilm_layers"], cfg["bilm_dim"]
-    d = Diagram("bilm", 6.0, 3.35 + 0.62 * layers)
-    columns = {"forward": [0.6, 1.45, 2.3], "backward": [3.7, 4.55, 5.4]}
+    d = Diagram("bilm", 5.5, 3.35 + 0.62 * layers)
+    columns = {"forward": [0.55, 1.35, 2.15], "backward": [3.35, 4.15, 4.95]}
     tokens = ["$t_{k-1}$", "$t_k$", "$t_{k+1}$"]
     predicts = {"forward": ["$t_k$", "$t_{k+1}$", "$t_{k+2}$"], "backward": ["$t_{k-2}$", "$t_{k-1}$", "$t_k$"]}
     embed_y, first_y = 1.4, 2.1
     top_y = first_y + 0.62 * (layers - 1)
     soft_y = top_y + 0.75
-    embed = d.box(3.0, embed_y, 5.5, 0.36, f"shared token embedding (width {width})", "embedding")
-    soft = d.box(3.0, soft_y, 5.5, 0.36, "shared softmax over |V| (adaptive)", "output")
+    embed = d.box(2.75, embed_y, 5.1, 0.36, f"shared token embedding (width {width})", "embedding")
+    soft = d.box(2.75, soft_y, 5.1, 0.36, "shared softmax over |V| (adaptive)", "output")
     for direction, xs in columns.items():
         for x, token, target in zip(xs, tokens, predicts[direction], strict=True):
             word = d.box(x, 0.72, 0.66, 0.36, token, "data")
@@ -433,8 +433,9 @@ def bilm(settings: Settings | Mapping[str, Any] | None = None) -> Diagram:
             for a, b in itertools.pairwise(xs):
                 start, end = (a + 0.33, b - 0.33) if step == 1 else (b - 0.33, a + 0.33)
                 d.arrow((start, y), (end, y))
-    d.text(1.45, 0.25, f"forward LM: reads left to right,\n{layers} LSTM layers of width {width}", colour=MUTED)
-    d.text(4.55, 0.25, f"backward LM: reads right to left,\n{layers} LSTM layers of width {width}", colour=MUTED)
+    d.text(1.35, 0.25, "forward LM: reads\nleft to right", colour=MUTED)
+    d.text(4.15, 0.25, "backward LM: reads\nright to left", colour=MUTED)
+    d.text(2.75, 0.25, f"{layers} LSTM\nlayers, {width}\nwide each", colour=MUTED)
     return d
 
 
@@ -739,52 +740,54 @@ def _wire(d: Diagram, xs: Sequence[float], y0: float, y1: float) -> None:
         d.arrow((x, y0), (x, y1))
 
 
+def _panel(d: Diagram, oy: float, title: str, inputs: Sequence[str | None], query: int, keys: Iterable[int],
+           stack: str, targets: Sequence[str | None]) -> tuple[list[float], Box]:
+    """One model: its title, input tokens at ``oy``, the stack with the query's arcs, and the scored targets."""
+    d.text(0.1, oy + 1.98, title, size=FONT, ha="left", bold=True)
+    xs = _tokens(d, 0.45, oy + 0.2, inputs, gap=0.64)
+    _wire(d, xs, oy + 0.36, oy + 0.57)
+    bar = _stack(d, xs, oy + 0.9, query, keys, stack)
+    _wire(d, [x for x, t in zip(xs, targets, strict=True) if t], oy + 1.23, oy + 1.39)
+    _tokens(d, 0.45, oy + 1.55, targets, "output", gap=0.64)
+    return xs, bar
+
+
 def pretraining(settings: Settings | Mapping[str, Any] | None = None) -> Diagram:
     """GPT, BERT and T5 on one training example each: what each position sees and what each model predicts.
 
     ``settings``: the profile section ``pretraining`` (``d_model``, ``num_layers``, ``num_heads``, ``mask_rate``).
     """
     cfg = _settings("pretraining", settings)
-    d = Diagram("pretraining", 6.0, 7.7)
+    d = Diagram("pretraining", 5.5, 8.45)
     size = f"{cfg['num_layers']} layers, d = {cfg['d_model']}"
-    wide = {"gap": 0.64}
+    notes = 4.1  # where the notes beside each stack begin
+    gpt, bert, t5 = EXAMPLES["GPT"], EXAMPLES["BERT"], EXAMPLES["T5"]
     # GPT: every position predicts the next token, seeing itself and the positions before it
-    oy = 5.25
-    d.text(0.1, oy + 2.2, "GPT: decoder-only, causal mask", size=FONT, ha="left", bold=True)
-    xs = _tokens(d, 0.45, oy + 0.2, EXAMPLES["GPT"]["inputs"], **wide)
-    _wire(d, xs, oy + 0.36, oy + 0.62)
-    _stack(d, xs, oy + 0.95, 2, range(3), size)
-    _wire(d, xs, oy + 1.28, oy + 1.48)
-    _tokens(d, 0.45, oy + 1.65, EXAMPLES["GPT"]["targets"], "output", **wide)
-    d.text(4.1, oy + 0.95, "a position sees\nitself and the ones\nbefore it; each\npredicts the next", ha="left",
-           colour=MUTED)
+    _panel(d, 6.15, "GPT: decoder-only, causal mask", gpt["inputs"], 2, range(3), size, gpt["targets"])
+    d.text(notes, 7.05, "a position sees\nitself and the\nones before it;\neach predicts\nthe next token",
+           ha="left", colour=MUTED)
     # BERT: all positions see each other; only the chosen positions are predicted
-    oy = 2.8
-    d.text(0.1, oy + 2.2, "BERT: encoder-only, no mask", size=FONT, ha="left", bold=True)
-    xs = _tokens(d, 0.45, oy + 0.2, EXAMPLES["BERT"]["inputs"], **wide)
-    _wire(d, xs, oy + 0.36, oy + 0.62)
-    _stack(d, xs, oy + 0.95, 2, range(6), size)
-    _wire(d, [x for x, t in zip(xs, EXAMPLES["BERT"]["targets"], strict=True) if t], oy + 1.28, oy + 1.48)
-    _tokens(d, 0.45, oy + 1.65, EXAMPLES["BERT"]["targets"], "output", **wide)
+    _panel(d, 3.85, "BERT: encoder-only, no mask", bert["inputs"], 2, range(6), size, bert["targets"])
     rate = round(100 * cfg["mask_rate"])
-    d.text(4.1, oy + 0.95, f"every position sees\nevery other; only\nthe chosen {rate} % are\npredicted",
+    d.text(notes, 4.75, f"every position\nsees every other;\nonly the chosen\n{rate} % are predicted",
            ha="left", colour=MUTED)
-    # T5: the encoder reads the corrupted text, the decoder writes each sentinel and its span
-    oy = 0.35
-    d.text(0.1, oy + 2.2, "T5: encoder–decoder, span corruption", size=FONT, ha="left", bold=True)
-    narrow = {"gap": 0.56, "size": SMALL - 0.5}
-    enc = _tokens(d, 0.4, oy + 0.2, EXAMPLES["T5"]["inputs"], **narrow)
-    _wire(d, enc, oy + 0.36, oy + 0.62)
-    left = _stack(d, enc, oy + 0.95, 2, range(5), "encoder: no mask")
-    dec = _tokens(d, 3.36, oy + 0.2, EXAMPLES["T5"]["decoder_inputs"], **narrow)
-    _wire(d, dec, oy + 0.36, oy + 0.62)
-    right = _stack(d, dec, oy + 0.95, 2, range(3), "decoder: causal")
-    d.arrow(left.right, right.left, width=2.0, colour=KINDS["attention"][0])
-    d.text((left.right[0] + right.left[0]) / 2, oy + 1.15, "$\\mathbf{z}$", colour=MUTED)
-    _wire(d, dec, oy + 1.28, oy + 1.48)
-    _tokens(d, 3.36, oy + 1.65, EXAMPLES["T5"]["targets"], "output", **narrow)
-    d.text(0.1, 0.14, f"{size}, {cfg['num_heads']} heads, pre-LN; ● a query, arcs: the positions it sees",
-           ha="left", colour=MUTED)
+    # T5: the encoder reads the corrupted text; the decoder, above it, writes each sentinel and its span
+    oy = 0.45
+    d.text(0.1, oy + 3.08, "T5: encoder–decoder, span corruption", size=FONT, ha="left", bold=True)
+    enc = _tokens(d, 0.45, oy, t5["inputs"], gap=0.64)
+    _wire(d, enc, oy + 0.16, oy + 0.37)
+    left = _stack(d, enc, oy + 0.7, 2, range(5), "encoder: no mask")
+    dec = _tokens(d, 0.45, oy + 1.4, t5["decoder_inputs"], gap=0.64)
+    _wire(d, dec, oy + 1.56, oy + 1.77)
+    right = _stack(d, dec, oy + 2.1, 2, range(3), "decoder: causal")
+    _wire(d, dec, oy + 2.43, oy + 2.59)
+    _tokens(d, 0.45, oy + 2.75, t5["targets"], "output", gap=0.64)
+    rail = left.right[0] + 0.18
+    d.path([left.right, (rail, left.y), (rail, right.y), right.right], width=2.0, colour=KINDS["attention"][0])
+    d.text(rail + 0.1, oy + 1.4, "$\\mathbf{z}$: the decoder\nsees every\nencoder position", ha="left",
+           colour=MUTED)
+    d.text(0.1, 0.14, f"{size}, {cfg['num_heads']} heads, pre-LN; ● a query; its arcs: what it sees", ha="left",
+           colour=MUTED)
     return d
 
 
