@@ -834,9 +834,9 @@ def lineage(rows: Sequence[tuple[str, int, str]]) -> Diagram:
     for i, (model, chapter, fixed) in enumerate(rows):
         y = d.height - 0.75 - step * i
         d.text(0.1, y, f"Ch. {chapter}", ha="left", colour=MUTED, bold=True)
-        made = d.box(1.45, y, 1.75, 0.4, model, kinds.get(chapter, "attention"), size=SMALL + 0.5)
+        made = d.box(1.6, y, 1.75, 0.4, model, kinds.get(chapter, "attention"), size=SMALL + 0.5)
         if above is not None:
             d.arrow(above.bottom, made.top)
-        d.text(2.45, y, "\n".join(textwrap.wrap(fixed, 44)), ha="left")
+        d.text(2.6, y, "\n".join(textwrap.wrap(fixed, 42)), ha="left")
         above = made
     return d
