@@ -151,8 +151,15 @@ glue("product_macs", 512 * len(vocab) * 128)
 # (n-1)m$) the optional **direct connections** from the embeddings to the output (Bengio
 # et al. tried the model with and without them; $\mathbf{W} = 0$ removes them). All of
 # it, $\mathbf{Q}$ included, is trained by gradient descent on the cross-entropy, the
-# same quantity whose exponential is the perplexity.
-#
+# same quantity whose exponential is the perplexity. {numref}`fig-nnlm-architecture`
+# draws the model with the sizes of the one trained on WikiText-2 below.
+
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "Bengio's neural language model as this chapter builds it. Each of the $n-1$ previous words is looked up in the one embedding matrix $\\mathbf{Q}$, the rows are concatenated into $\\mathbf{x}$, a tanh hidden layer reads $\\mathbf{x}$, and a softmax over the vocabulary gives the next word's distribution. The dashed arrow is Bengio's direct connections $\\mathbf{W}\\mathbf{x}$ from $\\mathbf{x}$ to the softmax: the toy model built by hand below has them, the model trained on WikiText-2 leaves them out and uses the adaptive softmax of a later section. Sizes: the trained model's settings.", "name": "fig-nnlm-architecture"}, "image": {"alt": "A diagram drawn from bottom to top. Four previous words w(t-4) to w(t-1) each point into one embedding look-up box for the matrix Q; the four looked-up rows sit side by side as the concatenated vector x; x feeds a green box tanh(d + H x); that feeds a red softmax box computing y = b + W x + U tanh(d + H x), which gives P(w_t | w_(t-4:t-1)). A dashed grey arrow runs from x around the hidden layer straight to the softmax, labelled as the direct connections W x, left out of the trained model."}}
+import n2t.diagrams
+
+n2t.diagrams.nnlm()
+
+# %% [markdown]
 # ### By hand, on a toy corpus
 #
 # A corpus in which cats and dogs do similar things, but "dog sits" never occurs:

@@ -110,29 +110,14 @@ glue("cost_ratio", nnlm_total / (2 * cfg.window * skipgram_cost), display=False)
 # example. **CBOW** (continuous bag of words) averages the context vectors and predicts
 # the centre word from the average; the order of the context words is lost, hence the
 # "bag". **Skip-gram** turns it around: the centre word predicts each context word
-# separately, so one position gives up to $2c$ examples.
+# separately, so one position gives up to $2c$ examples
+# ({numref}`fig-w2v-architectures`).
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "CBOW (left) averages the vectors of the context words and predicts the centre word; skip-gram (right) uses the centre word's vector to predict each context word. Neither has a hidden layer.", "name": "fig-w2v-architectures"}, "image": {"alt": "Two diagrams. Left: four context words w(t-2), w(t-1), w(t+1), w(t+2) feed one averaging node that predicts w(t). Right: w(t) feeds one vector node that predicts each of the four context words."}}
-def draw(ax, left, right, middle, title):
-    ax.set_xlim(0, 3)
-    ax.set_ylim(-0.5, 3.5)
-    ax.axis("off")
-    ax.set_title(title)
-    box = {"boxstyle": "round,pad=0.3", "fc": "#eef3fa", "ec": "#1f77b4"}
-    for y, label in zip(np.linspace(0, 3, len(left)), left, strict=True):
-        ax.text(0.3, y, label, ha="center", va="center", bbox=box)
-        ax.annotate("", (1.3, 1.5), (0.65, y), arrowprops={"arrowstyle": "->"})
-    ax.text(1.5, 1.5, middle, ha="center", va="center", bbox={**box, "fc": "#fde9d9"})
-    for y, label in zip(np.linspace(0, 3, len(right)), right, strict=True):
-        ax.annotate("", (2.35, y), (1.75, 1.5), arrowprops={"arrowstyle": "->"})
-        ax.text(2.7, y, label, ha="center", va="center", bbox=box)
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "CBOW (left) averages the vectors of the context words and predicts the centre word; skip-gram (right) uses the centre word's vector to predict each context word. Neither has a hidden layer. Blue: an input word, looked up in the input vectors; red: a word predicted from its output vector.", "name": "fig-w2v-architectures"}, "image": {"alt": "Two diagrams. Left: four context words w(t-2), w(t-1), w(t+1), w(t+2) feed one averaging node that predicts w(t). Right: w(t) feeds one vector node that predicts each of the four context words."}}
+import n2t.diagrams
 
+n2t.diagrams.word2vec()
 
-context = ["w(t-2)", "w(t-1)", "w(t+1)", "w(t+2)"]
-fig, (ax_cbow, ax_sg) = plt.subplots(1, 2, figsize=(8, 3.2))
-draw(ax_cbow, context, ["w(t)"], "mean", "CBOW")
-draw(ax_sg, ["w(t)"], context, "v(w(t))", "skip-gram")
-plt.show()
 
 # %% [markdown]
 # Each word has **two** vectors: $\mathbf{v}_w$ when it is the input (the centre word

@@ -81,7 +81,15 @@ dict(cfg)
 # parameters can fit the few examples' accidents. Freezing cannot overfit the vectors,
 # but cannot repair them either. Which one wins, and from how many labels on, is an
 # empirical question {cite:p}`peters2019,howard2018`; this chapter measures it.
-#
+# {numref}`fig-classifier-architecture` shows the whole classifier and what each
+# variant trains.
+
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "The classifier of this chapter. The token encoder $\\mathbf{E}$ looks up one vector per token; pooling takes their mean and their element-wise maximum over the real tokens and joins them; the head $g_\\theta$ (batch normalisation, dropout, a hidden ReLU layer and a linear layer with a softmax) scores the classes. The three variants differ only in $\\mathbf{E}$: random and trained, word2vec and frozen, or word2vec and fine-tuned; the head is trained in all three. Sizes: this chapter's settings.", "name": "fig-classifier-architecture"}, "image": {"alt": "A diagram drawn from bottom to top. Tokens w_1 to w_T point into a blue token-encoder box E, which says: random, learned from the labels alone; word2vec frozen, fixed, never trained; word2vec fine-tuned, trained with the head. One vector per token comes out; all of them feed two grey boxes, mean over t and max over t, which are joined into one vector of twice the width. A purple batch-normalisation box, a green box with dropout, a linear layer and ReLU, and a red box with a linear layer and softmax giving P(y | w_1:T) follow; a bracket marks these three as g_theta, trained in every variant."}}
+import n2t.diagrams
+
+n2t.diagrams.classifier()
+
+# %% [markdown]
 # ## Two tasks, one for the rest of the book
 #
 # The **SMS Spam Collection** {cite:p}`almeida2011` holds text messages labelled

@@ -172,8 +172,17 @@ glue("grad_lstm1_ratio", ratios["LSTM, forget bias +1"])
 #
 # Along the cell, $\partial \mathbf{c}_t / \partial \mathbf{c}_{t-1} =
 # \operatorname{diag}(\mathbf{f}_t)$: no squashing, no weight matrix, just the forget
-# gate. Where it stays near 1, the gradient passes through many steps. Here is one step
-# by hand, with the four weight blocks stacked in PyTorch's order (i, f, g, o):
+# gate. Where it stays near 1, the gradient passes through many steps
+# ({numref}`fig-lstm-cell`).
+
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "One step of the LSTM. The cell state runs along the top from $\\mathbf{c}_{t-1}$ to $\\mathbf{c}_t$, changed only by the forget gate's elementwise product and the addition of $\\mathbf{i}_t \\odot \\mathbf{g}_t$; the gates $\\mathbf{i}_t$, $\\mathbf{f}_t$, $\\mathbf{o}_t$ (sigmoids) and the candidate $\\mathbf{g}_t$ (tanh) all read $\\mathbf{x}_t$ and $\\mathbf{h}_{t-1}$; the new hidden state is $\\mathbf{h}_t = \\mathbf{o}_t \\odot \\tanh(\\mathbf{c}_t)$. Width: this chapter's LSTM language model.", "name": "fig-lstm-cell"}, "image": {"alt": "An LSTM cell diagram. A thick line, the cell state, runs from c_(t-1) on the left through a multiply node and an add node to c_t on the right. Below it four brown gate boxes, f_t sigma, i_t sigma, g_t tanh and o_t sigma, all fed by one line carrying h_(t-1) and x_t. The forget gate goes up into the multiply node; i_t and g_t are multiplied and added to the cell; tanh of the new cell is multiplied by o_t to give h_t, which leaves at the bottom right."}}
+import n2t.diagrams
+
+n2t.diagrams.lstm_cell()
+
+# %% [markdown]
+# Here is one step by hand, with the four weight blocks stacked in PyTorch's order
+# (i, f, g, o):
 
 # %%
 seed_everything(0)
@@ -433,7 +442,17 @@ glue("nnlm_rate", nnlm_record["tokens_seen"] / nnlm_seconds)
 # with one scalar $s_j$ per layer and a scale $\gamma$. Ours is small: embedding and
 # LSTMs of width {glue:text}`bilm_dim` and $L$ = {glue:text}`bilm_layers` (the paper's
 # has 4,096 LSTM units projected to 512, and a character CNN for the tokens).
-#
+# {numref}`fig-bilm` draws the biLM and {numref}`fig-scalar-mix` the mix.
+
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "The biLM. A forward LM (left) reads the text left to right and predicts each next token; a backward LM (right) reads it right to left and predicts each previous token. Both are stacks of LSTM layers; they share the token embedding below and the softmax above, and have their own LSTMs. Sizes: this chapter's biLM.", "name": "fig-bilm"}, "image": {"alt": "Two groups of three columns, for tokens t_(k-1), t_k, t_(k+1). Each column goes up from the token through one shared blue embedding bar, through two brown LSTM boxes, to one shared red softmax bar and a predicted token. In the left group, the forward LM, horizontal arrows between the LSTM boxes point right and the columns predict t_k, t_(k+1), t_(k+2); in the right group, the backward LM, the arrows point left and the columns predict t_(k-2), t_(k-1), t_k."}}
+import n2t.diagrams
+
+n2t.diagrams.bilm()
+
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "ELMo's scalar mix at token $k$. Layer 0 is the token embedding written twice, to the width of the two directions joined; each LSTM layer $j$ joins the forward and backward states. The task learns one weight per layer, $\\operatorname{softmax}(\\mathbf{s})_j$, and the scale $\\gamma$.", "name": "fig-scalar-mix"}, "image": {"alt": "Three boxes stacked on the left: h_(k,0), the embedding of t_k twice, and h_(k,1) and h_(k,2), each joining a forward and a backward hidden state. Each box is multiplied by its weight softmax(s)_j; the three products are summed, the sum is multiplied by gamma and gives ELMo_k."}}
+n2t.diagrams.scalar_mix()
+
+# %% [markdown]
 # ```{literalinclude} ../lib/n2t/elmo.py
 # :caption: lib/n2t/elmo.py
 # :pyobject: BiLM.layers

@@ -150,6 +150,15 @@ glue("zh_max", max(zh_lengths))
 #   \tanh(\mathbf{W}_c [\mathbf{s}_t; \mathbf{c}])\big).
 # $$
 #
+# {numref}`fig-seq2seq-architecture` draws this model, and beside it the model with
+# attention that the second half of the chapter builds.
+
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "The two translation models of this chapter, one decoding step $t$ each, as the code computes them. (a) Without attention the source reaches the decoder only through the summary $\\mathbf{c}$, which sets the first state $\\mathbf{s}_0 = \\tanh(\\mathbf{W}_b \\mathbf{c})$, joins the input of every GRU step and joins $\\mathbf{s}_t$ before the output layer (Cho et al. feed it the same way). (b) With attention the decoder still starts from $\\mathbf{s}_0$, but at every step its new state $\\mathbf{s}_t$ queries all encoder states $\\mathbf{h}_j$, and the context $\\mathbf{c}_t$ joins $\\mathbf{s}_t$ before the output layer: Luong's order (GRU step first, then attention), where Bahdanau fed the context into the GRU step. Sizes: this chapter's settings.", "name": "fig-seq2seq-architecture"}, "image": {"alt": "Two encoder-decoder diagrams, one above the other. In both, source tokens x_1 to x_S pass through an embedding into brown bidirectional GRU states h_1 to h_S, and the summary c joins the last forward and first backward states; on the right the decoder embeds y_(t-1), runs a GRU from s_(t-1) to s_t, applies tanh(W_c[s_t; context]) and a softmax to predict y_t. In (a), without attention, arrows carry c into the decoder's first state, into every GRU input and into the output layer. In (b), with attention, an orange attention box reads every h_j and the query s_t and gives the context c_t to the output layer; c only sets the first state."}}
+import n2t.diagrams
+
+n2t.diagrams.seq2seq()
+
+# %% [markdown]
 # A GRU step is a few lines. Its *reset gate* $\mathbf{r}$ decides how much of the old
 # state enters the candidate $\mathbf{n}$, and its *update gate* $\mathbf{z}$ how much
 # of the old state to keep:
@@ -508,7 +517,8 @@ glue("n_long", by_length["attention"][-1][1])
 # \mathbf{c}_t = \sum_j \alpha_{tj} \mathbf{h}_j,
 # $$
 #
-# and the context joins the decoder state before the output layer:
+# and the context joins the decoder state before the output layer
+# ({numref}`fig-seq2seq-architecture`, b):
 #
 # $$
 # P(y_t \mid y_{<t}, x) = \operatorname{softmax}\big(\mathbf{W}_o

@@ -199,7 +199,16 @@ glue("road_difference", road_difference, display=False)
 # with each $\mathbf{W}^{(i)}$ of shape $(d, d/h)$ and $\mathbf{W}_O$ of shape $(d, d)$.
 # In practice the $h$ projections are one $(d, d)$ matrix whose output is *split* into
 # $h$ slices of size $d/h$, so the heads cost no more parameters or arithmetic than one
-# head of full width. By hand, for $h = 4$:
+# head of full width. {numref}`fig-multi-head-diagram` follows the shapes through the
+# layer.
+
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "Multi-head attention, with the shape of the tensor after each step ($B$ sentences, $L_q$ queries, $L_k$ keys, width $D = d$, $H = h$ heads; $L$ is $L_q$ for the queries and $L_k$ for the keys and values). Each input is projected by its own $d \\times d$ matrix and split into $h$ heads of width $d/h$; each head attends on its own; the heads are concatenated back to width $d$ and mixed by $\\mathbf{W}_O$. The numbers are those of the Transformer of the next chapter.", "name": "fig-multi-head-diagram"}, "image": {"alt": "A diagram drawn from bottom to top. Three white input boxes, query (B, L_q, D), key and value (B, L_k, D), each go through an orange projection W_Q, W_K or W_V of size d by d; a grey bar splits each into H heads of width D/H, shape (B, H, L, D/H); a stack of orange cards, one per head, each computes softmax(Q_i K_i transposed over the square root of d/h) V_i; a grey bar concatenates the heads back to (B, L_q, D); an orange box W_O of size d by d gives the output (B, L_q, D). A note gives D, H and D/H of the next chapter's Transformer."}}
+import n2t.diagrams
+
+n2t.diagrams.multi_head_attention()
+
+# %% [markdown]
+# By hand, for $h = 4$:
 
 # %%
 num_heads = 4

@@ -81,7 +81,15 @@ print("\n".join(f"{key} = {value!r}" for key, value in cfg.items()))
 # stack freely. The two kinds of sub-layer split the work: attention finds *which*
 # positions are related and moves information between them; the feed-forward network
 # then transforms what arrived, at each position on its own.
-#
+# {numref}`fig-transformer-architecture` draws the whole model, with this chapter's
+# sizes.
+
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "The Transformer as this chapter builds it, with the sizes of its translation model. The encoder (left) and the decoder (right) are stacks of $N$ identical layers. Every sub-layer is wrapped post-LN, as in the paper and by default here: a residual path skips the sub-layer and LayerNorm follows the addition, $\\mathrm{LayerNorm}(x + \\mathrm{Sublayer}(x))$. The encoder's self-attention and the decoder's cross-attention mask the source's padding; the decoder's self-attention is causal. The cross-attention's keys and values are the encoder's output $\\mathbf{z}$. The output layer is the target embedding's matrix (tied). The inset shows pre-LN, the variant that `norm_first=True` selects.", "name": "fig-transformer-architecture"}, "image": {"alt": "The encoder-decoder Transformer drawn from bottom to top. On each side, token ids go through a blue embedding scaled by the square root of d_model, and sinusoidal positions are added. The encoder stack, marked layer times N, holds an orange self-attention box (mask: source padding), a purple Add and LayerNorm box, a green feed-forward box and another Add and LayerNorm, with residual arrows skipping each sub-layer into its Add and LayerNorm. The decoder stack holds masked self-attention (mask: causal), cross-attention whose keys and values come from the encoder output z (mask: source padding) and a feed-forward network, each followed by Add and LayerNorm. A red output box, the tied linear layer and softmax, gives P(y_t given y before t and x). An inset at the top left compares post-LN, LayerNorm(x + Sublayer(x)), with pre-LN, x + Sublayer(LayerNorm(x)) plus a final LayerNorm."}}
+import n2t.diagrams
+
+n2t.diagrams.transformer()
+
+# %% [markdown]
 # Here is the data flow through a small, untrained model over the vocabularies of
 # Chapter {doc}`07_seq2seq_attention`, with the shapes at every stage (B sentences,
 # S source characters, T target words, D = $d_\text{model}$):

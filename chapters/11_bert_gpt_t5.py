@@ -66,6 +66,15 @@ dict(cfg)
 #   longer be trained to predict the next word: it would see it.
 # - **T5**, encoder–decoder: the encoder reads the input with full attention; the
 #   decoder writes the output causally and attends to all of the encoder's vectors.
+#
+# They also differ in what they learn to predict. {numref}`fig-pretraining-objectives`
+# shows one training example of each: its input, the positions one token sees, and the
+# targets.
+
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "One training example of each model, with this chapter's sizes. GPT reads the text and predicts every next token; each position sees itself and the positions before it. BERT reads the text with the chosen tokens corrupted (here one, replaced by `<mask>`) and predicts only the chosen positions, each position seeing all the others. T5's encoder reads the text with each dropped span replaced by a sentinel (`<X>`, `<Y>` stand for `<extra_id_0>`, `<extra_id_1>`); its decoder, which starts from `<pad>`, writes each sentinel followed by the span it replaced, seeing its own earlier positions and every encoder position. The filled dot is one query; its arcs reach the positions it may attend to. All three are pre-LN stacks with learned positions.", "name": "fig-pretraining-objectives"}, "image": {"alt": "Three panels. GPT: input tokens the cat sat on the mat enter an orange decoder stack in which the third position connects only to the first three; above, the targets cat sat on the mat eos, one per position. BERT: input the cat mask on the mat; the third position connects to all six; only the third position has a target, sat. T5: the encoder reads the cat X the mat with connections to all positions; an arrow labelled z carries every encoder position to the decoder, which reads pad X sat on Y with causal connections and writes the targets X sat on Y eos."}}
+import n2t.diagrams
+
+n2t.diagrams.pretraining()
 
 # %% tags=["remove-cell"]
 length = 6

@@ -127,13 +127,41 @@ async () => {
     outputsText: outputs.join('\\n'),
     outputImages: document.querySelectorAll('main .cell_output img').length,
     // A token such as <eos> written raw into Markdown becomes an unknown HTML element and vanishes.
-    strayTokens: [...document.querySelectorAll('main eos, main unk, main bos, main pad')].map(n => n.tagName),
+    strayTokens: [...document.querySelectorAll('main eos, main unk, main bos, main pad, main mask')].map(n => n.tagName),
     figureNumbers: [...document.querySelectorAll('main figure .caption-number')].map(n => n.textContent.trim()),
   };
 }
 """
 
 RAW_MATH_MARKERS = ("$$", "\\(", "\\[", "\\frac", "\\mathbf", "\\sum", "\\operatorname")
+
+# The architecture diagrams (issue 21): page → the figures that must show a diagram (an SVG image with alt text).
+DIAGRAMS = {
+    "book/intro": ["fig-lineage"],
+    "chapters/03_neural_lm": ["fig-nnlm-architecture"],
+    "chapters/04_word2vec": ["fig-w2v-architectures"],
+    "chapters/05_transfer": ["fig-classifier-architecture"],
+    "chapters/06_recurrent_elmo": ["fig-lstm-cell", "fig-bilm", "fig-scalar-mix"],
+    "chapters/07_seq2seq_attention": ["fig-seq2seq-architecture"],
+    "chapters/09_self_attention": ["fig-multi-head-diagram"],
+    "chapters/10_transformer": ["fig-transformer-architecture"],
+    "chapters/11_bert_gpt_t5": ["fig-pretraining-objectives"],
+}
+PHONE = {"width": 390, "height": 844}
+
+# Each figure named in DIAGRAMS, as the reader sees it: its image, whether it loaded, its size on the page.
+INSPECT_DIAGRAMS = """
+(names) => names.map(name => {
+  const figure = document.getElementById(name);
+  const img = figure && figure.querySelector('img');
+  if (!img) { return {name, found: !!figure, img: false}; }
+  const box = img.getBoundingClientRect();
+  return {name, found: true, img: true, src: img.getAttribute('src'), alt: img.getAttribute('alt') || '',
+          loaded: img.complete && img.naturalWidth > 0, naturalWidth: img.naturalWidth, width: box.width,
+          height: box.height, pageWidth: document.documentElement.clientWidth,
+          caption: (figure.querySelector('figcaption') || {textContent: ''}).textContent.trim()};
+})
+"""
 
 
 @pytest.mark.parametrize("page", toc_pages())
@@ -186,3 +214,35 @@ def test_page_renders(browser, server, site: Path, page: str) -> None:
                    or image["alt"].startswith("No description has been provided")]
         assert not bad_alt, f"{page}: images without real alt text: {bad_alt}"
 
+
+
+def check_diagrams(page: str, seen: list[dict], narrowest: float) -> None:
+    """Every expected diagram is there, loaded, an SVG with alt text and a caption, fully on the page and at least
+    ``narrowest`` of the page wide (it scales down to the page instead of overflowing it or shrinking to a stamp)."""
+    for figure in seen:
+        where = f"{page}: figure {figure['name']}"
+        assert figure["found"], f"{where} is missing"
+        assert figure["img"], f"{where} shows no image"
+        assert figure["loaded"] and figure["naturalWidth"] > 0, f"{where}: its image did not load ({figure['src']})"
+        assert figure["src"].endswith(".svg"), f"{where}: a diagram is an SVG (text stays text), got {figure['src']}"
+        assert len(figure["alt"]) >= 40, f"{where}: the alt text must describe the diagram, got {figure['alt']!r}"
+        assert figure["caption"], f"{where} has no caption"
+        assert figure["width"] > 0 and figure["height"] > 0, f"{where} has no size on the page"
+        assert figure["width"] <= figure["pageWidth"] + 1, f"{where} is wider than the page ({figure['width']} px)"
+        assert figure["width"] >= narrowest * figure["pageWidth"] or figure["width"] >= figure["naturalWidth"], (
+            f"{where} is only {figure['width']:.0f} of {figure['pageWidth']} px wide"
+        )
+
+
+@pytest.mark.parametrize("page", sorted(DIAGRAMS))
+def test_architecture_diagrams_show_at_desktop_and_phone_width(browser, server, site: Path, page: str) -> None:
+    """Each page's diagrams load, with alt text and caption, at 1280 px and at a phone's 390 px."""
+    for viewport, narrowest in (({"width": 1280, "height": 900}, 0.0), (PHONE, 0.8)):
+        context = browser.new_context(viewport=viewport)
+        tab = context.new_page()
+        tab.route("**/*", lambda r: r.continue_() if urlparse(r.request.url).hostname in ("127.0.0.1", "localhost")
+                  or r.request.url.startswith("data:") else r.abort())
+        tab.goto(f"{server}/{page}.html", wait_until="networkidle")
+        seen = tab.evaluate(INSPECT_DIAGRAMS, DIAGRAMS[page])
+        context.close()
+        check_diagrams(page, seen, narrowest)
