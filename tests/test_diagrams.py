@@ -23,7 +23,7 @@ CHAPTER_DIAGRAMS = [
     ("03_neural_lm.py", "fig-nnlm-architecture", "n2t.diagrams.nnlm()", "def bengio_logits(context):"),
     ("04_word2vec.py", "fig-w2v-architectures", "n2t.diagrams.word2vec()", "def train_toy("),
     ("05_transfer.py", "fig-classifier-architecture", "n2t.diagrams.classifier()",
-     "encoder = classify.embedding_encoder(spam_task"),
+     "encoder = transfer.embedding_encoder(spam_task"),
     ("06_recurrent_elmo.py", "fig-lstm-cell", "n2t.diagrams.lstm_cell()", "torch_lstm = nn.LSTM("),
     ("06_recurrent_elmo.py", "fig-bilm", "n2t.diagrams.bilm()", 'bilm_artefact = zoo.get("bilm")'),
     ("06_recurrent_elmo.py", "fig-scalar-mix", "n2t.diagrams.scalar_mix()", 'bilm_artefact = zoo.get("bilm")'),
@@ -104,18 +104,6 @@ def test_bad_input_is_a_clear_error():
 # ------------------------------------------------------------------ the pictures say what the code does
 
 
-def _library(name: str, *modules: str):
-    """The first of ``modules`` that defines ``name`` (the library's modules are being split and moved)."""
-    for module in modules:
-        try:
-            found = importlib.import_module(module)
-        except ImportError:
-            continue
-        if hasattr(found, name):
-            return found
-    pytest.fail(f"none of {modules} defines {name}: point this test at its new home")
-
-
 def _labels(drawn) -> str:
     return "\n".join(drawn.labels())
 
@@ -160,8 +148,8 @@ def test_seq2seq_draws_the_decoder_as_the_code_computes_it():
     assert "$\\tanh(\\mathbf{W}_c[\\mathbf{s}_t; $$\\mathbf{c}$$])$" in text  # (a): [s_t; c]
     assert "$\\tanh(\\mathbf{W}_c[\\mathbf{s}_t; $$\\mathbf{c}_t$$])$" in text  # (b): [s_t; c_t], Luong's order
     assert text.count("GRU: $\\mathbf{s}_{t-1} \\to \\mathbf{s}_t$") == 2
-    seq2seq = _library("Seq2Seq", "n2t.seq2seq")
-    from n2t.data import Vocab
+    from n2t import seq2seq
+    from n2t.text import Vocab
 
     vocab = Vocab.from_itos(["<unk>", "<pad>", "<bos>", "<eos>", "a"])
     plain = seq2seq.Seq2Seq(vocab, vocab, embed_dim=6, hidden_dim=5, attention="none")
@@ -199,24 +187,24 @@ def test_multi_head_attention_names_the_shapes(profile_name):
 
 def test_pretraining_examples_are_what_the_objectives_make():
     """GPT: every next token; BERT: only the chosen position; T5: sentinels + spans, decoder shifted right."""
-    pretrain = _library("restore_spans", "n2t.objectives", "n2t.pretrain")
+    from n2t import objectives
     examples = diagrams.EXAMPLES
     gpt = examples["GPT"]
     assert gpt["targets"] == [*gpt["inputs"][1:], "<eos>"]
     bert = examples["BERT"]
     chosen = [i for i, t in enumerate(bert["targets"]) if t is not None]
-    assert len(chosen) == 1 and bert["inputs"][chosen[0]] == pretrain.MASK
-    text = [t if t != pretrain.MASK else bert["targets"][i] for i, t in enumerate(bert["inputs"])]
+    assert len(chosen) == 1 and bert["inputs"][chosen[0]] == objectives.MASK
+    text = [t if t != objectives.MASK else bert["targets"][i] for i, t in enumerate(bert["inputs"])]
     assert text == gpt["inputs"], "BERT's target is the hidden word of the same text"
     t5 = examples["T5"]
-    sentinels = {"<X>": pretrain.sentinel(0), "<Y>": pretrain.sentinel(1)}
+    sentinels = {"<X>": objectives.sentinel(0), "<Y>": objectives.sentinel(1)}
     words = sorted(set(gpt["inputs"]) | {"<eos>"})
     ids = {token: i for i, token in enumerate([*words, *sentinels.values()])}
 
     def encode(tokens):
         return [ids[sentinels.get(t, t)] for t in tokens]
 
-    restored = pretrain.restore_spans(encode(t5["inputs"]), encode(t5["targets"]), encode(["<X>", "<Y>"]))
+    restored = objectives.restore_spans(encode(t5["inputs"]), encode(t5["targets"]), encode(["<X>", "<Y>"]))
     assert restored == encode(gpt["inputs"]), "input and target together give back the text"
     assert t5["targets"][0] == "<X>" and t5["targets"][-2:] == ["<Y>", "<eos>"]
     assert t5["decoder_inputs"] == ["<pad>", *t5["targets"][:-1]], "T5's decoder starts from <pad>, shifted right"
@@ -267,9 +255,10 @@ def test_the_lineage_figure_is_chapter_12s_table_and_is_up_to_date():
     assert "figures/lineage.svg" in intro
 
 
-def test_the_module_draws_with_matplotlib_numpy_and_the_books_style_only():
-    """It must not import the models (they are being restructured): only the palette and the profile."""
-    tree = ast.parse((ROOT / "lib" / "n2t" / "diagrams.py").read_text())
+@pytest.mark.parametrize("module", ["diagrams", "drawing"])
+def test_the_module_draws_with_matplotlib_numpy_and_the_books_style_only(module):
+    """A picture must not import the models it draws: only the palette, the drawing style and the profile."""
+    tree = ast.parse((ROOT / "lib" / "n2t" / f"{module}.py").read_text())
     imported = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -277,6 +266,6 @@ def test_the_module_draws_with_matplotlib_numpy_and_the_books_style_only():
         elif isinstance(node, ast.ImportFrom):
             imported |= {f"{node.module}.{alias.name}" if node.module == "n2t" else node.module for alias in node.names}
     stdlib = {"__future__", "io", "itertools", "re", "textwrap", "collections.abc", "dataclasses", "typing"}
-    allowed = {"matplotlib", "numpy", "n2t.plot", "n2t.profile"}
+    allowed = {"matplotlib", "numpy", "n2t.plot", "n2t.profile", "n2t.drawing"}
     outside = {name for name in imported - stdlib if not any(name == a or name.startswith(a + ".") for a in allowed)}
-    assert not outside, f"n2t.diagrams imports {sorted(outside)}"
+    assert not outside, f"n2t.{module} imports {sorted(outside)}"
