@@ -190,3 +190,24 @@ def test_bad_arguments_are_clear_errors():
         decoding.sample(step, start(1), BOS, EOS, max_len=5, top_k=0)
     with pytest.raises(ValueError, match="no tensor"):
         decoding.batch_size_of({"a": 1})
+
+
+def test_without_tokens_never_emits_the_banned_tokens_and_keeps_the_other_scores():
+    table = random_table(3, seed=7)
+    table[:, :, 2] = 0.0  # token 2 is the likeliest everywhere (log-prob 0 before normalising again)
+    table = table.log_softmax(dim=-1)
+    plain = decoding.greedy(markov_step(table), start(3), BOS, EOS, 6)
+    assert all(row and set(row) == {2} for row in plain)  # without the ban: 2 and only 2
+    banned = decoding.without_tokens(markov_step(table), [2, 2])
+    for outputs in (decoding.greedy(banned, start(3), BOS, EOS, 6),
+                    decoding.best_tokens(decoding.beam_search(banned, start(3), BOS, EOS, 6, 3)),
+                    decoding.sample(banned, start(3), BOS, EOS, 6, generator=torch.Generator().manual_seed(0))):
+        assert all(2 not in row for row in outputs)
+    log_probs, _ = banned(torch.tensor([BOS, 3, 4]), start(3))
+    expected, _ = markov_step(table)(torch.tensor([BOS, 3, 4]), start(3))
+    assert torch.isneginf(log_probs[:, 2]).all()
+    keep = [t for t in range(VOCAB) if t != 2]
+    assert torch.equal(log_probs[:, keep], expected[:, keep])
+    assert decoding.without_tokens(markov_step(table), []) is not None
+    with pytest.raises(ValueError, match="token_ids must be token ids"):
+        decoding.without_tokens(markov_step(table), [-1])

@@ -168,9 +168,14 @@ def test_training_improves_validation_and_keeps_the_best_checkpoint():
     result = lm.evaluate_lm(model, log, pattern[:100], pattern[:200])
     record = json.loads(json.dumps(result.metrics()))
     assert set(record) == {"test_ppl", "valid_ppl", "parameters", "tokens_seen", "clock", "context",
-                           "test_tokens", "head", "curve"}
+                           "test_tokens", "head", "curve", "context_tokens"}
     assert record["test_tokens"] == 100 and record["head"] == "full softmax"
-    assert "the last 2" in record["context"]
+    assert "the last 2" in record["context"] and record["context_tokens"] == [2, 2]  # numbers, not prose
+
+
+def test_context_range_in_numbers():
+    found = {name: model.context_range for name, model in models().items()}
+    assert found == {"nnlm-adaptive": (3, 3), "nnlm-full": (1, 1), "lstm-adaptive": None}
 
 
 # --------------------------------------------------------------------------------------- bad input

@@ -42,6 +42,26 @@ def test_scores_ignore_case_unless_asked():
     assert metrics.chrf(["i am tom."], ["I am Tom."], lowercase=False) < 100
 
 
+def test_an_unk_counts_as_one_wrong_word():
+    # sacreBLEU's tokenizer alone would split "<unk>" into "<", "unk", ">": three wrong tokens, not one
+    reference = ["I saw him yesterday."]
+    one_wrong_word = metrics.bleu(["I saw xyz yesterday."], reference)
+    assert metrics.bleu(["I saw <unk> yesterday."], reference) == pytest.approx(one_wrong_word)
+    assert sacrebleu.corpus_bleu(["I saw <unk> yesterday."], [reference]).score < one_wrong_word - 5
+    assert metrics.chrf(["<unk> am here."], ["I am here."]) == pytest.approx(metrics.chrf(["\u2047 am here."],
+                                                                                      ["I am here."]))
+    assert metrics.bleu(["<unk> <unk>"], ["unk unk"]) == 0.0  # it matches no reference word
+
+
+def test_signatures_say_how_the_scores_were_computed():
+    bleu = metrics.signature("bleu")
+    assert bleu.startswith("nrefs:1|case:lc|eff:no|tok:13a|smooth:exp|version:")
+    assert "case:mixed" in metrics.signature("bleu", lowercase=False)
+    assert metrics.signature("chrf").startswith("nrefs:1|case:lc|eff:yes|nc:6|nw:0|space:no|version:")
+    with pytest.raises(ValueError, match="metric must be one of"):
+        metrics.signature("meteor")
+
+
 def test_bleu_by_length_buckets_the_sentences():
     hyps = ["a b c d", "x y", "a b c d e f g", "p q r s"]
     refs = ["a b c d", "u v", "a b c d e f g", "p q r s"]

@@ -87,6 +87,10 @@ def test_bad_input_is_a_clear_error():
         objectives.corrupt_spans([4], [9, 10], eos_id=1)
     with pytest.raises(ValueError, match="sentinel ids"):
         objectives.corrupt_spans(list(range(100)), [9], eos_id=1)
+    # more spans than kept tokens to separate them: a clear error, not zip's
+    with pytest.raises(ValueError, match=r"ask for 6 spans .* only 4 tokens are kept"):
+        objectives.span_lengths(10, noise_density=0.6, mean_span=1.0)
+    assert len(objectives.span_lengths(10, noise_density=0.5, mean_span=1.0)) == 5  # the most that fit
 
 
 # ------------------------------------------------------------------------------------------ the models
@@ -131,6 +135,23 @@ def test_gpt_scoring_slides_a_window_of_block_size_tokens(one_thread):
     assert scores.shape == (20,) and bool((scores < 0).all())
 
 
+def test_gpt_states_its_context_as_numbers(one_thread):
+    model = tiny_gpt()  # block 8, stride 3: a token past the first block reads 5 to 7 tokens before it
+    assert model.context_range == (5, 7) and model.context_size == 7
+
+
+def test_validation_loss_weights_batches_by_predicted_tokens():
+    rows = torch.tensor([[1, 1], [1, 9], [4, 2]])  # column 0: the batch's mean loss, column 1: its predictions
+
+    def loss_fn(model, batch, generator):
+        return batch[:, 0].float().mean(), int(batch[:, 1].sum())
+
+    model = torch.nn.Linear(1, 1)
+    # batches of 2 rows: (mean 1 over 10 predictions), (mean 4 over 2): 12 predictions in all
+    assert pretrain.valid_loss(model, loss_fn, rows, batch_size=2) == pytest.approx((1 * 10 + 4 * 2) / 12)
+    assert model.training  # put back as it was
+
+
 def test_gpt_sampling_with_the_cache_equals_recomputation(one_thread):
     model = tiny_gpt().eval()
     prompt = [5, 7, 9]
@@ -167,6 +188,8 @@ def test_bert_loss_counts_only_the_chosen_positions_and_sees_both_sides(one_thre
     hidden = bert.encoder(inputs)
     expected = -bert.head.target_logprob(hidden[chosen], targets[chosen]).mean()
     assert torch.allclose(loss, expected)
+    same, predicted = pretrain.bert_loss(0.3)(bert, rows, torch.Generator().manual_seed(0))
+    assert torch.allclose(same, expected) and predicted == int(chosen.sum())  # the mean, and over how many
     changed = rows.clone()
     changed[:, -1] = (changed[:, -1] + 1 - 2) % 30 + 2  # a later token changes an earlier vector
     assert not torch.allclose(bert.encoder(changed)[:, 0], bert.encoder(rows)[:, 0])
@@ -184,10 +207,12 @@ def test_t5_learns_and_its_cached_decoder_equals_teacher_forcing(one_thread):
     src, tgt = objectives.span_batch(rows, vocab, 0.15, 3.0, generator)
     assert all(objectives.restore_spans(s, t, [vocab[objectives.sentinel(k)] for k in range(10)]) == r
                for s, t, r in zip(src.tolist(), tgt.tolist(), rows.tolist(), strict=True))
-    before = loss_fn(t5, rows, torch.Generator().manual_seed(1)).item()
+    before, predicted = loss_fn(t5, rows, torch.Generator().manual_seed(1))
+    assert predicted == tgt.numel()  # every target token is predicted
+    before = before.item()
     optimizer = torch.optim.Adam(t5.parameters(), lr=1e-2)
     for _ in range(30):
-        loss = loss_fn(t5, rows, torch.Generator().manual_seed(1))
+        loss, _ = loss_fn(t5, rows, torch.Generator().manual_seed(1))
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -285,6 +310,9 @@ def test_t5_translator_keeps_the_pretrained_rows_and_learns_to_translate(one_thr
     assert model.translate([zh for zh, _ in pairs]) == [en for _, en in pairs]
     assert model.translate([zh for zh, _ in pairs], beam_size=3) == [en for _, en in pairs]
     assert model.max_output_length(40) == 16  # never past the learned positions
+    # it never writes what pretraining taught it and English never holds: <pad>, <mask>, the sentinels
+    specials = {"<pad>", "<mask>", *(objectives.sentinel(k) for k in range(4))}
+    assert {model.tgt_vocab.itos[i] for i in model.banned_ids()} == specials
 
 
 def test_t5_translator_writes_wikitext_words_as_a_sentence():

@@ -158,6 +158,40 @@ def test_translate_gives_strings_in_order_whatever_the_batching(vocabs):
     assert [model.translate([s], beam_size=3)[0] for s in sources] == beam
 
 
+@pytest.mark.parametrize("beam_size", [1, 3])
+def test_a_sentence_gets_its_own_length_cap_whatever_its_batch_mates(vocabs, beam_size):
+    model = tiny_model(vocabs, "additive", seed=1)
+    with torch.no_grad():
+        model.out.bias[model.tgt_vocab.eos_id] = -1e4  # it never ends: every output runs to its cap
+    short, long = "他很高。", "我是一个学生。我喜欢茶。"
+    alone = model.translate_tokens([short], beam_size=beam_size)[0]
+    assert len(alone) == model.max_output_length(len(short))
+    together = model.translate_tokens([short, long], beam_size=beam_size, batch_size=2)
+    assert together[0] == alone
+    assert len(together[1]) == model.max_output_length(len(long))
+
+
+@pytest.mark.parametrize("beam_size", [1, 3])
+def test_translations_never_hold_pad_or_bos(vocabs, beam_size):
+    model = tiny_model(vocabs, "dot", seed=2)
+    tgt = model.tgt_vocab
+    with torch.no_grad():  # the model prefers <pad> and <bos> to every word
+        model.out.bias[tgt.pad_id] = model.out.bias[tgt.bos_id] = 1e4
+    assert sorted(model.banned_ids()) == sorted([tgt.pad_id, tgt.bos_id])
+    outputs = model.translate_tokens([zh for zh, _ in PAIRS], beam_size=beam_size)
+    assert all(outputs) and not any({"<pad>", "<bos>"} & set(tokens) for tokens in outputs)
+
+
+def test_translate_tokens_keeps_unk_as_one_token(vocabs):
+    model = tiny_model(vocabs, "additive", seed=4)
+    with torch.no_grad():  # it writes <unk> first, then stops
+        model.out.bias[model.tgt_vocab.unk_id] = 50.0
+    tokens = model.translate_tokens(["我是一个学生。"])[0]
+    assert tokens and set(tokens) == {"<unk>"}
+    assert model.translate(["我是一个学生。"]) == [detokenize(tokens)]
+    assert model.translate_tokens(["", "我"])[0] == []
+
+
 def test_translate_with_beam_one_equals_greedy(vocabs):
     model = tiny_model(vocabs, "dot", seed=3)
     sources = [zh for zh, _ in PAIRS]
@@ -167,7 +201,12 @@ def test_translate_with_beam_one_equals_greedy(vocabs):
     beams = decoding.beam_search(model.step, model.start(src, lengths), tgt.bos_id, tgt.eos_id, max_len, beam_size=1)
     greedy = decoding.greedy(model.step, model.start(src, lengths), tgt.bos_id, tgt.eos_id, max_len)
     assert decoding.best_tokens(beams) == greedy
-    assert model.translate(sources) == [detokenize(tgt.decode(row)) for row in greedy]
+    step = decoding.without_tokens(model.step, model.banned_ids())
+    for source, translated in zip(sources, model.translate(sources), strict=True):
+        ids = torch.tensor([model.src_vocab.encode(list(source))])
+        cap = model.max_output_length(ids.shape[1])  # its own cap, not its batch's
+        alone = decoding.greedy(step, model.start(ids, torch.tensor([ids.shape[1]])), tgt.bos_id, tgt.eos_id, cap)
+        assert translated == detokenize(tgt.decode(alone[0]))
 
 
 def test_translate_handles_empty_and_unseen_input_and_rejects_non_strings(vocabs):

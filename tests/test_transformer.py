@@ -53,7 +53,7 @@ def test_stacks_equal_torch_transformer(norm_first: bool) -> None:
     theirs = nn.Transformer(D, H, 2, 3, FF, dropout=0.0, batch_first=True, norm_first=norm_first)
     encoder = Encoder(2, D, H, FF, 0.0, norm_first, final_norm=True).load_torch_weights(theirs.encoder)
     decoder = Decoder(3, D, H, FF, 0.0, norm_first, final_norm=True).load_torch_weights(theirs.decoder)
-    x, y = torch.randn(3, 7, D), torch.randn(3, 5, D)
+    x, y = torch.randn(3, 7, D, requires_grad=True), torch.randn(3, 5, D, requires_grad=True)
     src_mask, tgt_mask = _masks([7, 4, 2], 7), _masks([5, 3, 5], 5)
     expected = theirs(
         x, y, src_key_padding_mask=~src_mask, tgt_mask=~causal_mask(5),
@@ -62,11 +62,19 @@ def test_stacks_equal_torch_transformer(norm_first: bool) -> None:
     memory = encoder(x, src_mask)
     ours = decoder(y, memory, tgt_mask, src_mask)
     assert (ours - expected).abs().max() < 1e-5
+    # the gradients flow the same way: to the inputs, and to each copied weight
+    weights = torch.randn_like(ours)
+    their_grads = torch.autograd.grad((expected * weights)[tgt_mask].sum(), [x, y, theirs.decoder.layers[0].linear1.weight])
+    our_grads = torch.autograd.grad((ours * weights)[tgt_mask].sum(), [x, y, decoder.layers[0].ffn.linear1.weight])
+    for theirs_grad, our_grad in zip(their_grads, our_grads, strict=True):
+        assert torch.allclose(our_grad, theirs_grad, atol=1e-5)
+    x, y = x.detach(), y.detach()
+    memory, ours = memory.detach(), ours.detach()
     with torch.no_grad():  # the check can fail: a different weight gives a different output
         theirs.decoder.layers[0].multihead_attn.in_proj_weight[0, 0] += 1.0
         changed = theirs(x, y, None, ~causal_mask(5), None, ~src_mask, ~tgt_mask, ~src_mask)
     assert (ours - changed).abs().max() > 1e-4
-    # the encoder alone, at the real positions, and its gradients flow the same way
+    # the encoder alone, at the real positions
     their_memory = theirs.encoder(x, src_key_padding_mask=~src_mask)
     assert torch.allclose(memory[src_mask], their_memory[src_mask], atol=1e-5)
 
@@ -222,6 +230,14 @@ def test_cache_and_recomputation_decode_the_same(one_thread, beam_size: int) -> 
     assert outputs[0] == outputs[1]
     sentences = ["我是一个学生。", "你好吗"]
     assert model.translate(sentences, beam_size=beam_size) == model.translate(sentences, beam_size, use_cache=False)
+
+
+def test_decoder_refuses_a_target_padding_mask_with_caches() -> None:
+    decoder = Decoder(2, D, H, FF, dropout=0.0)
+    x, memory = torch.randn(2, 1, D), torch.randn(2, 3, D)
+    decoder(x, memory, None, None, decoder.new_caches())  # step by step: no target padding
+    with pytest.raises(ValueError, match=r"mask .*cannot be used with caches"):
+        decoder(x, memory, torch.ones(2, 1, dtype=torch.bool), None, decoder.new_caches())
 
 
 def test_step_does_not_change_the_state_it_was_given() -> None:

@@ -14,7 +14,7 @@ reorder rows with :func:`select_rows`. Anything in ``state`` that is not a tenso
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -242,3 +242,23 @@ def _is_done(finished: list[Hypothesis], live: list[tuple[float, int, int]], k: 
 def best_tokens(hypotheses: list[list[Hypothesis]]) -> list[list[int]]:
     """The tokens of the best hypothesis of every sentence (``[]`` for a sentence without any)."""
     return [hyps[0].tokens if hyps else [] for hyps in hypotheses]
+
+
+def without_tokens(step: StepFn, token_ids: Sequence[int]) -> StepFn:
+    """``step`` with the log-probabilities of ``token_ids`` set to −∞, so that decoding never emits them.
+
+    A translation contains no ``<pad>`` or ``<bos>``, yet a model gives them some probability. The other
+    log-probabilities are left as they are (not renormalised): a hypothesis keeps the model's score.
+    """
+    banned = sorted(set(token_ids))
+    if any(not isinstance(i, int) or isinstance(i, bool) or i < 0 for i in banned):
+        raise ValueError(f"token_ids must be token ids (non-negative integers); got {list(token_ids)}")
+    if not banned:
+        return step
+    index = torch.tensor(banned, dtype=torch.long)
+
+    def banned_step(tokens: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        log_probs, state = step(tokens, state)
+        return log_probs.index_fill(-1, index.to(log_probs.device), float("-inf")), state
+
+    return banned_step

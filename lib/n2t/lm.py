@@ -24,7 +24,8 @@ Because the tokens agree one for one, two models' per-token probabilities can be
 where ``hidden[:, t]`` depends only on ``ids[:, :t + 1]`` and on ``state``, what the body carried over from the
 tokens before this window (``None`` at the start of a stream). A feed-forward NNLM carries its last ``n - 2``
 input ids; an LSTM carries ``(h, c)``; a Transformer carries its cached keys and values or the last tokens of
-its window. A body may set ``context_size`` (how many tokens it reads; ``None``: all of them). The
+its window. A body may set ``context_size`` (how many tokens it reads; ``None``: all of them) and, when a
+sliding window reads a varying number, ``context_range`` (the fewest and the most). The
 :class:`Head` turns hidden vectors into log-probabilities over the vocabulary: an adaptive softmax
 (``nn.AdaptiveLogSoftmaxWithLoss``, Grave et al. 2017; exact and normalised) by default, or the full softmax.
 :class:`NeuralLM` joins the two; :func:`train_lm` trains it for a fixed number of tokens (through the book's one
@@ -205,6 +206,16 @@ class NeuralLM(nn.Module):
     def context_size(self) -> int | None:
         """How many previous tokens the body reads (``None``: all of them)."""
         return getattr(self.body, "context_size", None)
+
+    @property
+    def context_range(self) -> tuple[int, int] | None:
+        """The fewest and the most previous tokens the body reads before a token past the text's first window
+        (``None``: all of them): the body's ``context_range`` (a sliding window), else its ``context_size``."""
+        window = getattr(self.body, "context_range", None)
+        if window is not None:
+            return (int(window[0]), int(window[1]))
+        size = self.context_size
+        return None if size is None else (size, size)
 
     def forward(
         self, ids: torch.Tensor, targets: torch.Tensor, state: Any = None
@@ -403,6 +414,7 @@ class LMResult:
     test_tokens: int
     head: str
     curve: list[dict[str, Any]] = field(default_factory=list)
+    context_tokens: list[int] | None = None  # [fewest, most] previous tokens read per token; None: all of them
     test_logprobs: torch.Tensor | None = field(default=None, repr=False)  # ln p per test token (not a metric)
     valid_logprobs: torch.Tensor | None = field(default=None, repr=False)
 
@@ -417,8 +429,11 @@ def evaluate_lm(model: NeuralLM, log: TrainLog, test_ids: torch.Tensor, valid_id
     """Score the trained ``model`` on the test and validation streams and write the :class:`LMResult`."""
     test_logp = score(model, test_ids, desc="score test")
     valid_logp = score(model, valid_ids)
-    window = model.context_size
-    reads = "all of them" if window is None else f"the last {window}"
+    window = model.context_range
+    if window is None:
+        reads = "all of them"
+    else:
+        reads = f"the last {window[1]}" if window[0] == window[1] else f"the last {window[0]} to {window[1]}"
     return LMResult(
         test_ppl=perplexity(test_logp),
         valid_ppl=perplexity(valid_logp),
@@ -429,6 +444,7 @@ def evaluate_lm(model: NeuralLM, log: TrainLog, test_ids: torch.Tensor, valid_id
         test_tokens=len(test_logp),
         head="adaptive softmax" if model.head.adaptive else "full softmax",
         curve=log.curve,
+        context_tokens=None if window is None else list(window),
         test_logprobs=test_logp,
         valid_logprobs=valid_logp,
     )

@@ -72,31 +72,53 @@ def _check_corpus(hypotheses: Sequence[str], references: Sequence[str]) -> None:
         raise ValueError("hypotheses is empty; need at least one sentence to score")
 
 
+UNK = "<unk>"
+UNK_MARK = "\u2047"  # "⁇": one symbol that sacreBLEU's tokenizer keeps whole and no reference contains
+
+
+def _scored(hypotheses: Sequence[str]) -> list[str]:
+    """Hypotheses as sacreBLEU scores them: each ``<unk>`` a model wrote becomes one word that matches nothing
+    (sacreBLEU's tokenizer would split ``<unk>`` into the three tokens ``<``, ``unk``, ``>``)."""
+    return [h.replace(UNK, UNK_MARK) for h in hypotheses]
+
+
 def bleu(
     hypotheses: Sequence[str], references: Sequence[str], lowercase: bool = True
 ) -> float:
-    """Corpus BLEU (0–100) of detokenised ``hypotheses``: sacrebleu, one reference each.
+    """Corpus BLEU (0–100) of detokenised ``hypotheses``: sacreBLEU, one reference each.
 
-    sacrebleu tokenises both sides itself (its standard ``13a`` tokenizer), so scores
-    are comparable with published ones. ``lowercase`` (the default) ignores case: the
-    book's models write lower case.
+    sacreBLEU tokenises both sides itself (its ``13a`` tokenizer); :func:`signature`
+    says how a score was computed. ``lowercase`` (the default) ignores case: the
+    book's models write lower case, so this is not the cased BLEU of most papers.
+    An ``<unk>`` in a hypothesis counts as one wrong word.
     """
     import sacrebleu
 
     _check_corpus(hypotheses, references)
     # sacrebleu wants reference *streams*: stream j = the j-th reference of every line
     streams = [list(references)]
-    return sacrebleu.corpus_bleu(list(hypotheses), streams, lowercase=lowercase).score
+    scorer = sacrebleu.BLEU(lowercase=lowercase)
+    return scorer.corpus_score(_scored(hypotheses), streams).score
 
 
 def chrf(hypotheses: Sequence[str], references: Sequence[str], lowercase: bool = True) -> float:
-    """Corpus chrF (0–100): the F-score of character n-grams, computed by sacrebleu."""
+    """Corpus chrF (0–100): the F-score of character n-grams, computed by sacreBLEU (``<unk>`` as in :func:`bleu`)."""
     import sacrebleu
 
     _check_corpus(hypotheses, references)
-    if lowercase:
-        hypotheses, references = [h.lower() for h in hypotheses], [r.lower() for r in references]
-    return sacrebleu.corpus_chrf(list(hypotheses), [list(references)]).score
+    return sacrebleu.CHRF(lowercase=lowercase).corpus_score(_scored(hypotheses), [list(references)]).score
+
+
+def signature(metric: str = "bleu", lowercase: bool = True) -> str:
+    """sacreBLEU's signature of :func:`bleu` or :func:`chrf` (Post 2018): the settings and version of the score."""
+    import sacrebleu
+
+    metrics = {"bleu": sacrebleu.BLEU, "chrf": sacrebleu.CHRF}
+    if metric not in metrics:
+        raise ValueError(f"metric must be one of {sorted(metrics)}; got {metric!r}")
+    scorer = metrics[metric](lowercase=lowercase)
+    scorer.corpus_score(["a"], [["a"]])  # one reference per sentence, as the book scores
+    return str(scorer.get_signature())
 
 
 def bleu_by_length(

@@ -107,7 +107,7 @@ def span_lengths(
 
     ``round(length · noise_density)`` tokens are dropped in ``round(dropped / mean_span)`` spans; the dropped
     and the kept tokens are each split into that many non-empty runs at random, and the runs alternate, kept
-    first (as ``random_spans_noise_mask`` in T5's code).
+    first (as ``random_spans_noise_mask`` in T5's code). There must be at least as many kept tokens as spans.
     """
     if length < 2:
         raise ValueError(f"length must be at least 2 tokens to corrupt; got {length}")
@@ -115,6 +115,12 @@ def span_lengths(
         raise ValueError(f"need 0 < noise_density < 1 and mean_span >= 1; got {noise_density}, {mean_span}")
     dropped = min(max(round(length * noise_density), 1), length - 1)
     spans = max(round(dropped / mean_span), 1)
+    if spans > length - dropped:  # every span follows a non-empty kept run
+        raise ValueError(
+            f"noise_density ({noise_density}) and mean_span ({mean_span}) ask for {spans} spans of dropped tokens "
+            f"in a text of {length}, but only {length - dropped} tokens are kept to separate them; lower "
+            f"noise_density or raise mean_span"
+        )
 
     def split(total: int) -> list[int]:  # ``total`` into ``spans`` positive parts, uniformly at random
         cuts = torch.randperm(total - 1, generator=generator)[: spans - 1].add(1).sort().values.tolist()

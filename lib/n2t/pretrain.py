@@ -72,6 +72,7 @@ class GPT(nn.Module):
         )
         self.dim, self.block_size, self.stride = d_model, block_size, stride
         self.context_size = block_size - 1
+        self.context_range = (block_size - stride, block_size - 1)  # once past the first block
 
     def forward(self, ids: torch.Tensor, state: torch.Tensor | None = None) -> tuple[torch.Tensor, Any]:
         """Hidden vectors ``(batch, time, dim)`` and the state for the next window."""
@@ -248,12 +249,15 @@ class T5(nn.Module):
 # ---------------------------------------------------------------------------------------- pretraining
 
 
+BlockLoss = Callable[[nn.Module, torch.Tensor, torch.Generator], tuple[torch.Tensor, int]]
+
+
 def block_step(
-    model: nn.Module, loss_fn: Callable[[nn.Module, torch.Tensor, torch.Generator], torch.Tensor],
-    rows: torch.Tensor, batch_size: int, generator: torch.Generator,
+    model: nn.Module, loss_fn: BlockLoss, rows: torch.Tensor, batch_size: int, generator: torch.Generator,
 ) -> Callable[[], tuple[torch.Tensor, int]]:
     """The step of :func:`n2t.train.train_stream` for pretraining on blocks: the loss of the next batch of
-    ``rows`` in shuffled order (a new order every epoch), ``loss_fn(model, batch, generator)``."""
+    ``rows`` in shuffled order (a new order every epoch), ``loss_fn(model, batch, generator)``, which returns the
+    mean loss per predicted token and the number of predicted tokens."""
     order = torch.randperm(len(rows), generator=generator)
 
     def step() -> tuple[torch.Tensor, int]:
@@ -261,13 +265,13 @@ def block_step(
         if len(order) < batch_size:  # a new epoch
             order = torch.cat([order, torch.randperm(len(rows), generator=generator)])
         index, order = order[:batch_size], order[batch_size:]
-        return loss_fn(model, rows[index], generator), rows[index].numel()
+        return loss_fn(model, rows[index], generator)[0], rows[index].numel()
 
     return step
 
 
 def pretrain_on_blocks(
-    model: nn.Module, loss_fn: Callable[[nn.Module, torch.Tensor, torch.Generator], torch.Tensor],
+    model: nn.Module, loss_fn: BlockLoss,
     train_rows: torch.Tensor, valid_rows: torch.Tensor, tokens: int, batch_size: int, lr: float,
     eval_every: int, seed: int = 0, desc: str = "pretrain",
 ) -> TrainLog:
@@ -288,44 +292,47 @@ def pretrain_on_blocks(
 
     return train_stream(model, step, steps, evaluate, "valid_loss", eval_every, lr, desc=desc)
 
+
 @torch.no_grad()
-def valid_loss(
-    model: nn.Module, loss_fn: Callable, rows: torch.Tensor, batch_size: int, seed: int = 0
-) -> float:
-    """The mean of ``loss_fn`` over ``rows`` in eval mode, with a fixed generator (weighted by rows)."""
+def valid_loss(model: nn.Module, loss_fn: BlockLoss, rows: torch.Tensor, batch_size: int, seed: int = 0) -> float:
+    """The mean loss per predicted token of ``loss_fn`` over ``rows`` in eval mode, with a fixed generator.
+
+    Each batch counts by its number of predicted tokens (BERT's chosen tokens vary from batch to batch)."""
     was_training = model.training
     model.eval()
     generator = torch.Generator().manual_seed(seed + 12345)
-    total = 0.0
+    total, predicted = 0.0, 0
     for start in range(0, len(rows), batch_size):
-        part = rows[start : start + batch_size]
-        total += float(loss_fn(model, part, generator)) * len(part)
+        loss, count = loss_fn(model, rows[start : start + batch_size], generator)
+        total, predicted = total + float(loss) * count, predicted + count
     model.train(was_training)
-    return total / len(rows)
+    return total / predicted
 
 
-def bert_loss(rate: float) -> Callable[[BERT, torch.Tensor, torch.Generator], torch.Tensor]:
-    """The masked-LM loss of a batch of blocks, masked afresh every time (BERT's dynamic masking as RoBERTa's)."""
+def bert_loss(rate: float) -> BlockLoss:
+    """The masked-LM loss of a batch of blocks, masked afresh every time (RoBERTa's dynamic masking), and the
+    number of chosen tokens."""
 
-    def loss(model: BERT, rows: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    def loss(model: BERT, rows: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, int]:
         inputs, targets = mask_batch(rows, model.vocab, model.head.vocab_size, rate, generator)
         dev = model_device(model)
-        return model.loss(inputs.to(dev), targets.to(dev))
+        return model.loss(inputs.to(dev), targets.to(dev)), int((targets != IGNORE).sum())
 
     return loss
 
 
-def t5_loss(noise_density: float, mean_span: float) -> Callable[[T5, torch.Tensor, torch.Generator], torch.Tensor]:
-    """The span-corruption loss of a batch of blocks (new spans every time)."""
+def t5_loss(noise_density: float, mean_span: float) -> BlockLoss:
+    """The span-corruption loss of a batch of blocks (new spans every time), and the number of target tokens."""
     sentinels: list[int] = []
 
-    def loss(model: T5, rows: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    def loss(model: T5, rows: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, int]:
         if not sentinels:  # looked up once, at the first batch
             sentinels.extend(sentinel_ids(model.vocab))
         src, tgt = span_batch(rows, model.vocab, noise_density, mean_span, generator, sentinels)
         dev = model_device(model)
         src, tgt = src.to(dev), tgt.to(dev)
-        return model.loss(src, torch.ones_like(src, dtype=torch.bool), tgt, torch.ones_like(tgt, dtype=torch.bool))
+        mean = model.loss(src, torch.ones_like(src, dtype=torch.bool), tgt, torch.ones_like(tgt, dtype=torch.bool))
+        return mean, tgt.numel()
 
     return loss
 

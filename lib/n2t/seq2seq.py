@@ -5,8 +5,9 @@ The encoder reads the source characters with a bidirectional GRU. The decoder is
 - without attention it sees the source only through one vector, the encoder's *summary* (its two final
   states), which sets the decoder's first state and is fed again at every step (Cho et al. 2014);
 - with attention, at every step its state is a *query* against the encoder states (the *keys* and *values*),
-  scored additively (Bahdanau et al. 2015) or by a dot product (Luong et al. 2015), and the weighted average
-  (the *context*) joins the state before the output layer.
+  scored additively (Bahdanau et al. 2015) or by Luong et al.'s (2015) *general* score, projected and scaled as
+  in Chapter 8, and the weighted average (the *context*) joins the state before the output layer (Luong's
+  order, without his *input feeding* of the attentional state into the next step).
 
 Both are :class:`n2t.translation.Translator` s: they inherit ``translate`` and are trained by the one driver of
 every translator (:func:`n2t.translation.train_translator`).
@@ -55,15 +56,16 @@ class Encoder(nn.Module):
             raise ValueError(
                 f"every source needs at least one token; got lengths {lengths.tolist()}"
             )
+        # excerpt begins Encoder.forward
         x = self.dropout(self.embed(src))
+        # the padding is packed away: the GRU reads each sentence to its own length
         packed = pack_padded_sequence(
             x, lengths.cpu(), batch_first=True, enforce_sorted=False
         )
         out, last = self.rnn(packed)  # last: (2 directions, batch, hidden)
-        states, _ = pad_packed_sequence(
-            out, batch_first=True, total_length=src.shape[1]
-        )
+        states, _ = pad_packed_sequence(out, batch_first=True, total_length=src.shape[1])
         return states, torch.cat([last[0], last[1]], dim=-1)
+        # excerpt ends
 
 
 class ProjectedAttention(nn.Module):
@@ -104,7 +106,8 @@ class AdditiveAttention(ProjectedAttention):
 
 
 class DotProductAttention(ProjectedAttention):
-    """Luong's score as in Chapter 8: project query and key to ``attn_dim``, then scaled dot product."""
+    """Luong's *general* score ``qᵀ W_a k``, factored as ``(W_q q)·(W_k k)`` and scaled by ``1/√attn_dim`` as
+    in Chapter 8 (Luong's scores are unscaled)."""
 
     def __init__(self, query_dim: int, key_dim: int, attn_dim: int) -> None:
         super().__init__(query_dim, key_dim, attn_dim, key_bias=False)
@@ -139,33 +142,18 @@ class Seq2Seq(Translator):
             raise ValueError(
                 f"embed_dim and hidden_dim must be positive; got {embed_dim} and {hidden_dim}"
             )
-        self.src_vocab, self.tgt_vocab, self.attention_kind = (
-            src_vocab,
-            tgt_vocab,
-            attention,
-        )
+        self.src_vocab, self.tgt_vocab = src_vocab, tgt_vocab
+        self.attention_kind = attention
         enc_dim = 2 * hidden_dim
-        self.encoder = Encoder(
-            len(src_vocab), embed_dim, hidden_dim, src_vocab.pad_id, dropout
-        )
-        self.bridge = nn.Linear(
-            enc_dim, hidden_dim
-        )  # summary → the decoder's first state
-        self.embed = nn.Embedding(
-            len(tgt_vocab), embed_dim, padding_idx=tgt_vocab.pad_id
-        )
+        self.encoder = Encoder(len(src_vocab), embed_dim, hidden_dim, src_vocab.pad_id, dropout)
+        # the summary → the decoder's first state
+        self.bridge = nn.Linear(enc_dim, hidden_dim)
+        self.embed = nn.Embedding(len(tgt_vocab), embed_dim, padding_idx=tgt_vocab.pad_id)
         feeds_summary = attention == "none"
-        self.rnn = nn.GRU(
-            embed_dim + (enc_dim if feeds_summary else 0), hidden_dim, batch_first=True
-        )
-        self.attention = (
-            None
-            if feeds_summary
-            else ATTENTION[attention](hidden_dim, enc_dim, hidden_dim)
-        )
-        self.combine = nn.Linear(
-            hidden_dim + enc_dim, hidden_dim
-        )  # [state; context] → attentional state
+        self.rnn = nn.GRU(embed_dim + (enc_dim if feeds_summary else 0), hidden_dim, batch_first=True)
+        self.attention = None if feeds_summary else ATTENTION[attention](hidden_dim, enc_dim, hidden_dim)
+        # [state; context] → the attentional state
+        self.combine = nn.Linear(hidden_dim + enc_dim, hidden_dim)
         self.out = nn.Linear(hidden_dim, len(tgt_vocab))
         self.dropout = nn.Dropout(dropout)
 
@@ -174,18 +162,13 @@ class Seq2Seq(Translator):
     ) -> dict[str, torch.Tensor]:
         """Encode ``src`` ``(batch, S)``: the decoding state (all batch-first; the GRU's state is its cache)."""
         states, summary = self.encoder(src, src_lengths)
-        keys = (
-            self.attention.project_keys(states)
-            if self.attention is not None
-            else states
-        )
+        keys = states if self.attention is None else self.attention.project_keys(states)
         return {
             "hidden": torch.tanh(self.bridge(summary)),  # (batch, hidden)
             "states": states,  # (batch, S, 2·hidden): the values
             "keys": keys,  # (batch, S, attn_dim)
-            "mask": lengths_to_mask(
-                src_lengths, src.shape[1]
-            ),  # (batch, S): True = real token
+            # (batch, S): True = a real token
+            "mask": lengths_to_mask(src_lengths, src.shape[1]),
             "summary": summary,  # (batch, 2·hidden)
         }
 
@@ -198,16 +181,15 @@ class Seq2Seq(Translator):
         if self.attention is None:  # the one summary vector, at every step
             context = state["summary"][:, None].expand(-1, steps, -1)
             x = torch.cat([x, context], dim=-1)
-        decoder_states, last = self.rnn(
-            x, state["hidden"][None].contiguous()
-        )  # (batch, T, hidden)
+        # (batch, T, hidden)
+        decoder_states, last = self.rnn(x, state["hidden"][None].contiguous())
         weights = None
-        if (
-            self.attention is not None
-        ):  # every decoder state queries every encoder state
+        if self.attention is not None:
+            # every decoder state queries every encoder state
             context, weights = self.attention(
                 decoder_states, state["keys"], state["states"], state["mask"]
             )
+        # [s_t; c_t] → the attentional state → the logits
         attentional = torch.tanh(
             self.combine(torch.cat([decoder_states, context], dim=-1))
         )

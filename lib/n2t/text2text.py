@@ -21,7 +21,7 @@ from n2t import data, decoding, profile, transfer, zoo
 from n2t.classify import encode_texts, pad_ids
 from n2t.clock import Clock
 from n2t.metrics import macro_f1
-from n2t.objectives import extend_vocab
+from n2t.objectives import MASK, extend_vocab, sentinel_ids
 from n2t.pretrain import (
     T5,
     _config,
@@ -211,6 +211,12 @@ class T5Translator(Translator):
             else:
                 words.append(token)
         return detokenize(words)
+
+    def banned_ids(self) -> list[int]:
+        """As every translator's, and the tokens of pretraining that English never contains: ``<mask>``, the
+        sentinels."""
+        vocab = self.tgt_vocab
+        return sorted({*super().banned_ids(), vocab.stoi[MASK], *sentinel_ids(vocab)})
 
     def max_output_length(self, src_length: int) -> int:
         """As every translator, but never past the learned positions."""

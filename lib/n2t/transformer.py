@@ -282,7 +282,8 @@ class Decoder(_Stack):
     ) -> torch.Tensor:
         """Target vectors ``x`` ``(batch, T, d_model)``, encoder output ``memory`` ``(batch, S, d_model)`` → ``(batch,
         T, d_model)``. Self-attention is causal; ``mask`` ``(batch, T)`` and ``memory_mask`` ``(batch, S)`` mark
-        real tokens. With ``caches`` (:meth:`new_caches`, filled in place) ``x`` holds only the new positions.
+        real tokens. With ``caches`` (:meth:`new_caches`, filled in place) ``x`` holds only the new positions,
+        and ``mask`` must be ``None``: decoding step by step writes no target padding.
         """
         return self._run(x, memory, mask, memory_mask, caches, need_weights=False)[0]
 
@@ -311,6 +312,11 @@ class Decoder(_Stack):
                 self_mask = self_mask & mask[:, None, None, :]  # (batch, 1, T, T)
         else:
             self._check_caches(caches)
+            if mask is not None:
+                raise ValueError(
+                    "mask (target padding) cannot be used with caches: decoding step by step has no target "
+                    "padding, and the cached positions would not be masked; pass mask=None"
+                )
         cross_mask = None if memory_mask is None else memory_mask[:, None, None, :]  # (batch, 1, 1, S)
         weights = []
         for i, layer in enumerate(self.layers):

@@ -109,15 +109,33 @@ class Translator(nn.Module):
         """How many target tokens decoding may emit for a source of ``src_length`` tokens."""
         return 2 * src_length + 10
 
-    @torch.no_grad()
+    def banned_ids(self) -> list[int]:
+        """Target ids that no translation contains, so decoding never emits them: ``<pad>`` and ``<bos>``."""
+        return sorted({self.tgt_vocab.pad_id, self.tgt_vocab.bos_id})
+
     def translate(
         self, sentences: list[str], beam_size: int = 1, batch_size: int = 100, alpha: float = 1.0,
         use_cache: bool = True,
     ) -> list[str]:
         """Raw source sentences → detokenised translations (greedy for ``beam_size=1``, else beam search).
 
-        Characters never seen in training become ``<unk>``; an empty (or all-space) sentence translates to
-        ``""`` without running the model. ``alpha`` is beam search's length normalisation exponent;
+        The sentences of :meth:`translate_tokens`, written out by :meth:`detokenize_target`; an empty (or
+        all-space) sentence translates to ``""``. A target word the model does not know stays ``<unk>``.
+        """
+        outputs = self.translate_tokens(sentences, beam_size, batch_size, alpha, use_cache)
+        return [self.detokenize_target(tokens) for tokens in outputs]
+
+    @torch.no_grad()
+    def translate_tokens(
+        self, sentences: list[str], beam_size: int = 1, batch_size: int = 100, alpha: float = 1.0,
+        use_cache: bool = True,
+    ) -> list[list[str]]:
+        """Raw source sentences → the target tokens of each translation (without ``<bos>`` and ``<eos>``).
+
+        Characters never seen in training become ``<unk>``; an empty (or all-space) sentence gives ``[]``
+        without running the model. Each sentence may have :meth:`max_output_length` tokens of its own source
+        length, whatever the sentences batched with it, so a sentence translates alone as in a corpus; no output
+        holds a :meth:`banned_ids` token. ``alpha`` is beam search's length normalisation exponent;
         ``use_cache`` decodes with the model's key/value cache where it has one (see :meth:`start`).
         """
         if isinstance(sentences, str) or not isinstance(sentences, Sequence):
@@ -134,32 +152,39 @@ class Translator(nn.Module):
         was_training = self.training
         self.eval()
         ids = [self.src_vocab.encode(self.tokenize_source(s)) for s in sentences]
-        order = sorted(
-            (i for i in range(len(ids)) if ids[i]), key=lambda i: len(ids[i])
-        )  # similar lengths
-        outputs = [""] * len(sentences)
+        outputs: list[list[str]] = [[] for _ in sentences]
         dev = model_device(self)
         tgt = self.tgt_vocab
+        step = decoding.without_tokens(self.step, self.banned_ids())
         # excerpt begins translate
-        for start in range(0, len(order), batch_size):
-            chunk = order[start : start + batch_size]
+        for chunk in self._batches(ids, batch_size):  # sources of one output cap
             src, lengths = pad_sequences([ids[i] for i in chunk], self.src_vocab.pad_id)
             state = self.start(src.to(dev), lengths.to(dev), use_cache)
-            max_len = self.max_output_length(int(lengths.max()))
+            max_len = self.max_output_length(len(ids[chunk[0]]))
             if beam_size == 1:
-                words = decoding.greedy(
-                    self.step, state, tgt.bos_id, tgt.eos_id, max_len
-                )
+                words = decoding.greedy(step, state, tgt.bos_id, tgt.eos_id, max_len)
             else:
                 hyps = decoding.beam_search(
-                    self.step, state, tgt.bos_id, tgt.eos_id, max_len, beam_size, alpha
+                    step, state, tgt.bos_id, tgt.eos_id, max_len, beam_size, alpha
                 )
                 words = decoding.best_tokens(hyps)
             for i, row in zip(chunk, words, strict=True):
-                outputs[i] = self.detokenize_target(tgt.decode(row))
+                outputs[i] = tgt.decode(row)
         # excerpt ends
         self.train(was_training)
         return outputs
+
+    def _batches(self, ids: Sequence[Sequence[int]], batch_size: int) -> list[list[int]]:
+        """The indices of the non-empty sources, by length, in batches of at most ``batch_size`` whose sources
+        all have the same :meth:`max_output_length` (so no sentence's cap depends on its batch mates)."""
+        batches: list[list[int]] = []
+        cap = None
+        for i in sorted((i for i in range(len(ids)) if ids[i]), key=lambda i: len(ids[i])):
+            if not batches or self.max_output_length(len(ids[i])) != cap or len(batches[-1]) == batch_size:
+                batches.append([])
+                cap = self.max_output_length(len(ids[i]))
+            batches[-1].append(i)
+        return batches
 
 
 # ----------------------------------------------------------------------- data, training
@@ -188,9 +213,7 @@ def length_batches(
     """Shuffled batches of pairs of similar source length (little padding), in a seeded random order."""
     generator = torch.Generator().manual_seed(seed)
     order = torch.randperm(len(pairs), generator=generator).tolist()
-    chunk = (
-        batch_size * 50
-    )  # sort within chunks of 50 batches, then shuffle the batches
+    chunk = batch_size * 50  # sort within chunks of 50 batches, then shuffle the batches
     batches = []
     for start in range(0, len(order), chunk):
         part = sorted(order[start : start + chunk], key=lambda i: len(pairs[i][0]))
