@@ -21,18 +21,19 @@
 # network map a sequence to a sequence, and why does it need attention to do it
 # well?**
 #
-# The answer of 2014 was the *encoder–decoder* {cite:p}`sutskever2014,cho2014`: one
+# The answer that took hold in 2014 was the *encoder–decoder*
+# {cite:p}`sutskever2014,cho2014`, after a first one by {cite:t}`kalchbrenner2013`: one
 # recurrent network reads the source and compresses it into a vector; a second one
 # writes the translation from that vector, word by word, like a language model that
-# is told what to say. We build it, train it on Chinese–English sentence pairs, and
+# is told what to say. ({cite:t}`cho2014` still used theirs to score phrase pairs
+# inside a statistical system; {cite:t}`sutskever2014` translated with it end to end.)
+# We build it, train it on Chinese–English sentence pairs, and
 # then *measure* its weak point: everything the decoder knows about the source has to
 # pass through one fixed-size vector, and long sentences do not fit. Attention
 # {cite:p}`bahdanau2015,luong2015` lets the decoder look back at every source position
 # instead. Chapter {doc}`08_attention` then takes the operation apart in general.
 
 # %% tags=["remove-cell"]
-import html
-
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
@@ -40,7 +41,7 @@ import torch
 
 import n2t.plot
 from n2t import data, decoding, metrics, seq2seq, text, translation, zoo
-from n2t.book import glue, markdown_table
+from n2t.book import Text, glue, markdown_table
 from n2t.profile import current
 from n2t.clock import clock_label, clock_seconds
 from n2t.train import seed_everything
@@ -50,11 +51,24 @@ seed_everything(0)
 
 # %% [markdown]
 # The experiments in this chapter are sized by the profile (`quick` in CI, `full` for
-# the numbers discussed in the text):
+# the numbers discussed in the text). The settings the text refers to:
 
 # %%
 cfg = current().settings("seq2seq")
-print("\n".join(f"{key} = {value!r}" for key, value in cfg.items()))
+
+
+def every_if_none(value):
+    return "all" if value is None else f"{value:,}"
+
+
+markdown_table(["setting", "value"], [
+    ("training pairs", every_if_none(cfg.train_pairs)),
+    ("test pairs scored", every_if_none(cfg.test_pairs)),
+    ("a word seen fewer times becomes `<unk>`", cfg.min_freq),
+    ("embedding and GRU width", f"{cfg.embed_dim} and {cfg.hidden_dim}"),
+    ("epochs", cfg.epochs),
+    ("beam widths", ", ".join(map(str, cfg.beam_sizes))),
+])
 
 # %% [markdown]
 # ## The task: Chinese into English
@@ -132,9 +146,10 @@ glue("zh_max", max(zh_lengths))
 # Why a GRU rather than an LSTM? It has three weight blocks instead of four (a quarter
 # fewer parameters and multiply–adds at the same width), and one state vector instead
 # of two, which is all the decoder and beam search have to carry. It was introduced
-# for exactly this model, and on tasks of this size the two perform alike
-# {cite:p}`chung2014`. On a CPU budget of minutes that saving is worth more than the
-# LSTM's separate memory cell.
+# for exactly this model. Whether it costs accuracy depends on the task:
+# {cite:t}`chung2014` found the two close on music and speech modelling, while on
+# large-scale translation {cite:t}`britz2017` found LSTMs consistently a little
+# better. On a CPU budget of minutes we take the cheaper unit.
 #
 # The **summary** $\mathbf{c} = [\overrightarrow{\mathbf{h}}_S;
 # \overleftarrow{\mathbf{h}}_1]$ joins the two directions' final states. The
@@ -153,7 +168,7 @@ glue("zh_max", max(zh_lengths))
 # {numref}`fig-seq2seq-architecture` draws this model, and beside it the model with
 # attention that the second half of the chapter builds.
 
-# %% tags=["remove-input"] mystnb={"figure": {"caption": "The two translation models of this chapter, one decoding step $t$ each, as the code computes them. (a) Without attention the source reaches the decoder only through the summary $\\mathbf{c}$, which sets the first state $\\mathbf{s}_0 = \\tanh(\\mathbf{W}_b \\mathbf{c})$, joins the input of every GRU step and joins $\\mathbf{s}_t$ before the output layer (Cho et al. feed it the same way). (b) With attention the decoder still starts from $\\mathbf{s}_0$, but at every step its new state $\\mathbf{s}_t$ queries all encoder states $\\mathbf{h}_j$, and the context $\\mathbf{c}_t$ joins $\\mathbf{s}_t$ before the output layer: Luong's order (GRU step first, then attention), where Bahdanau fed the context into the GRU step. Sizes: this chapter's settings.", "name": "fig-seq2seq-architecture"}, "image": {"alt": "Two encoder-decoder diagrams, one above the other. In both, source tokens x_1 to x_S pass through an embedding into brown bidirectional GRU states h_1 to h_S, and the summary c joins the last forward and first backward states; on the right the decoder embeds y_(t-1), runs a GRU from s_(t-1) to s_t, applies tanh(W_c[s_t; context]) and a softmax to predict y_t. In (a), without attention, arrows carry c into the decoder's first state, into every GRU input and into the output layer. In (b), with attention, an orange attention box reads every h_j and the query s_t and gives the context c_t to the output layer; c only sets the first state."}}
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "The two translation models of this chapter, one decoding step $t$ each, as the code computes them. (a) Without attention the source reaches the decoder only through the summary $\\mathbf{c}$, which sets the first state $\\mathbf{s}_0 = \\tanh(\\mathbf{W}_b \\mathbf{c})$, joins the input of every GRU step and joins $\\mathbf{s}_t$ before the output layer (Cho et al. feed it the same way). (b) With attention the decoder still starts from $\\mathbf{s}_0$, but at every step its new state $\\mathbf{s}_t$ queries all encoder states $\\mathbf{h}_j$, and the context $\\mathbf{c}_t$ joins $\\mathbf{s}_t$ before the output layer: Luong's order (GRU step first, then attention, without his input feeding), where Bahdanau fed the context into the GRU step. Sizes: this chapter's settings.", "name": "fig-seq2seq-architecture"}, "image": {"alt": "Two encoder-decoder diagrams, one above the other. In both, source tokens x_1 to x_S pass through an embedding into brown bidirectional GRU states h_1 to h_S, and the summary c joins the last forward and first backward states; on the right the decoder embeds y_(t-1), runs a GRU from s_(t-1) to s_t, applies tanh(W_c[s_t; context]) and a softmax to predict y_t. In (a), without attention, arrows carry c into the decoder's first state, into every GRU input and into the output layer. In (b), with attention, an orange attention box reads every h_j and the query s_t and gives the context c_t to the output layer; c only sets the first state."}}
 import n2t.diagrams
 
 n2t.diagrams.seq2seq()
@@ -180,8 +195,10 @@ def gru_step(x, h, w_ih, w_hh, b_ih, b_hh):
 # the same states as alone:
 #
 # ```{literalinclude} ../lib/n2t/seq2seq.py
-# :pyobject: Encoder.forward
-# :caption: lib/n2t/seq2seq.py — the encoder
+# :start-after: excerpt begins Encoder.forward
+# :end-before: excerpt ends
+# :dedent:
+# :caption: lib/n2t/seq2seq.py — Encoder.forward
 # ```
 #
 # We check it against our `gru_step`, run forwards and backwards over the seed
@@ -268,14 +285,13 @@ def teacher_forced(model, source, reference):
     return ["<bos>", *words], model.tgt_vocab.decode(logits[0].argmax(-1))
 
 
-def free_running(model, source, max_len=20):
-    """Greedy decoding: the model reads its own previous word."""
-    ids = torch.tensor([model.src_vocab.encode(text.chinese_tokenize(source))])
-    state = model.start(ids, torch.tensor([ids.shape[1]]))
-    vocab = model.tgt_vocab
-    out = decoding.greedy(model.step, state, vocab.bos_id, vocab.eos_id, max_len)[0]
-    words = [*vocab.decode(out), "<eos>"]
-    return ["<bos>", *words[:-1]], words
+def free_running(model, source):
+    """Greedy decoding (``translate``'s): the model reads its own previous word."""
+    words = model.translate_tokens([source])[0]
+    cap = model.max_output_length(len(model.tokenize_source(source)))
+    # <eos> was predicted unless the output ran to its length cap
+    predicted = [*words, "<eos>"] if len(words) < cap else words
+    return ["<bos>", *predicted[:-1]], predicted
 
 
 # %% tags=["hide-input"]
@@ -356,6 +372,10 @@ ax.set(xlabel="training step", ylabel="cross-entropy per token (nats)")
 ax.legend()
 plt.show()
 
+# %% tags=["remove-cell"]
+glue("bleu_signature", Text(metrics.signature("bleu")))
+glue("chrf_signature", Text(metrics.signature("chrf")))
+
 # %% [markdown]
 # ## Scoring translations: BLEU and chrF
 #
@@ -366,8 +386,13 @@ plt.show()
 # references. **chrF** {cite:p}`popovic2015` is an F-score over character n-grams; it
 # gives partial credit for a right word with a wrong ending. Both depend on
 # tokenisation, so we never compute them by hand: `n2t.metrics` calls **sacreBLEU**
-# {cite:p}`post2018`, which tokenises detokenised text itself and makes scores
-# comparable. Our models write lower case, so scores are case-insensitive.
+# {cite:p}`post2018`, which tokenises detokenised text itself, and whose *signature*
+# says exactly how a score was computed. Our models write lower case, so our scores
+# are case-insensitive, unlike the cased BLEU of most papers. The book's BLEU and chrF
+# are:
+#
+# - BLEU: {glue:text}`bleu_signature`
+# - chrF: {glue:text}`chrf_signature`
 #
 # ```{literalinclude} ../lib/n2t/metrics.py
 # :pyobject: bleu
@@ -382,17 +407,21 @@ translation.detokenize(["i'm", "sure", "it", "costs", "$", "1", ",", "000", "."]
 
 # %% [markdown]
 # Every translation model in the book exposes one method,
-# `translate(sentences, beam_size=1)`: raw Chinese in, English out. Its core is shared
-# by all of them (the Transformer of a later chapter included):
+# `translate(sentences, beam_size=1)`: raw Chinese in, English out. It detokenises what
+# `translate_tokens` wrote, whose core is shared by all of them (the Transformer of a
+# later chapter included). Each batch holds sources whose outputs have the same length
+# cap, so a sentence translates alone as it does among the test set, and the step
+# function is wrapped so that it never emits `<pad>` or `<bos>`:
 #
 # ```{literalinclude} ../lib/n2t/translation.py
 # :start-after: excerpt begins translate
 # :end-before: excerpt ends
-# :caption: lib/n2t/translation.py — Translator.translate
+# :caption: lib/n2t/translation.py — Translator.translate_tokens
 # ```
 
 # %%
-{name: model.translate([seed_zh])[0] for name, model in models.items()}
+markdown_table(["model", f"translation of {seed_zh}"],
+               [(name, m.translate([seed_zh])[0]) for name, m in models.items()])
 
 # %% [markdown]
 # The zoo decoded the test set when it trained each model, with every beam width of
@@ -413,7 +442,7 @@ markdown_table(
      for name in models],
 )
 
-# %%
+# %% tags=["remove-cell"]
 for name, artefact in artefacts.items():  # the zoo stored the same scores
     for beam in translations[name]:
         assert scores[name, beam][0] == artefact.metrics[f"bleu_beam{beam}"]
@@ -432,6 +461,11 @@ for name, key in (("no attention", "plain"), ("attention", "attn")):
     glue(f"bleu_{key}_beam4", scores[name, "4"][0])
     glue(f"chrf_{key}_beam4", scores[name, "4"][1])
 glue("n_scored", len(test_references))
+greedy_attention = translations["attention"]["1"]
+glue("unk_outputs", sum("<unk>" in t for t in greedy_attention))
+glue("unk_tokens", sum(t.count("<unk>") for t in greedy_attention))
+without_unk = [" ".join(t.replace("<unk>", " ").split()) for t in greedy_attention]
+glue("bleu_attn_no_unk", metrics.bleu(without_unk, test_references))
 
 # %% [markdown]
 # On the {glue:text}`n_scored:,` test pairs, greedy decoding scores BLEU
@@ -442,6 +476,14 @@ glue("n_scored", len(test_references))
 # sentence pairs for days, where ours saw a few ten thousand short sentences for
 # minutes on a CPU. What they are good for is comparing the models of this book,
 # which are all scored on this same test set in this same way.
+#
+# A model may write `<unk>`: the English vocabulary maps every word seen fewer than
+# `min_freq` times in training to it, so the model learns to put `<unk>` where a rare
+# word goes. With attention, {glue:text}`unk_outputs` of the greedy test translations
+# hold one or more ({glue:text}`unk_tokens` in all). Each counts as one wrong word
+# (`n2t.metrics` keeps sacreBLEU from splitting it into `<`, `unk` and `>`); dropped
+# from the outputs instead, BLEU would read {glue:text}`bleu_attn_no_unk:.1f` rather
+# than {glue:text}`bleu_attn_greedy:.1f`.
 #
 # ## The bottleneck, measured
 #
@@ -476,8 +518,8 @@ ax.set_xticks(range(len(by_length["attention"])),
 plt.show()
 
 # %% tags=["remove-cell"]
-glue("short_label", by_length["attention"][0][0])
-glue("long_label", by_length["attention"][-1][0])
+glue("short_label", Text(by_length["attention"][0][0]))
+glue("long_label", Text(by_length["attention"][-1][0]))
 glue("plain_short", by_length["no attention"][0][2])
 glue("plain_long", by_length["no attention"][-1][2])
 glue("attn_short", by_length["attention"][0][2])
@@ -529,14 +571,18 @@ glue("n_long", by_length["attention"][-1][1])
 # classic. **Additive** attention {cite:p}`bahdanau2015` compares query and key with
 # a small network,
 # $\operatorname{score}(\mathbf{s}, \mathbf{h}) = \mathbf{v}^\top
-# \tanh(\mathbf{W}_q \mathbf{s} + \mathbf{W}_k \mathbf{h})$;
-# **dot-product** attention {cite:p}`luong2015` projects both and takes their dot
-# product, scaled by $\sqrt{d}$ as in Chapter {doc}`08_attention`:
-# $\operatorname{score}(\mathbf{s}, \mathbf{h}) = (\mathbf{W}_q \mathbf{s}) \cdot
-# (\mathbf{W}_k \mathbf{h}) / \sqrt{d}$. We follow Luong's order of operations (the
-# GRU step first, then attention with the new state as query), which lets training
-# run the GRU over the whole target at once; Bahdanau fed the context into the GRU
-# step instead.
+# \tanh(\mathbf{W}_q \mathbf{s} + \mathbf{W}_k \mathbf{h})$.
+# **Multiplicative** attention takes Luong's *general* score
+# $\mathbf{s}^\top \mathbf{W}_a \mathbf{h}$ {cite:p}`luong2015` (his *dot* score
+# $\mathbf{s}^\top \mathbf{h}$ has no matrix at all), which our `DotProductAttention`
+# factors as $(\mathbf{W}_q \mathbf{s}) \cdot (\mathbf{W}_k \mathbf{h})$ and, unlike
+# Luong, divides by $\sqrt{d}$ as in Chapter {doc}`08_attention`. We follow Luong's
+# order of operations (the GRU step first, then attention with the new state as
+# query), which lets training run the GRU over the whole target at once; Bahdanau fed
+# the context into the GRU step instead. Luong's models also fed each step's
+# attentional state into the next step's input (*input feeding*), so that the decoder
+# knows where it looked before; that would bring back the step-by-step loop, so our
+# decoder drops it for speed (exercise 6 puts it back).
 #
 # ```{literalinclude} ../lib/n2t/seq2seq.py
 # :pyobject: AdditiveAttention.forward
@@ -549,23 +595,27 @@ glue("n_long", by_length["attention"][-1][1])
 # ```
 #
 # We recompute the trained model's weights for the seed sentence by hand: run the
-# decoder GRU over the target words, score every encoder state with the additive
-# formula, mask nothing (one sentence has no padding) and take the softmax.
+# decoder GRU over the target words, then score every decoder state $\mathbf{s}_t$
+# against every encoder state $\mathbf{h}_j$ one pair at a time with the additive
+# formula, mask nothing (one sentence has no padding) and take the softmax of each row.
 
 # %%
-seed_translation = text.english_tokenize(attentive.translate([seed_zh])[0])
+seed_translation = attentive.translate_tokens([seed_zh])[0]  # its tokens, as written
 weights = attentive.alignment(seed_zh, seed_translation)  # (T, S)
 ids = torch.tensor([attentive.src_vocab.encode(text.chinese_tokenize(seed_zh))])
 tgt_in = torch.tensor([[attentive.tgt_vocab.bos_id,
                         *attentive.tgt_vocab.encode(seed_translation)]])
+att = attentive.attention
 with torch.no_grad():
     state = attentive.start(ids, torch.tensor([ids.shape[1]]))
     queries, _ = attentive.rnn(attentive.embed(tgt_in), state["hidden"][None])
-    att = attentive.attention
-    keys = att.w_k(state["states"])  # (1, S, attn_dim)
-    scores_by_hand = att.v(torch.tanh(att.w_q(queries)[:, :, None] + keys[:, None]))
-    weights_by_hand = scores_by_hand.squeeze(-1).softmax(-1)[0]
-assert torch.allclose(weights_by_hand, weights, atol=1e-6)
+    scores_by_hand = torch.tensor([
+        [att.v(torch.tanh(att.w_q(s_t) + att.w_k(h_j))).item()  # vᵀtanh(W_q s + W_k h)
+         for h_j in state["states"][0]]
+        for s_t in queries[0]
+    ])  # (T, S)
+    weights_by_hand = scores_by_hand.softmax(-1)
+assert torch.allclose(weights_by_hand, weights, atol=1e-5)
 assert torch.allclose(weights.sum(-1), torch.ones(len(weights)))
 weights.shape
 
@@ -577,7 +627,7 @@ weights.shape
 # %%
 def alignment_plot(model, source, ax):
     """Heatmap of the attention weights while the model writes its translation."""
-    words = text.english_tokenize(model.translate([source])[0])
+    words = model.translate_tokens([source])[0]  # the tokens it wrote, <unk> included
     weights = model.alignment(source, words)
     n2t.plot.heatmap(weights, xlabels=text.chinese_tokenize(source),
                      ylabels=[*words, "<eos>"], xlabel="source character",
@@ -667,9 +717,11 @@ glue("bleu_plain_beam8", scores["no attention", str(beam_widths[-1])][0])
 # translation {cite:p}`koehn2017`.
 #
 # **Sampling** draws each word from the distribution instead of maximising it. Dividing
-# the scores by a *temperature* $T$ before the softmax sharpens the distribution
-# ($T < 1$, towards greedy) or flattens it ($T > 1$); keeping only the $k$ most
-# probable words (*top-k*) cuts off the unreliable tail {cite:p}`holtzman2020`.
+# the scores by a *temperature* $\tau$ before the softmax sharpens the distribution
+# ($\tau < 1$, towards greedy) or flattens it ($\tau > 1$); keeping only the $k$ most
+# probable words (*top-k* sampling {cite:p}`fan2018`) cuts off the unreliable tail,
+# as does keeping the smallest set of words whose probabilities add up to $p$
+# (*nucleus* or *top-p* sampling {cite:p}`holtzman2020`).
 # Sampling is how language models write varied text; for translation, where one
 # faithful answer is wanted, it mainly shows what else the model finds plausible:
 
@@ -684,8 +736,7 @@ for temperature in (0.5, 1.0, 1.5):
                                 temperature=temperature, top_k=10,
                                 generator=generator)[0]
         samples.append((temperature, translation.detokenize(vocab.decode(words))))
-markdown_table(["temperature", "sample (top-k = 10)"],
-               [(t, html.escape(s, quote=False)) for t, s in samples])
+markdown_table(["temperature", "sample (top-k = 10)"], samples)
 
 # %% [markdown]
 # ## Examples
@@ -701,11 +752,9 @@ for i in range(step_size // 2, len(test_sources), step_size):
     example_rows.append((test_sources[i], test_references[i],
                          translations["no attention"]["4"][i],
                          translations["attention"]["4"][i]))
-markdown_table(["source", "reference", "no attention", "attention"],
-               [tuple(html.escape(cell, quote=False) for cell in row)
-                for row in example_rows])
+markdown_table(["source", "reference", "no attention", "attention"], example_rows)
 
-# %%
+# %% tags=["remove-cell"]
 assert example_rows[0][:2] == ("我是一个学生。", "I am a student.")
 
 # %% [markdown]
@@ -737,3 +786,7 @@ assert example_rows[0][:2] == ("我是一个学生。", "I am a student.")
 # 5. **Unknown characters.** Translate a sentence with characters that never appear in
 #    the training data (say a rare surname). What does the model write? Suggest a way
 #    to copy such tokens from the source.
+# 6. **Input feeding.** Give the decoder Luong's input feeding: concatenate the
+#    previous step's attentional state $\tanh(\mathbf{W}_c [\mathbf{s}_{t-1};
+#    \mathbf{c}_{t-1}])$ to the input of step $t$. Why must training now run the GRU
+#    one step at a time? Compare BLEU, the training seconds and repeated words.
