@@ -43,7 +43,7 @@ from torch import nn
 import n2t.plot
 from n2t import data, decoding, metrics, positions, text, transformer, translation, zoo
 from n2t.attention import causal_mask
-from n2t.book import glue, markdown_table
+from n2t.book import Text, glue, markdown_table
 from n2t.clock import clock_label, clock_seconds
 from n2t.profile import current
 from n2t.train import count_parameters, seed_everything, warmup_inverse_sqrt
@@ -55,11 +55,17 @@ warnings.filterwarnings("ignore", message="enable_nested_tensor is True")
 
 # %% [markdown]
 # The experiments are sized by the profile (`quick` in CI, `full` for the numbers
-# discussed in the text):
+# discussed in the text). The translation model's settings:
 
 # %%
 cfg = current().settings("transformer")
-print("\n".join(f"{key} = {value!r}" for key, value in cfg.items()))
+markdown_table(["setting", "value"], [
+    ("width, heads, FFN width", f"{cfg.d_model}, {cfg.num_heads}, {cfg.d_ff}"),
+    ("encoder, decoder layers", f"{cfg.num_encoder_layers}, {cfg.num_decoder_layers}"),
+    ("layer normalisation", "pre-LN" if cfg.norm_first else "post-LN (the paper's)"),
+    ("epochs, warm-up steps", f"{cfg.epochs}, {cfg.warmup}"),
+    ("label smoothing", cfg.label_smoothing),
+])
 
 # %% [markdown]
 # ## The architecture at a glance
@@ -163,9 +169,9 @@ plt.show()
 
 # %% [markdown]
 # Each pair of dimensions $(2i, 2i+1)$ is a point on the unit circle that turns at
-# its own angular speed $\omega_i = 10000^{-2i/d_\text{model}}$ as the position grows:
-# from $2\pi$ radians per $2\pi$ positions down to a wavelength of
-# $10000 \cdot 2\pi$ positions. The paper's reason for this choice:
+# its own angular speed $\omega_i = 10000^{-2i/d_\text{model}}$ as the position grows,
+# with wavelengths $2\pi / \omega_i$ from $2\pi$ positions up to almost
+# $10000 \cdot 2\pi$. The paper's reason for this choice:
 #
 # > We chose this function because we hypothesized it would allow the model to easily
 # > learn to attend by relative positions, since for any fixed offset $k$,
@@ -211,8 +217,10 @@ glue("shift_error", shift_error)
 # $\mathrm{PE}_{pos+5}$ to within {glue:text}`shift_error:.1e` (float32 rounding), and
 # $\mathbf{M}_5$ is orthogonal: shifting by $k$ positions is one fixed rotation. A
 # dot product between two positions' encodings then depends only on their distance,
-# $\mathrm{PE}_p \cdot \mathrm{PE}_{p+k} = \sum_i \cos(\omega_i k)$, which is what lets
-# attention scores find "the word two places back" wherever it is.
+# $\mathrm{PE}_p \cdot \mathrm{PE}_{p+k} = \sum_i \cos(\omega_i k)$. That makes "the
+# word two places back" something attention *can learn* to find wherever it is; it is
+# not given: attention scores compare $\mathbf{W}_q$ and $\mathbf{W}_k$ projections of
+# embedding plus encoding, whose dot products need not depend on the distance alone.
 #
 # > We also experimented with using learned positional embeddings instead, and found
 # > that the two versions produced nearly identical results. We chose the sinusoidal
@@ -221,7 +229,11 @@ glue("shift_error", shift_error)
 #
 # Learned positions {cite:p}`gehring2017` are one trained vector per position, a
 # table as long as the longest sequence foreseen. BERT and GPT use them. Our
-# `LearnedPositions` refuses a longer input, with an error that names both lengths:
+# `LearnedPositions` starts its vectors at standard deviation 0.02, as BERT and GPT-2
+# do, which makes them about fifty times smaller than the token embeddings they are
+# added to (those are scaled to unit size below), where the sinusoids have unit size
+# too; in the experiment that follows the two kinds therefore differ in scale as well
+# as in kind. It refuses a longer input, with an error that names both lengths:
 
 # %%
 learned = positions.LearnedPositions(max_len=16, d_model=32)
@@ -371,19 +383,25 @@ with torch.no_grad():
 assert torch.allclose(ffn(h), one_at_a_time, atol=1e-6)
 
 # %%
-paper_layer = transformer.EncoderLayer(d_model=512, num_heads=8, d_ff=2048)
-ffn_share = count_parameters(paper_layer.ffn) / count_parameters(paper_layer)
-f"{count_parameters(paper_layer):,} parameters in one layer, FFN share {ffn_share:.0%}"
+paper_layers = {"encoder layer": transformer.EncoderLayer(512, 8, 2048),
+                "decoder layer": transformer.DecoderLayer(512, 8, 2048)}
+ffn_shares = {name: count_parameters(layer.ffn) / count_parameters(layer)
+              for name, layer in paper_layers.items()}
+markdown_table(["the paper's base model", "parameters", "in the FFN"],
+               [(name, f"{count_parameters(layer):,}", f"{ffn_shares[name]:.0%}")
+                for name, layer in paper_layers.items()])
 
 # %% tags=["remove-cell"]
-glue("ffn_share", 100 * ffn_share)
-glue("paper_layer_params", count_parameters(paper_layer))
+glue("ffn_share", 100 * ffn_shares["encoder layer"])
+glue("ffn_share_decoder", 100 * ffn_shares["decoder layer"])
+glue("paper_layer_params", count_parameters(paper_layers["encoder layer"]))
 
 # %% [markdown]
 # In one encoder layer of the paper's base model the feed-forward network holds
-# {glue:text}`ffn_share:.0f`% of the {glue:text}`paper_layer_params:,` parameters:
-# attention decides where information flows, but most of the model's capacity sits in
-# these per-position networks.
+# {glue:text}`ffn_share:.0f`% of the {glue:text}`paper_layer_params:,` parameters, and
+# in a decoder layer, which adds cross-attention, {glue:text}`ffn_share_decoder:.0f`%:
+# attention decides where information flows, and the per-position networks hold a
+# large part of the model's capacity.
 #
 # ## Residual connections and layer normalisation
 #
@@ -486,7 +504,7 @@ for name, loss in final_loss.items():
     glue(ln_keys[name], loss)
 uniform = np.log(cfg.toy_vocab)
 stalled = [name for name, loss in final_loss.items() if loss > 0.9 * uniform]
-glue("ln_stalled", ", ".join(stalled) if stalled else "none")
+glue("ln_stalled", Text(", ".join(stalled) if stalled else "none"))
 
 # %% [markdown]
 # After {glue:text}`ln_steps` steps the final losses are
@@ -697,6 +715,7 @@ token, rows, output = torch.tensor([model.tgt_vocab.bos_id]), [], []
 with torch.no_grad():
     for step in range(model.max_output_length(source_ids.shape[1])):
         log_probs, state = model.step(token, state)
+        log_probs[:, model.banned_ids()] = float("-inf")  # never <pad>, <bos>
         top = log_probs[0].exp().topk(3)
         candidates = [f"`{model.tgt_vocab.itos[i]}` {p:.2f}"
                       for p, i in zip(top.values.tolist(), top.indices.tolist(),
@@ -766,7 +785,10 @@ plt.show()
 # ```
 #
 # The caches are batch-first, so beam search reorders them with the rest of the
-# state. The cache must not change the outputs, greedy or beam:
+# state. The cache must not change the outputs, greedy or beam. It changes the
+# arithmetic (the same sums in another order), so log-probabilities agree up to float
+# rounding, about $10^{-6}$; the chosen words agree unless two candidates tie that
+# closely:
 
 # %%
 test_sources = [zh for zh, _ in test_pairs[: cfg.test_pairs]]
@@ -815,6 +837,8 @@ glue("cache_longest", longest)
 glue("cache_speedup", timings[longest][1] / timings[longest][0])
 glue("cache_shortest", min(timings))
 glue("cache_speedup_short", timings[min(timings)][1] / timings[min(timings)][0])
+glue("bleu_signature", Text(metrics.signature("bleu")))
+glue("chrf_signature", Text(metrics.signature("chrf")))
 
 # %% [markdown]
 # The speed-up grows with the output: {glue:text}`cache_speedup_short:.1f`× for
@@ -830,7 +854,8 @@ glue("cache_speedup_short", timings[min(timings)][1] / timings[min(timings)][0])
 #
 # Chapter {doc}`07_seq2seq_attention`'s two models come from the zoo (trained there,
 # or here if the cache does not have them yet), scored on the same test sentences
-# with the same `translate` and sacreBLEU.
+# with the same `translate` and sacreBLEU (BLEU {glue:text}`bleu_signature`, chrF
+# {glue:text}`chrf_signature`).
 
 # %%
 artefacts = {
@@ -849,7 +874,7 @@ markdown_table(
      for name, m in results.items()],
 )
 
-# %%
+# %% tags=["remove-cell"]
 stored = artefact.state["test_translations"]
 scored = results["Transformer"]
 assert metrics.bleu(stored["1"], test_references) == scored["bleu_beam1"]
@@ -883,7 +908,7 @@ for key, scored in (("tf", ours), ("rnn", rnn)):
     glue(f"{key}_bleu4", scored["bleu_beam4"])
     glue(f"{key}_chrf4", scored["chrf_beam4"])
     glue(f"{key}_cpu", clock_seconds(scored["clock"]))
-glue("best_model", best)
+glue("best_model", Text(best))
 rnn_at_tf_time = float(np.interp(clock_seconds(ours["clock"]),
                                  *series["GRU + attention"]))
 glue("rnn_loss_at_tf_time", rnn_at_tf_time)
@@ -910,7 +935,9 @@ glue("cpu_ratio", clock_seconds(ours["clock"]) / clock_seconds(rnn["clock"]))
 # training step is one parallel pass over all positions, which a GPU runs at once,
 # while the GRU must walk the sentence one step at a time whatever the hardware.
 # {cite:t}`vaswani2017` reported their base model trained in 12 hours on 8 GPUs to a
-# better BLEU than all previous models, at a fraction of their training cost.
+# better BLEU on English–German than all previous models, ensembles included, at a
+# fraction of their training cost (on English–French it took their big model to beat
+# the previous single models).
 #
 # ## What it still cannot do
 #
