@@ -34,12 +34,12 @@ import torch
 from n2t.book import Text, glue, markdown_table
 
 import n2t.plot
-from n2t import bpe, classify, data, lm, objectives, pretrain, text2text, zoo
+from n2t import bpe, classify, data, lm, metrics, objectives, pretrain, text2text, zoo
 from n2t.attention import causal_mask
 from n2t.profile import current
 from n2t.clock import clock_label, clock_seconds
 from n2t.text import wikitext_tokenize
-from n2t.train import Timer, seed_everything
+from n2t.train import seed_everything
 
 n2t.plot.use_book_style()
 cfg = current().settings("pretraining")
@@ -51,7 +51,13 @@ transfer = pretrain.transfer_settings(cfg.block_size, cfg.curve_seeds)
 # every size below; the learning curve reuses Chapter 5's sizes and steps.
 
 # %%
-dict(cfg)
+markdown_table(["setting", "value"], [
+    ("width, heads, layers", f"{cfg.d_model}, {cfg.num_heads}, {cfg.num_layers}"),
+    ("block of tokens", cfg.block_size),
+    ("training tokens per model", f"{cfg.train_tokens:,}"),
+    ("BERT: share of tokens chosen", cfg.mask_rate),
+    ("T5: share of tokens dropped, mean span", f"{cfg.noise_density}, {cfg.mean_span}"),
+])
 
 # %% [markdown]
 # ## One stack, three masks
@@ -107,8 +113,8 @@ fig.tight_layout()
 # %% [markdown]
 # All three are built from Chapter 10's layers (`n2t.transformer`): GPT from
 # `DecoderOnly`, BERT from `EncoderOnly`, T5 from `Encoder` and `Decoder`. Ours are
-# pre-LN, with learned positions, and share one size: width $d$, $L$ layers per stack,
-# and blocks of `block_size` tokens.
+# pre-LN, with learned positions, and share one size: width $d$, a number of layers
+# per stack, and blocks of `block_size` tokens.
 
 # %% tags=["remove-cell"]
 glue("d_model", cfg.d_model)
@@ -118,10 +124,41 @@ glue("block_size", cfg.block_size)
 glue("train_tokens", cfg.train_tokens)
 
 # %% [markdown]
-# Here $d =$ {glue:text}`d_model`, $L =$ {glue:text}`num_layers` with
+# Here $d =$ {glue:text}`d_model`, {glue:text}`num_layers` layers per stack with
 # {glue:text}`num_heads` heads, blocks of {glue:text}`block_size` tokens, and each model
 # reads {glue:text}`train_tokens:,` training tokens of WikiText-2, a budget of a few
 # CPU minutes per model. The real GPT, BERT and T5 read billions.
+#
+# They differ from the published models in more than size. A reader who knows the
+# papers will find these departures, each made to keep one small model of each kind
+# comparable with the others and with the rest of the book:
+
+# %% tags=["hide-input"]
+markdown_table(
+    ["", "GPT {cite:p}`radford2018`", "BERT {cite:p}`devlin2019`",
+     "T5 {cite:p}`raffel2020`", "ours (all three)"],
+    [
+        ("layer normalisation",
+         "after each sub-layer (post-LN; GPT-2 {cite:p}`radford2019` moved it before)",
+         "post-LN", "before each sub-layer, scale only (no bias, no mean subtracted)",
+         "pre-LN, LayerNorm with bias"),
+        ("positions", "learned", "learned",
+         "relative: a learned bias per distance bucket in the attention scores",
+         "learned absolute (T5: one table for encoder and decoder)"),
+        ("tokens", "BPE subwords", "WordPiece subwords", "SentencePiece subwords",
+         "WikiText-2's words"),
+        ("objective", "next token",
+         "masked tokens, and next-sentence prediction (segment embeddings, a `[CLS]` "
+         "token); masks drawn once, in advance",
+         "dropped spans; `<eos>` ends input and target",
+         "the objective alone; BERT's masks drawn afresh for every batch (as RoBERTa "
+         "does); no `<eos>` on T5's input"),
+        ("output layer", "tied to the token embedding",
+         "tied, after a dense + LayerNorm layer", "tied",
+         "an adaptive softmax over the words, untied"),
+        ("feed-forward activation", "GELU", "GELU", "ReLU", "GELU"),
+    ],
+)
 #
 # ## Subword tokens, briefly
 #
@@ -145,14 +182,11 @@ glue("train_tokens", cfg.train_tokens)
 
 # %%
 train_lines = lm.wikitext2_lines("train", cfg.train_lines)
-with Timer() as bpe_time:
-    subwords = bpe.train_bpe((w for line in train_lines for w in line), cfg.bpe_merges)
+subwords = bpe.train_bpe((w for line in train_lines for w in line), cfg.bpe_merges)
 subwords.merges[:12]
 
 # %% tags=["remove-cell"]
 glue("bpe_merges", cfg.bpe_merges)
-glue("bpe_seconds", bpe_time.seconds)
-glue("bpe_symbols", len(subwords.symbols))
 
 # %% [markdown]
 # The first merges join the commonest word endings and letter pairs; whole frequent
@@ -186,8 +220,9 @@ task_tokens = [
 find = classify.lookup(lm.wikitext2_vocab())
 word_unks = sum(not find.known(t) for t in task_tokens)
 bpe_symbols = subwords.encode(task_tokens)
-bpe_unks = sum(bpe.UNK in s for s in bpe_symbols)
-len(task_tokens), word_unks, bpe_unks
+bpe_unks = sum(bpe.UNK in subwords.encode_word(t) for t in task_tokens)  # tokens
+markdown_table(["SMS tokens", "unknown words", "tokens with an unknown character"],
+               [(f"{len(task_tokens):,}", f"{word_unks:,}", f"{bpe_unks:,}")])
 
 # %% tags=["remove-cell"]
 glue("task_tokens", len(task_tokens))
@@ -226,21 +261,25 @@ glue("unseen_chars", len(unseen_chars))
 #
 # A Transformer has a fixed number of positions, here {glue:text}`block_size`. Training
 # reads independent blocks of that length, as GPT did. Scoring a long text slides a
-# window over it: each chunk of new tokens is read together with the tokens before it,
-# so that every token after the first block is predicted from at least half a block of
-# context, and all windows of a call run as one batch:
+# window of one block over it, `stride` tokens at a time: each chunk of `stride` new
+# tokens is read together with the tokens before it that fill the window, so that
+# every token after the first block is predicted from between `block_size - stride`
+# and `block_size - 1` tokens of context (here half a block at least). As a loop:
+
+# %%
+def slide(net, ids, block_size, stride):
+    """Hidden vectors of every token of ids (1, N), a window of block_size at a time."""
+    pieces = [net(ids[:, :block_size])]  # the first block, as in training
+    for start in range(block_size, ids.shape[1], stride):
+        end = min(start + stride, ids.shape[1])
+        window = net(ids[:, end - block_size : end])  # the window ending at `end`
+        pieces.append(window[:, -(end - start) :])  # keep only the new tokens
+    return torch.cat(pieces, dim=1)
+
 
 # %% [markdown]
-# ```{literalinclude} ../lib/n2t/pretrain.py
-# :caption: lib/n2t/pretrain.py (GPT._slide)
-# :pyobject: GPT._slide
-# :language: python
-# ```
-
-# %% [markdown]
-# The harness's property test for a language model applies here too: changing a later
-# token must never change the vector that predicts an earlier one, in training and in
-# the sliding window.
+# The library's `GPT` does the same and runs all the windows of a call as one batch.
+# On a toy GPT (blocks of 8, a stride of 3) the two agree:
 
 # %%
 seed_everything(0)
@@ -249,6 +288,18 @@ toy_gpt = lm.NeuralLM(
     adaptive=False,
 )
 toy_ids = torch.randint(0, 100, (1, 20))
+toy_gpt.eval()
+with torch.no_grad():
+    by_loop = slide(toy_gpt.body.net, toy_ids, block_size=8, stride=3)
+    assert torch.allclose(toy_gpt.body(toy_ids)[0], by_loop, atol=1e-5)
+toy_gpt.context_range  # the fewest and the most tokens a token is read with
+
+# %% [markdown]
+# The harness's property test for a language model applies here too: changing a later
+# token must never change the vector that predicts an earlier one, in training and in
+# the sliding window.
+
+# %%
 for mode in ("train", "eval"):
     toy_gpt.train(mode == "train")
     ids = toy_ids[:, :8] if mode == "train" else toy_ids  # training: one block
@@ -270,8 +321,6 @@ gpt_record = gpt_artefact.metrics
 gpt = pretrain.load(gpt_artefact)
 vocab = lm.wikitext2_vocab()
 assert gpt_record["test_tokens"] == lm.TEST_TOKENS
-{k: gpt_record[k]
- for k in ("test_ppl", "valid_ppl", "parameters", "tokens_seen", "clock")}
 
 # %% [markdown]
 # ### Against Kneser–Ney and the NNLM
@@ -288,7 +337,6 @@ kn_record = max(
 )
 nnlm_record = zoo.metrics("nnlm")
 assert kn_record["test_tokens"] == nnlm_record["test_tokens"] == lm.TEST_TOKENS
-kn_record["model"], kn_record["test_ppl"]
 
 # %% tags=["remove-cell"]
 def tokens_per_second(record):
@@ -314,7 +362,7 @@ def cell(value, fmt):
     return format(value, fmt) if isinstance(value, int | float) else value
 
 
-# %%
+# %% tags=["hide-input"]
 markdown_table(
     ["model", "test PPL", "parameters", "training tokens", clock, "tokens/s"],
     [
@@ -327,35 +375,38 @@ markdown_table(
 # %% tags=["remove-cell"]
 gpt_vs_nnlm = gpt_record["test_ppl"] / nnlm_record["test_ppl"]
 gpt_vs_kn = gpt_record["test_ppl"] / kn_test_ppl
-speed_ratio = tokens_per_second(nnlm_record) / tokens_per_second(gpt_record)
 glue("gpt_test_ppl", gpt_record["test_ppl"])
-glue("gpt_valid_ppl", gpt_record["valid_ppl"])
 glue("nnlm_test_ppl", nnlm_record["test_ppl"])
 glue("kn_test_ppl", kn_test_ppl)
-glue("kn_name", kn_record["model"], display=False)
-glue("gpt_vs_nnlm", "lower" if gpt_vs_nnlm < 1 else "higher", display=False)
-glue("gpt_vs_kn", "lower" if gpt_vs_kn < 1 else "higher", display=False)
-glue("gpt_tokens_per_s", tokens_per_second(gpt_record))
-glue("nnlm_tokens_per_s", tokens_per_second(nnlm_record))
-glue("nnlm_speed_ratio", speed_ratio)
+glue("kn_name", Text(kn_record["model"]))
+glue("gpt_vs_nnlm", Text("lower" if gpt_vs_nnlm < 1 else "higher"))
+glue("gpt_vs_kn", Text("lower" if gpt_vs_kn < 1 else "higher"))
+gpt_speed, nnlm_speed = tokens_per_second(gpt_record), tokens_per_second(nnlm_record)
+glue("gpt_tokens_per_s", gpt_speed)
+glue("nnlm_tokens_per_s", nnlm_speed)
+glue("gpt_speed_ratio", max(gpt_speed, nnlm_speed) / min(gpt_speed, nnlm_speed))
+glue("gpt_faster", Text("faster" if gpt_speed > nnlm_speed else "slower"))
 glue("gpt_seconds", clock_seconds(gpt_record["clock"]))
 glue("nnlm_seconds", clock_seconds(nnlm_record["clock"]))
 glue("nnlm_tokens", nnlm_record["tokens_seen"])
 glue("gpt_tokens", gpt_record["tokens_seen"])
-glue("gpt_parameters", gpt_record["parameters"])
 
 # %% [markdown]
 # GPT's test perplexity is {glue:text}`gpt_test_ppl:.1f`, {glue:text}`gpt_vs_kn`
 # than the {glue:text}`kn_name`'s {glue:text}`kn_test_ppl:.1f` and
 # {glue:text}`gpt_vs_nnlm` than the NNLM's {glue:text}`nnlm_test_ppl:.1f`. The
-# comparison is not of architectures alone
-# but of what each can do with a few CPU minutes. The NNLM reads
-# {glue:text}`nnlm_tokens_per_s:,.0f` tokens per second, GPT
-# {glue:text}`gpt_tokens_per_s:,.0f`: each of GPT's tokens attends to every token of its
-# block in every layer, where the NNLM looks up a few word vectors. So in its budget the
-# NNLM saw {glue:text}`nnlm_tokens:,` tokens and GPT {glue:text}`gpt_tokens:,`. Plotted
-# against the seconds of training, the two curves show which model is better *for a
-# given amount of compute* on this machine:
+# comparison is not of architectures alone but of budgets too: the profiles gave the
+# NNLM {glue:text}`nnlm_tokens:,` training tokens, which took it
+# {glue:text}`nnlm_seconds:,.0f` seconds, and GPT {glue:text}`gpt_tokens:,` tokens in
+# {glue:text}`gpt_seconds:,.0f` seconds. Per token, GPT was the
+# {glue:text}`gpt_faster` of the two: it read {glue:text}`gpt_tokens_per_s:,.0f`
+# tokens per second and the NNLM {glue:text}`nnlm_tokens_per_s:,.0f`
+# ({glue:text}`gpt_speed_ratio:.1f` times {glue:text}`gpt_faster`). Each of GPT's
+# tokens attends to every token of its block in every layer, where the NNLM looks up a
+# few word vectors; but GPT does its work in a few large matrix products over a whole
+# block, so which of the two costs more per token on a CPU is for the clock to say.
+# Plotted against the seconds of training, the two curves show how each model's
+# perplexity falls with compute on this machine:
 
 # %% mystnb={"figure": {"caption": "Validation perplexity against training CPU-seconds on one thread, the book's compute clock (log scales), for Chapter 3's NNLM and this chapter's GPT, with Kneser–Ney's validation perplexity for reference (dashed).", "name": "fig-gpt-vs-nnlm"}, "image": {"alt": "A log-log line plot of validation perplexity falling with training seconds, one line for the NNLM and one for GPT, and a dashed horizontal line for Kneser-Ney."}}
 series = {
@@ -373,9 +424,10 @@ plt.show()
 # %% [markdown]
 # Two things work against GPT at this scale. Its advantage, attention over a long
 # context, pays off only once the model has seen enough text to learn what to attend
-# to; and its cost per token is several times the NNLM's on a CPU. The published
+# to; and its profile gave it fewer training tokens than the NNLM's. The published
 # models close the gap with far more data and compute than a book chapter can spend.
-# The LSTM language model of the recurrent chapter joins this table in a later merge.
+# {doc}`Chapter 12 <12_lineage>` puts every language model of the book in one table,
+# Chapter 6's LSTM included.
 #
 # ### Sampling through the key/value cache
 #
@@ -408,7 +460,7 @@ assert ids[len(prompt) :] == with_cache
 
 # %% [markdown]
 # Greedy text repeats itself. Sampling draws each word from the model's distribution,
-# sharpened by a temperature $T < 1$ and restricted to the $k$ likeliest words
+# sharpened by a temperature $\tau < 1$ and restricted to the $k$ likeliest words
 # (top-$k$), as in {doc}`Chapter 7 <07_seq2seq_attention>`:
 
 # %%
@@ -419,7 +471,7 @@ for temperature, top_k in ((1.0, None), (0.8, 40), (0.5, 10)):
     )
     samples[(temperature, top_k)] = " ".join(vocab.decode(prompt + sample))
 markdown_table(
-    ["T", "top-k", "sample"], [(t, k or "all", s) for (t, k), s in samples.items()]
+    ["τ", "top-k", "sample"], [(t, k or "all", s) for (t, k), s in samples.items()]
 )
 
 # %% [markdown]
@@ -490,7 +542,10 @@ shares = {
 shares["random"] = 1 - shares["<mask>"] - shares["kept"]
 assert abs(shares["chosen"] - 0.15) < 0.005 and abs(shares["<mask>"] - 0.8) < 0.02
 assert abs(shares["kept"] - 0.1) < 0.015 and abs(shares["random"] - 0.1) < 0.015
-shares
+markdown_table(["of the tokens", "share"],
+               [("chosen", f"{shares['chosen']:.3f}")]
+               + [(f"chosen, then {what}", f"{shares[what]:.3f}")
+                  for what in ("<mask>", "random", "kept")])
 
 # %% [markdown]
 # The zoo pretrains BERT on the same WikiText-2 training text, in blocks of
@@ -501,14 +556,11 @@ shares
 bert_artefact = zoo.get("bert-mlm")
 bert = pretrain.load(bert_artefact)
 bert_record = bert_artefact.metrics
-{k: bert_record[k] for k in ("valid_mlm_loss", "valid_mlm_accuracy", "parameters")}
 
 # %% tags=["remove-cell"]
 glue("bert_mlm_loss", bert_record["valid_mlm_loss"])
 glue("bert_mlm_exp", math.exp(bert_record["valid_mlm_loss"]))
 glue("bert_mlm_accuracy", 100 * bert_record["valid_mlm_accuracy"])
-glue("bert_seconds", clock_seconds(bert_record["clock"]))
-glue("bert_parameters", bert_record["parameters"])
 
 # %% [markdown]
 # On validation blocks BERT's masked-LM loss is {glue:text}`bert_mlm_loss:.2f` nats
@@ -550,7 +602,6 @@ fill_blank(bert, "the team won the <mask> in 1998 .")
 # %%
 bert_records = zoo.metrics("bert-curves")["records"]
 chapter5_records = zoo.metrics("transfer-curves")["records"]
-{(r["variant"], r["size"]): round(r["macro_f1"], 3) for r in bert_records}
 
 # %% tags=["remove-cell"]
 first_seed = transfer.seeds[0]
@@ -584,12 +635,13 @@ def f1_at(records, variant, size):
     return scores[-1] if size is None else scores[sizes.index(size)]
 
 
-smallest = transfer.sizes[1] if len(transfer.sizes) > 2 else transfer.sizes[0]
+# a few labels: the second size of the curve (the first, when there are only two)
+few_labels = transfer.sizes[1] if len(transfer.sizes) > 2 else transfer.sizes[0]
 for variant in variants:
     key = variant.replace(" ", "_").replace("-", "_")
-    glue(f"f1_small_{key}", f1_at(all_records, variant, smallest))
+    glue(f"f1_small_{key}", f1_at(all_records, variant, few_labels))
     glue(f"f1_all_{key}", f1_at(all_records, variant, None))
-glue("curve_small", smallest)
+glue("curve_small", few_labels)
 glue("bert_lr", cfg.bert_lr)
 
 # %% [markdown]
@@ -660,10 +712,15 @@ len(valid_blocks)
 t5_artefact = zoo.get("t5-span")
 t5 = pretrain.load(t5_artefact)
 t5_record = t5_artefact.metrics
-{k: t5_record[k] for k in ("valid_span_loss", "parameters", "tokens_seen", "clock")}
+
+# %% tags=["remove-cell"]
+glue("t5_span_loss", t5_record["valid_span_loss"])
 
 # %% [markdown]
-# Asked to fill the spans of a validation block it has never seen, greedily:
+# Its validation loss is {glue:text}`t5_span_loss:.2f` nats per target token. Not
+# every target token is a hidden word: the mean also runs over the sentinels, which
+# come in a fixed order, and the final `<eos>`. Asked to fill the spans of a
+# validation block it has never seen, greedily:
 
 # %%
 example_block = valid_blocks[3].tolist()
@@ -697,20 +754,17 @@ markdown_table(
 
 # %%
 t5_records = zoo.metrics("t5-curves")["records"]
-{(r["size"], r["invalid"]): round(r["macro_f1"], 3) for r in t5_records}
 
 # %% tags=["remove-cell"]
 glue("t2t_lr", cfg.t2t_lr)
+glue("bleu_signature", Text(metrics.signature("bleu")))
 t5_variant = text2text.T5_VARIANT
-glue("f1_small_t5", f1_at(t5_records, t5_variant, smallest))
+glue("f1_small_t5", f1_at(t5_records, t5_variant, few_labels))
 glue("f1_all_t5", f1_at(t5_records, t5_variant, None))
 glue("t5_invalid_small", next(
     r["invalid"] for r in t5_records
-    if r["size"] == smallest and r["seed"] == first_seed
+    if r["size"] == few_labels and r["seed"] == first_seed
 ))
-glue("t5_span_loss", t5_record["valid_span_loss"])
-glue("t5_seconds", clock_seconds(t5_record["clock"]))
-glue("t5_parameters", t5_record["parameters"])
 
 # %% mystnb={"figure": {"caption": "Test macro-F1 on SMS spam against the number of labelled messages (log scale): T5 writing the label word, beside fine-tuned BERT and fine-tuned word2vec with a classifier head (first seed, the same subsets).", "name": "fig-t5-curve"}, "image": {"alt": "A line plot of macro-F1 against labelled examples for three models: T5 text-to-text, BERT fine-tuned and word2vec fine-tuned."}}
 ax = n2t.plot.curves(
@@ -769,8 +823,9 @@ stored = t5_translators["T5, pretrained"].state["test_translations"]["1"]
 assert translator.translate([zh for zh, _ in test_pairs[:20]]) == stored[:20]
 
 # %% [markdown]
-# Scored as every translator (sacreBLEU on Chapter 7's test pairs), beside Chapter 10's
-# Transformer, which has the same width and depth:
+# Scored as every translator (sacreBLEU on Chapter 7's test pairs; BLEU
+# {glue:text}`bleu_signature`), beside Chapter 10's Transformer, which has the same
+# width and depth:
 
 # %%
 mt_rows = {"Transformer (Chapter 10)": zoo.metrics("transformer-zh-en")}
@@ -823,9 +878,14 @@ elif mt_gain > 0 and loss_gap < 0:
 else:
     verdict = "pretraining did not help the translator"
 glue("t5_mt_verdict", Text(verdict))
-glue("t5_mt_target_words", pretrained_mt["target_tokens"])
+mt_settings = current().settings("transformer")
+mt_train = text2text.translation_tokens(
+    data.cmn_eng_split("train")[: mt_settings.train_pairs], t5.vocab, t5.block_size)
+english_words = sum(len(target) for _, target in mt_train)  # one pass, no <eos>
+glue("t5_mt_english_words", english_words)
 glue("t5_pretrain_tokens", t5_record["tokens_seen"])
-glue("t5_mt_epochs", current().settings("transformer").epochs)
+glue("t5_pretrain_ratio", t5_record["tokens_seen"] / english_words)
+glue("t5_mt_epochs", mt_settings.epochs)
 
 # %% [markdown]
 # The characters took {glue:text}`t5_mt_chars:,` new rows, and
@@ -839,18 +899,21 @@ glue("t5_mt_epochs", current().settings("transformer").epochs)
 # {glue:text}`t5_mt_loss_relation` the {glue:text}`t5_mt_loss_scratch:.2f` of the one
 # from scratch: {glue:text}`t5_mt_verdict`.
 #
-# The reasons are in the numbers. Pretraining could help only one side: the decoder
-# had read English, while the encoder learned nothing about Chinese characters, whose
-# rows start at random. And the English it read is no more than the task itself
-# supplies: pretraining saw {glue:text}`t5_pretrain_tokens:,` words, and translation
-# training reads {glue:text}`t5_mt_target_words:,` English target words over its
-# {glue:text}`t5_mt_epochs` epochs, with the Chinese to go with them. Pretraining
-# pays when the task's own data is small (Chapter 5's learning curves, and BERT's
-# above); the real T5 was pretrained on tens of billions of tokens, hundreds of times
-# more than even its largest fine-tuning task (WMT English–German) held. The
-# Transformer differs from T5 in its details (sinusoidal positions, label smoothing, a
-# learning-rate warm-up, a target vocabulary of the training pairs' own words), so the
-# fair test of pretraining is the pair of T5 rows.
+# Two things limit what pretraining can do here. It can help only one side: the
+# decoder had read English, while the encoder learned nothing about Chinese
+# characters, whose rows start at random. And the English it read is of another
+# kind, and not vastly more than the task itself supplies: pretraining saw
+# {glue:text}`t5_pretrain_tokens:,` words of Wikipedia articles, about
+# {glue:text}`t5_pretrain_ratio:.0f` times the {glue:text}`t5_mt_english_words:,`
+# English words of the training pairs' short, everyday sentences (which translation
+# training reads {glue:text}`t5_mt_epochs` times over, with the Chinese to go with
+# them). Pretraining pays when the task's own data is small (Chapter 5's learning
+# curves, and BERT's above). Raffel et al. saw the same limit at their scale: on
+# their largest fine-tuning task, WMT English–French, pretraining gained little over
+# training from scratch, because that task's own data is large {cite:p}`raffel2020`.
+# The Transformer differs from T5 in its details (sinusoidal positions, label
+# smoothing, a learning-rate warm-up, a target vocabulary of the training pairs' own
+# words), so the fair test of pretraining is the pair of T5 rows.
 #
 # ## Which to use when
 #
@@ -878,7 +941,7 @@ markdown_table(
         (f"pretraining ({clock_label(*(r['clock'] for r in records))})",
          *(f"{clock_seconds(r['clock']):.0f}" for r in records)),
         ("test PPL (WikiText-2)", f"{gpt_record['test_ppl']:.1f}", "no", "no"),
-        (f"macro-F1, {smallest} labels", "–", *f1_cells(smallest)),
+        (f"macro-F1, {few_labels} labels", "–", *f1_cells(few_labels)),
         ("macro-F1, all labels", "–", *f1_cells(None)),
         ("generates text", "yes", "no", "yes, given an input"),
     ],
@@ -909,12 +972,15 @@ markdown_table(
 #
 # ## Exercises
 #
-# 1. Train GPT with `stride` equal to `block_size` when scoring (no overlap between
-#    windows). How much does the test perplexity rise, and why?
+# 1. Score GPT with `stride` equal to `block_size` (no overlap between windows: build
+#    the trained model again with `pretrain.GPT(..., stride=block_size)` and load its
+#    weights). How much does the test perplexity rise, and why?
 # 2. Change BERT's 80/10/10 to 100/0/0 (always `<mask>`). Does the masked-LM loss fall?
 #    Does the fine-tuned macro-F1 at all labels change?
-# 3. Show that span corruption with mean span length 1 is BERT's masking without the
-#    random and kept tokens, up to the sentinels. Train T5 with it and compare.
+# 3. Span corruption with mean span length 1 drops single tokens, like BERT's masks.
+#    What still differs from BERT's masking (the random and kept tokens, adjacent
+#    spans, and a decoder that writes each answer after the previous ones)? Train T5
+#    with it and compare.
 # 4. Retrain the BPE with 500 and 8,000 merges. Plot symbols per word on the SMS
 #    messages against the number of merges.
 # 5. Fine-tune the pretrained T5 and the T5 from scratch on a tenth of Chapter 7's
