@@ -23,13 +23,11 @@
 # same labelled task for every pretrained representation.
 
 # %% tags=["remove-cell"]
-import re
-
 import matplotlib.pyplot as plt
-from n2t.book import glue, markdown_table
+from n2t.book import Text, glue, markdown_table
 
 import n2t.plot
-from n2t import lm, transfer, zoo
+from n2t import lm, metrics, transfer, zoo
 from n2t.clock import clock_label, clock_seconds
 from n2t.profile import current
 
@@ -75,8 +73,11 @@ def context_of(record):
     """The context convention in a few words (and the window, if the model has one)."""
     if record["context"] == lm.NGRAM_CONTEXT:
         return "sentences"
-    window = re.search(r"reads the last (\d+)", record["context"])
-    return f"running text, last {window[1]} tokens" if window else "running text"
+    if record.get("context_tokens") is None:  # it reads every token before
+        return "running text"
+    fewest, most = record["context_tokens"]
+    last = f"{most}" if fewest == most else f"{fewest}–{most}"
+    return f"running text, last {last} tokens"
 
 
 def lm_row(name, chapter, record):
@@ -96,7 +97,9 @@ def lm_row(name, chapter, record):
 
 ngram = zoo.get("ngram-wikitext2")
 rows = [lm_row(r["model"], 2, r) for r in ngram.metrics["models"]]
-kn_name = ngram.state["model"]
+# the Kneser–Ney model whose log-probabilities the mixtures use
+kn_record = next(r for r in ngram.metrics["models"]
+                 if r["model"] == ngram.state["model"])
 kn_logp = ngram.state["valid_logprobs"], ngram.state["test_logprobs"]
 
 # %% [markdown]
@@ -110,7 +113,7 @@ NEURAL_LMS = [  # (zoo name, label, chapter)
 ]
 
 
-def mixture_row(label, chapter, artefact, kn_logp):
+def mixture_row(label, chapter, artefact, kn_record, kn_logp):
     """The row of ``label`` + Kneser–Ney, its weight tuned on the validation split."""
     neural_valid = artefact.state["valid_logprobs"]
     kn_valid = kn_logp[0][: len(neural_valid)]  # the lines the neural LM validated on
@@ -122,7 +125,7 @@ def mixture_row(label, chapter, artefact, kn_logp):
         **lm_row(f"{label} + Kneser–Ney", chapter, record),
         "test_ppl": lm.perplexity(test),
         "valid_ppl": lm.perplexity(valid),
-        "parameters": record["parameters"] + rows[-1]["parameters"],
+        "parameters": record["parameters"] + kn_record["parameters"],
         "context": "mixed",
     }
 
@@ -130,12 +133,13 @@ def mixture_row(label, chapter, artefact, kn_logp):
 for zoo_name, label, chapter in NEURAL_LMS:
     artefact = zoo.get(zoo_name)
     rows.append(lm_row(label, chapter, artefact.metrics))
-    rows.append(mixture_row(label, chapter, artefact, kn_logp))
+    rows.append(mixture_row(label, chapter, artefact, kn_record, kn_logp))
 
 # ELMo's biLM: two LMs in one model, each scored on the same tokens (backward: reversed)
 bilm = zoo.metrics("bilm")
 for direction in ("forward", "backward"):
-    record = {**bilm, "test_ppl": bilm[f"{direction}_test_ppl"]}
+    record = {**bilm, "test_ppl": bilm[f"{direction}_test_ppl"],
+              "valid_ppl": bilm[f"{direction}_valid_ppl"]}
     reversed_text = ", reversed" if direction == "backward" else ""
     rows.append({**lm_row(f"biLM, {direction} direction", 6, record),
                  "context": "running text" + reversed_text})
@@ -151,7 +155,7 @@ def table(rows):
     """The language-model table, best test perplexity first."""
     header = ["model", "ch.", "test PPL", "valid PPL", "parameters", "training tokens",
               clock_label(*(row["clock"] for row in rows)), "context"]
-    ordered = sorted(rows, key=lambda row: -row["test_ppl"])
+    ordered = sorted(rows, key=lambda row: row["test_ppl"])
     return markdown_table(header, [
         [row["model"], chapter_link(row["chapter"]), f"{row['test_ppl']:,.1f}",
          f"{row['valid_ppl']:,.1f}", f"{row['parameters']:,}",
@@ -164,11 +168,20 @@ table(rows)
 
 # %% tags=["remove-cell"]
 assert all(row["test_ppl"] > 0 for row in rows)
+by_name = {row["model"]: row for row in rows}
+for zoo_name, label, _ in NEURAL_LMS:  # a mixture has both models' parameters
+    mixed = by_name[f"{label} + Kneser–Ney"]["parameters"]
+    assert mixed == zoo.metrics(zoo_name)["parameters"] + kn_record["parameters"]
+for direction in ("forward", "backward"):  # each direction its own validation PPL
+    assert by_name[f"biLM, {direction} direction"]["valid_ppl"] == bilm[
+        f"{direction}_valid_ppl"]
+gpt_context = zoo.metrics("gpt-lm")["context_tokens"]
+assert gpt_context[0] < gpt_context[1]  # a sliding window: from half a block to a block
 best = min(rows, key=lambda row: row["test_ppl"])
 counting = min((r for r in rows if r["chapter"] == 2), key=lambda r: r["test_ppl"])
-glue("best_lm", best["model"])
+glue("best_lm", Text(best["model"]))
 glue("best_lm_ppl", best["test_ppl"])
-glue("kn_name", counting["model"])
+glue("kn_name", Text(counting["model"]))
 glue("kn_ppl", counting["test_ppl"])
 glue("best_vs_kn", 100 * (1 - best["test_ppl"] / counting["test_ppl"]))
 
@@ -226,7 +239,7 @@ plt.show()
 #
 # Every translation model of the book has the same `translate(sentences, beam_size)` and
 # is scored with sacreBLEU on the same test pairs of Chapter 7's split (BLEU and chrF,
-# higher is better).
+# higher is better; BLEU {glue:text}`bleu_signature`, chrF {glue:text}`chrf_signature`).
 
 # %%
 TRANSLATORS = [  # (zoo name, label, chapter)
@@ -237,6 +250,10 @@ TRANSLATORS = [  # (zoo name, label, chapter)
     ("t5-zh-en", "T5, pretrained and fine-tuned", 11),
 ]
 translation = {label: zoo.metrics(name) for name, label, _ in TRANSLATORS}
+
+# %% tags=["remove-cell"]
+glue("bleu_signature", Text(metrics.signature("bleu")))
+glue("chrf_signature", Text(metrics.signature("chrf")))
 
 # %% tags=["hide-input"]
 markdown_table(
@@ -250,7 +267,7 @@ markdown_table(
 
 # %% tags=["remove-cell"]
 best_translator = max(translation, key=lambda label: translation[label]["bleu_beam4"])
-glue("best_translator", best_translator)
+glue("best_translator", Text(best_translator))
 glue("best_bleu", translation[best_translator]["bleu_beam4"])
 
 # %% [markdown]
@@ -264,8 +281,9 @@ glue("best_bleu", translation[best_translator]["bleu_beam4"])
 # Chapter 5 set up the downstream tasks (spam detection on SMS messages, and
 # subjectivity) and the learning curve: the same classifier trained on a growing number
 # of labelled examples, scored by test macro-F1. Every pretrained representation of the
-# book comes back to it. The table gives the score with few labels and with all of them
-# (mean over the seeds each curve was run with).
+# book comes back to it. The table gives the score with few labels and with all of them:
+# the mean and standard deviation over the seeds each curve was run with, or a single
+# run's score and "–" where a curve ran with one seed.
 
 # %% tags=["hide-input"]
 TRANSFER_CURVES = [  # (zoo name, chapter)
@@ -284,20 +302,23 @@ sizes = sorted({record["size"] for record in records})
 few = 64 if 64 in sizes else sizes[0]
 
 
+seeds_of = {}
+for r in records:
+    seeds_of.setdefault((r["task"], r["variant"]), set()).add(r["seed"])
+
+
 def transfer_cell(task, variant, size):
-    """Mean ± standard deviation of test macro-F1 over the seeds, or a dash."""
+    """Mean ± standard deviation of test macro-F1 over the seeds (one seed: ± –)."""
     if (task, variant, size) not in summary:
         return "–"
     mean, std = summary[task, variant, size]
-    return f"{mean:.3f} ± {std:.3f}"
+    spread = f"{std:.3f}" if len(seeds_of[task, variant]) > 1 else "–"
+    return f"{mean:.3f} ± {spread}"
 
 
 variants = list(dict.fromkeys((r["task"], r["variant"], r["chapter"]) for r in records))
 all_labels = {task: max(r["size"] for r in records if r["task"] == task)
               for task, _, _ in variants}
-seeds_of = {}
-for r in records:
-    seeds_of.setdefault((r["task"], r["variant"]), set()).add(r["seed"])
 markdown_table(
     ["task", "representation", "ch.", f"macro-F1, {few} labels", "macro-F1, all labels",
      "seeds"],
@@ -307,18 +328,28 @@ markdown_table(
 )
 
 # %% tags=["remove-cell"]
+for task, variant, _ in variants:  # a single run shows no spread, not "± 0.000"
+    if len(seeds_of[task, variant]) == 1 and (task, variant, few) in summary:
+        assert transfer_cell(task, variant, few).endswith("± –")
+# Compare like with like: every curve's run on the first seed, which all of them ran
+common_seed = min(set.intersection(*seeds_of.values()))
+first_runs = {(r["task"], r["variant"]): r["macro_f1"] for r in records
+              if r["seed"] == common_seed and r["size"] == few}
 glue("few_labels", few)
+glue("common_seed", common_seed)
 for task in all_labels:
-    best_few = max((v for t, v, _ in variants if t == task and (t, v, few) in summary),
-                   key=lambda v, t=task: summary[t, v, few][0])
-    glue(f"{task}_best_few", best_few)
-    glue(f"{task}_best_few_f1", summary[task, best_few, few][0])
+    best_few = max((v for t, v in first_runs if t == task),
+                   key=lambda v, t=task: first_runs[t, v])
+    glue(f"{task}_best_few", Text(best_few))
+    glue(f"{task}_best_few_f1", first_runs[task, best_few])
 
 # %% [markdown]
-# With {glue:text}`few_labels` labelled examples the best representation for spam
-# detection is {glue:text}`sms-spam_best_few`
-# ({glue:text}`sms-spam_best_few_f1:.3f`), and for subjectivity
-# {glue:text}`subj_best_few` ({glue:text}`subj_best_few_f1:.3f`).
+# Means over several seeds and single runs are not comparable, so to pick a winner we
+# compare every curve's run on the one seed they all share (seed
+# {glue:text}`common_seed`, the same labelled examples for every representation). With
+# {glue:text}`few_labels` labelled examples the best representation for spam detection
+# is then {glue:text}`sms-spam_best_few` ({glue:text}`sms-spam_best_few_f1:.3f`), and
+# for subjectivity {glue:text}`subj_best_few` ({glue:text}`subj_best_few_f1:.3f`).
 
 # %% [markdown]
 # ## What each model fixed, and what it left
