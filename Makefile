@@ -2,9 +2,20 @@
 # Every target creates (or refreshes) the pinned environment in .venv first.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
-VENV   := .venv
+# The environment every target uses; a conda user points it at the active environment: VENV=$CONDA_PREFIX.
+VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+
+# torch: the CPU build unless TORCH=cuda. On Linux, PyPI's torch wheel depends on gigabytes of CUDA packages
+# whatever the pin, so pip also reads PyTorch's CPU wheel index, and prefers its torch==2.13.0+cpu (a local
+# version sorts above 2.13.0). TORCH=cuda takes PyPI's default build instead. A machine that cannot reach the
+# index within a few seconds (one that installs from a local mirror, offline) installs from its own pip
+# configuration, without waiting on it.
+TORCH ?= cpu
+TORCH_CPU_INDEX := https://download.pytorch.org/whl/cpu
+TORCH_INDEX_PROBE := import urllib.request; urllib.request.urlopen("$(TORCH_CPU_INDEX)/torch/", timeout=5)
+PIP_INSTALL := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
 # Every Python process of a build or a test runs under the offline guard (tests/offline/sitecustomize.py);
 # text progress bars keep the built pages readable (widgets need a live kernel).
@@ -17,9 +28,16 @@ QUICK_SITE := _build/quick
 env: $(STAMP)
 
 $(STAMP): requirements.txt
+	@case "$(TORCH)" in cpu|cuda) ;; *) echo "TORCH must be cpu or cuda; got '$(TORCH)'" >&2; exit 2;; esac
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@index=""; \
+	if [ "$(TORCH)" = cpu ]; then \
+		if $(BIN)/python -c '$(TORCH_INDEX_PROBE)' 2>/dev/null; then index="--extra-index-url $(TORCH_CPU_INDEX)"; \
+		else echo "== $(TORCH_CPU_INDEX) is out of reach: torch comes from pip's own configuration"; fi; \
+	fi; \
+	echo "$(PIP_INSTALL) $$index -r requirements.txt"; \
+	$(PIP_INSTALL) $$index -r requirements.txt
+	$(PIP_INSTALL) --no-deps --no-build-isolation -e .
 	@touch $@
 
 # The zoo's artefacts are trained first, in parallel processes (one per core, at most 4: python -m n2t.zoo);

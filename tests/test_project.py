@@ -38,9 +38,73 @@ def test_environment_yml_matches_requirements():
     dependencies = env["dependencies"]
     assert "python=3.11" in dependencies and "pip" in dependencies
     pip_section = next(d["pip"] for d in dependencies if isinstance(d, dict))
-    assert pip_section == ["-r requirements.txt", "-e ."], "conda installs exactly what make installs"
+    assert pip_section == [f"--extra-index-url {TORCH_CPU_INDEX}", "-r requirements.txt", "-e ."], (
+        "conda installs exactly what make installs, torch's CPU build included")
     conda_packages = {d.split("=")[0] for d in dependencies if isinstance(d, str)}
     assert conda_packages == {"python", "pip"}, "every other package comes from requirements.txt"
+
+
+TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
+
+
+def _make_dry_run(*arguments: str) -> str:
+    """What ``make -n`` would run to create the environment (in a directory that does not exist)."""
+    venv = "/nonexistent/n2t-venv"
+    command = ["make", "-n", "-C", str(ROOT), "env", f"VENV={venv}", *arguments]
+    return subprocess.run(command, capture_output=True, text=True, check=True).stdout
+
+
+def test_make_installs_the_cpu_torch_by_default_and_cuda_on_request():
+    # PyPI's Linux torch wheel pulls gigabytes of CUDA packages whatever the pin: by default pip also reads
+    # PyTorch's CPU index (whose 2.13.0+cpu sorts above 2.13.0); TORCH=cuda is the one documented opt-in.
+    default = _make_dry_run()
+    assert f'index="--extra-index-url {TORCH_CPU_INDEX}"' in default
+    assert re.search(r"pip install --quiet --disable-pip-version-check \$index -r requirements.txt", default)
+    assert '[ "cpu" = cpu ]' in default and '[ "cuda" = cpu ]' in _make_dry_run("TORCH=cuda")
+    # a machine that cannot reach the index (offline, with a local mirror) must not wait on it: a short probe
+    # decides, and the install then runs with pip's own configuration
+    probe = re.search(r"urlopen\(\"(?P<url>[^\"]+)\", timeout=(?P<timeout>\d+)\)", default)
+    assert probe and probe["url"].startswith(TORCH_CPU_INDEX) and int(probe["timeout"]) <= 5
+    assert "out of reach" in default
+    assert "--index-url" not in default.replace("--extra-index-url", ""), "never replace the user's own index"
+    # TORCH is documented where a newcomer looks
+    readme = (ROOT / "README.md").read_text()
+    assert "TORCH=cuda" in readme and TORCH_CPU_INDEX in readme
+    assert "TORCH=cuda" in (ROOT / "book" / "how_to_use.md").read_text()
+    bad = subprocess.run(["make", "-C", str(ROOT), "env", "TORCH=rocm", "VENV=/nonexistent/n2t-venv"],
+                         capture_output=True, text=True)
+    assert bad.returncode != 0 and "TORCH must be cpu or cuda" in bad.stderr
+
+
+def test_readme_leads_with_the_quick_first_look_and_lists_every_chapter():
+    readme = (ROOT / "README.md").read_text()
+    commands = readme[readme.index("```bash"):]
+    commands = commands[: commands.index("```", 3)]
+    assert commands.index("N2T_PROFILE=quick make book") < commands.index("make book  ")
+    path = readme[readme.index("**The path:**"): readme.index("## ")]
+    for chapter in range(1, 13):
+        assert f"({chapter})" in path, f"chapter {chapter} is missing from the README's path"
+    assert "VENV=$CONDA_PREFIX" in readme, "the README says how the make targets use a conda environment"
+
+
+def _is_cjk(character: str) -> bool:
+    code = ord(character)
+    return 0x2E80 <= code <= 0x9FFF or 0xF900 <= code <= 0xFAFF or 0xFF00 <= code <= 0xFFEF
+
+
+def test_the_web_font_covers_the_chinese_of_every_page_and_is_served():
+    from fontTools.ttLib import TTFont
+
+    cmap = TTFont(data.data_file(plot.CJK_FONT_FILE)).getBestCmap()
+    pages = [*ROOT.glob("book/*.md"), *ROOT.glob("chapters/*.py"), ROOT / "_toc.yml"]
+    missing = {ch: page.name for page in pages for ch in page.read_text() if _is_cjk(ch) and ord(ch) not in cmap}
+    assert not missing, f"the font subset lacks these characters of the pages (data/fonts/SOURCE.md): {missing}"
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    assert config["sphinx"]["local_extensions"]["cjk_webfont"] == "book/_ext"
+    css = (ROOT / "_static" / "n2t.css").read_text()
+    font = Path(plot.CJK_FONT_FILE).name
+    assert f'url("fonts/{font}")' in css and "unicode-range" in css
+    assert '"N2T Noto Sans CJK SC"' in css.split(":root", 1)[1], "the theme's font lists end with the web font"
 
 
 def test_pyproject_pins_torch_like_requirements():
@@ -210,7 +274,7 @@ def test_github_workflows_run_the_readme_commands():
     uploads = [step for step in build_steps if "upload-pages-artifact" in step.get("uses", "")]
     assert uploads and uploads[0]["with"]["path"] == "_build/html"
     assert "deploy-pages" in str(book["jobs"]["deploy"]["steps"])
-    # Both install the CPU build of torch: PyPI's Linux wheel would pull the CUDA libraries.
+    # Both install torch as a newcomer's machine does, through make's own default (the CPU build).
     for env in (test_job["env"], book["jobs"]["build"]["env"]):
-        assert env["PIP_INDEX_URL"].endswith("/whl/cpu")
+        assert not {"PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "TORCH"} & set(env)
     assert "github.io" in (ROOT / "README.md").read_text(), "the README links the online book"
