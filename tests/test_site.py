@@ -246,3 +246,40 @@ def test_architecture_diagrams_show_at_desktop_and_phone_width(browser, server, 
         seen = tab.evaluate(INSPECT_DIAGRAMS, DIAGRAMS[page])
         context.close()
         check_diagrams(page, seen, narrowest)
+
+
+# The web font and the wide tables, as a reader at 1280 px sees them.
+INSPECT_FONT_AND_TABLES = """
+async () => {
+  await document.fonts.ready;
+  const cjk = [...document.fonts].filter(face => face.family.replace(/["']/g, '') === 'N2T Noto Sans CJK SC');
+  const tables = [...document.querySelectorAll('main table')].map(table => ({
+    columns: table.querySelectorAll('thead th').length, width: table.getBoundingClientRect().width,
+    room: table.parentElement.clientWidth, header: table.querySelector('thead') ? table.querySelector('thead').textContent.trim().slice(0, 60) : ''}));
+  return {cjk: cjk.map(face => face.status), drawn: document.fonts.check('16px "N2T Noto Sans CJK SC"', '术语表中文'),
+          tables};
+}
+"""
+
+
+@pytest.mark.parametrize("page", ["book/glossary", "chapters/12_lineage"])
+def test_chinese_uses_the_shipped_web_font_and_wide_tables_fit(browser, server, site: Path, page: str) -> None:
+    """The sidebar's "Glossary · 中文" and the glossary need no system CJK font; no table is wider than its column."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    tab = context.new_page()
+    tab.route("**/*", lambda r: r.continue_() if urlparse(r.request.url).hostname in ("127.0.0.1", "localhost")
+              or r.request.url.startswith("data:") else r.abort())
+    tab.goto(f"{server}/{page}.html", wait_until="networkidle")
+    seen = tab.evaluate(INSPECT_FONT_AND_TABLES)
+    context.close()
+    assert (site / "_static" / "fonts" / Path(plot_font()).name).is_file(), "the font was not copied into the site"
+    assert seen["cjk"] == ["loaded"] and seen["drawn"], f"{page}: the CJK web font did not load: {seen['cjk']}"
+    too_wide = [t for t in seen["tables"] if t["width"] > t["room"] + 1]
+    assert not too_wide, f"{page}: tables wider than the text column at 1280 px: {too_wide}"
+
+
+def plot_font() -> str:
+    """The shipped CJK font's path under data/ (n2t.plot's)."""
+    from n2t import plot
+
+    return plot.CJK_FONT_FILE
