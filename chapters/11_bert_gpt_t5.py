@@ -758,6 +758,7 @@ t5_records = zoo.metrics("t5-curves")["records"]
 # %% tags=["remove-cell"]
 glue("t2t_lr", cfg.t2t_lr)
 glue("bleu_signature", Text(metrics.signature("bleu")))
+glue("chrf_signature", Text(metrics.signature("chrf")))
 t5_variant = text2text.T5_VARIANT
 glue("f1_small_t5", f1_at(t5_records, t5_variant, few_labels))
 glue("f1_all_t5", f1_at(t5_records, t5_variant, None))
@@ -824,8 +825,8 @@ assert translator.translate([zh for zh, _ in test_pairs[:20]]) == stored[:20]
 
 # %% [markdown]
 # Scored as every translator (sacreBLEU on Chapter 7's test pairs; BLEU
-# {glue:text}`bleu_signature`), beside Chapter 10's Transformer, which has the same
-# width and depth:
+# {glue:text}`bleu_signature`, chrF {glue:text}`chrf_signature`), beside Chapter 10's
+# Transformer, which has the same width and depth:
 
 # %%
 mt_rows = {"Transformer (Chapter 10)": zoo.metrics("transformer-zh-en")}

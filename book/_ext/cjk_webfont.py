@@ -2,8 +2,8 @@
 
 The subset of Noto Sans CJK SC in ``data/fonts/`` covers every Chinese character of the data and of the book's
 pages. After an HTML build this extension copies it, with its licence (SIL OFL 1.1), into ``_static/fonts/``;
-``_static/n2t.css`` declares it as a web font for the CJK ranges only and names it last in the theme's font
-lists, so a system CJK font, where there is one, still comes first.
+``_static/n2t.css`` declares it as a web font for the CJK ranges only and names it first in the theme's font
+lists (it draws no Latin text).
 """
 
 from __future__ import annotations
