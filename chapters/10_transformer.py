@@ -230,10 +230,12 @@ glue("shift_error", shift_error)
 # Learned positions {cite:p}`gehring2017` are one trained vector per position, a
 # table as long as the longest sequence foreseen. BERT and GPT use them. Our
 # `LearnedPositions` starts its vectors at standard deviation 0.02, as BERT and GPT-2
-# do, which makes them about fifty times smaller than the token embeddings they are
-# added to (those are scaled to unit size below), where the sinusoids have unit size
-# too; in the experiment that follows the two kinds therefore differ in scale as well
-# as in kind. It refuses a longer input, with an error that names both lengths:
+# do; but those models start their token embeddings at 0.02 too, while ours are scaled
+# to unit size (see the embeddings below). At the start our learned positions are
+# therefore about fifty times weaker than the tokens they are added to, where the
+# sinusoids are about as strong, so in the experiment that follows the two kinds
+# differ in scale as well as in kind. `LearnedPositions` refuses a longer input, with
+# an error that names both lengths:
 
 # %%
 learned = positions.LearnedPositions(max_len=16, d_model=32)

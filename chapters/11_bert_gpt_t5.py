@@ -398,7 +398,7 @@ glue("gpt_tokens", gpt_record["tokens_seen"])
 # comparison is not of architectures alone but of budgets too: the profiles gave the
 # NNLM {glue:text}`nnlm_tokens:,` training tokens, which took it
 # {glue:text}`nnlm_seconds:,.0f` seconds, and GPT {glue:text}`gpt_tokens:,` tokens in
-# {glue:text}`gpt_seconds:,.0f` seconds. Per token, GPT was the
+# {glue:text}`gpt_seconds:,.0f` seconds. In tokens per second, GPT was the
 # {glue:text}`gpt_faster` of the two: it read {glue:text}`gpt_tokens_per_s:,.0f`
 # tokens per second and the NNLM {glue:text}`nnlm_tokens_per_s:,.0f`
 # ({glue:text}`gpt_speed_ratio:.1f` times {glue:text}`gpt_faster`). Each of GPT's
