@@ -40,11 +40,12 @@ CHAPTER_FILES = {
     11: "11_bert_gpt_t5",
 }
 
-# %% [markdown]
-# The numbers below belong to the profile this page was built with:
+# %% tags=["remove-cell"]
+glue("profile", Text(profile.name))
 
-# %%
-profile.name
+# %% [markdown]
+# The numbers below belong to the profile this page was built with,
+# **{glue:text}`profile`**.
 
 # %% [markdown]
 # ## Language models: one test set, one table
