@@ -64,7 +64,7 @@ def every_if_none(value):
 markdown_table(["setting", "value"], [
     ("training pairs", every_if_none(cfg.train_pairs)),
     ("test pairs scored", every_if_none(cfg.test_pairs)),
-    ("a word seen fewer times becomes `<unk>`", cfg.min_freq),
+    ("`min_freq`: rarer words become `<unk>`", cfg.min_freq),
     ("embedding and GRU width", f"{cfg.embed_dim} and {cfg.hidden_dim}"),
     ("epochs", cfg.epochs),
     ("beam widths", ", ".join(map(str, cfg.beam_sizes))),
