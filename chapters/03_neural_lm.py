@@ -67,7 +67,7 @@ one_hot = F.one_hot(torch.tensor(vocab.encode(words)), len(vocab)).float()
 cosine = F.cosine_similarity(one_hot[:, None], one_hot[None, :], dim=-1)
 cosine
 
-# %%
+# %% tags=["remove-cell"]
 assert cosine[0, 1] == cosine[0, 2] == 0  # cos(cat, dog) = cos(cat, the) = 0
 glue("vocab_size", len(vocab))
 # Chapter 1's batch: 32 sequences of 35 tokens, one-hot in 32-bit floats
