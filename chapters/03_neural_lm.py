@@ -534,7 +534,7 @@ glue("nnlm_vs_kn", record["test_ppl"] / kn_test_ppl)
 glue("nnlm_wins", 100 * nnlm_wins)
 verdicts = ("Within its training budget the NNLM alone does not reach Kneser–Ney.",
             "The NNLM alone is already the better model.")
-glue("nnlm_verdict", verdicts[record["test_ppl"] < kn_test_ppl])
+glue("nnlm_verdict", Text(verdicts[record["test_ppl"] < kn_test_ppl]))
 assert mix_test_ppl < min(kn_test_ppl, record["test_ppl"])  # what the text below says
 
 # %% [markdown]
@@ -587,9 +587,10 @@ glue("curve_first_tokens", curve[0]["tokens"])
 glue("curve_best_ppl", best_point["valid_ppl"])
 glue("curve_last_gain", 100 * (1 - curve[-1]["valid_ppl"] / curve[-2]["valid_ppl"])
      if len(curve) > 1 else 0.0)
-glue("crossing_text", "It passes Kneser–Ney after "
-     f"{crossing['tokens']:,} tokens ({clock_seconds(crossing):.0f} s of training)."
-     if crossing else "Within this budget it never gets below Kneser–Ney's line.")
+glue("crossing_text", Text(
+    f"It passes Kneser–Ney after {crossing['tokens']:,} tokens "
+    f"({clock_seconds(crossing):.0f} s of training)." if crossing
+    else "Within this budget it never gets below Kneser–Ney's line."))
 
 # %% [markdown]
 # After {glue:text}`curve_first_tokens:,` tokens the validation perplexity is
