@@ -271,9 +271,9 @@ class CompiledStep:
     """``step`` through ``torch.compile``: inductor fuses its gathers, arithmetic and
     scatter-adds into compiled loops, so that each row crosses the memory bus about
     once, as in gensim's C loop. Compiling needs a C++ compiler on the CPU (Triton on a
-    GPU) and takes seconds, once per shape; where compiling fails, this warns once and runs
-    ``step`` as it is. Any other error (a bad id, a wrong shape) is raised as it is. The
-    rate goes in as a tensor: a new value must not recompile."""
+    GPU) and takes seconds, once per shape; where compiling fails, this warns once and
+    runs ``step`` as it is. Any other error (a bad id, a wrong shape) is raised as it
+    is. The rate goes in as a tensor: a new value must not recompile."""
 
     def __init__(self, step: Callable[..., torch.Tensor]) -> None:
         self.step = step
@@ -286,7 +286,7 @@ class CompiledStep:
             try:
                 return self.compiled(*tensors, rate)
             except Exception as error:
-                if not compile_failed(error):  # the step's own error: not the compiler's
+                if not compile_failed(error):  # the step's own error: raise it
                     raise
                 # no compiler here: slower without, not wrong
                 warnings.warn(f"torch.compile failed, so word2vec trains without it "
