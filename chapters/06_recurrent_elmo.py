@@ -258,7 +258,8 @@ bench = {
     "n2t.rnn.LSTM": fwd_bwd_seconds(rnn.LSTM(bench_width, bench_width),
                                     cfg.bench_repeats),
 }
-{name: f"{1e3 * seconds:.1f} ms" for name, seconds in bench.items()}
+markdown_table(["layer", "forward + backward (ms, best run)"],
+               [(f"`{name}`", f"{1e3 * sec:.1f}") for name, sec in bench.items()])
 
 # %% tags=["remove-cell"]
 slowdown = bench["n2t.rnn.LSTM"] / bench["nn.LSTM"]
