@@ -407,7 +407,7 @@ glue("reached_all", 100 * reached[len(train_labels)], display=False)
 # nested (for one seed, the 64 examples contain the 32). A run takes the steps of Adam
 # {cite:p}`kingma2015` that {glue:text}`epochs` passes over its examples need, but never
 # fewer than {glue:text}`min_steps` nor more than {glue:text}`max_steps`; a frozen
-# encoder's pooled vectors are computed once and reused. The clamp decides most runs:
+# encoder's pooled vectors are computed once and reused. The steps of each size:
 #
 # %%
 def steps_row(label, n):
