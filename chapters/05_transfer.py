@@ -409,7 +409,7 @@ glue("reached_all", 100 * reached[len(train_labels)], display=False)
 # fewer than {glue:text}`min_steps` nor more than {glue:text}`max_steps`; a frozen
 # encoder's pooled vectors are computed once and reused. The steps of each size:
 #
-# %%
+# %% tags=["hide-input"]
 def steps_row(label, n):
     steps = transfer.steps_for(n, cfg)
     return label, steps, f"{steps * min(cfg.batch_size, n) / n:.1f}"
@@ -433,10 +433,10 @@ markdown_table(
 # Beside the three encoders runs the counting baseline that a practitioner would try
 # first: **logistic regression on a bag of words**, one weight per word seen in the
 # training examples and class, each class's weights L2-regularised with strength
-# $1/(2C)$ for $C =$ {glue:text}`bow_c`, and fitted exactly with L-BFGS. For two classes
-# only the difference of the two rows counts, and the penalty on it is half as strong:
-# the model is scikit-learn's binary logistic regression at $C =$
-# {glue:text}`bow_sklearn_c` (its default is $C = 1$), on word presence rather than
+# $1/(2C)$ for $C =$ {glue:text}`bow_c:g`, and fitted exactly with L-BFGS. For two
+# classes only the difference of the two rows counts, and the penalty on it is half as
+# strong: the model is scikit-learn's binary logistic regression at $C =$
+# {glue:text}`bow_sklearn_c:g` (its default is $C = 1$), on word presence rather than
 # counts. Such baselines are famously hard to beat on text classification
 # {cite:p}`wang2012`. The zoo caches all the runs (the artefact `transfer-curves`) so
 # that later chapters can set their encoders beside them:
