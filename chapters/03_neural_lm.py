@@ -24,17 +24,16 @@
 # tokens, mix the two, and look at what the embeddings learned.
 
 # %% tags=["remove-cell"]
-import html
 import math
 import time
+import timeit
 from collections import Counter
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 import torch.nn.functional as F
-from IPython.display import HTML, display
-from n2t.book import Text, glue
+from n2t.book import Text, glue, markdown_table
 from torch import nn
 
 import n2t.plot
@@ -43,17 +42,10 @@ from n2t import vectors as wv
 from n2t.text import EOS, UNK, Vocab
 from n2t.profile import current
 from n2t.clock import clock_label, clock_seconds, measured
-from n2t.train import Timer, count_parameters, seed_everything
+from n2t.train import count_parameters, seed_everything
 
 n2t.plot.use_book_style()
 cfg = current().settings("neural_lm")
-
-# %% [markdown]
-# The settings of this chapter's experiments (the `quick` profile trains a tiny model on
-# a slice of the data; the `full` profile gives the numbers discussed in the text):
-
-# %%
-dict(cfg)
 
 # %% [markdown]
 # ## Why counting cannot generalise
@@ -75,15 +67,17 @@ one_hot = F.one_hot(torch.tensor(vocab.encode(words)), len(vocab)).float()
 cosine = F.cosine_similarity(one_hot[:, None], one_hot[None, :], dim=-1)
 cosine
 
-# %%
+# %% tags=["remove-cell"]
 assert cosine[0, 1] == cosine[0, 2] == 0  # cos(cat, dog) = cos(cat, the) = 0
 glue("vocab_size", len(vocab))
+# Chapter 1's batch: 32 sequences of 35 tokens, one-hot in 32-bit floats
+glue("one_hot_mib", 32 * 35 * len(vocab) * 4 / 2**20)
 
 # %% [markdown]
 # The cosine of "cat" and "dog" is 0, exactly the cosine of "cat" and "the". Each vector
-# has {glue:text}`vocab_size:,` entries, all but one zero: a batch of one-hot inputs
-# costs hundreds of megabytes ({doc}`01_text_as_data` measured it) and carries no notion
-# of similarity.
+# has {glue:text}`vocab_size:,` entries, all but one zero: a batch of 32 sequences of 35
+# one-hot inputs costs {glue:text}`one_hot_mib:.0f` MiB ({doc}`01_text_as_data` measured
+# it) and carries no notion of similarity.
 #
 # ## Embeddings: one-hot × Q is a row of Q
 #
@@ -104,20 +98,30 @@ assert torch.equal(by_product, by_lookup)
 by_lookup.shape
 
 # %% [markdown]
-# The two are equal, but they do not cost the same. For a batch of 512 ids:
+# The two are equal, but they do not cost the same. For a batch of 512 ids (the best of
+# five timed runs each, after one that warms up):
 
 # %%
 batch_ids = torch.randint(0, len(vocab), (512,))
-with torch.no_grad(), Timer() as product_time:
-    F.one_hot(batch_ids, len(vocab)).float() @ embedding.weight
-with torch.no_grad(), Timer() as lookup_time:
-    embedding(batch_ids)
-product_time.seconds * 1e3, lookup_time.seconds * 1e3  # milliseconds
+Q_weight = embedding.weight
+
+
+def best_ms(step, repeats=5):
+    """Milliseconds of the fastest of ``repeats`` runs of ``step``, after a warm-up."""
+    with torch.no_grad():
+        step()
+        return 1e3 * min(timeit.repeat(step, number=1, repeat=repeats))
+
+
+product_ms = best_ms(lambda: F.one_hot(batch_ids, len(vocab)).float() @ Q_weight)
+lookup_ms = best_ms(lambda: embedding(batch_ids))
+markdown_table(["512 ids", "milliseconds"],
+               [("one-hot × Q", f"{product_ms:.2f}"), ("look-up", f"{lookup_ms:.3f}")])
 
 # %% tags=["remove-cell"]
-glue("product_ms", product_time.seconds * 1e3)
-glue("lookup_ms", lookup_time.seconds * 1e3)
-glue("lookup_speedup", product_time.seconds / lookup_time.seconds)
+glue("product_ms", product_ms)
+glue("lookup_ms", lookup_ms)
+glue("lookup_speedup", product_ms / lookup_ms)
 glue("product_macs", 512 * len(vocab) * 128)
 
 # %% [markdown]
@@ -238,13 +242,14 @@ glue("toy_ppl_end", math.exp(losses[-1]))
 # together:
 
 # %%
-def toy_cosine(a, b):
-    return F.cosine_similarity(Q[toy_vocab[a]], Q[toy_vocab[b]], dim=0).item()
+def toy_cosine(word, other):
+    return F.cosine_similarity(Q[toy_vocab[word]], Q[toy_vocab[other]], dim=0).item()
 
 
 toy_cosines = {pair: toy_cosine(*pair) for pair in
                [("cat", "dog"), ("cat", "mat"), ("cat", "fish"), ("mat", "rug")]}
-toy_cosines
+markdown_table(["words", "cosine"],
+               [(f"{w} – {o}", f"{c:.2f}") for (w, o), c in toy_cosines.items()])
 
 # %% tags=["remove-cell"]
 assert toy_cosines["cat", "dog"] > max(toy_cosines["cat", "mat"],
@@ -269,6 +274,7 @@ glue("toy_cos_cat_mat", toy_cosines["cat", "mat"])
 # ```{literalinclude} ../lib/n2t/nnlm.py
 # :caption: lib/n2t/nnlm.py
 # :pyobject: NNLM.forward
+# :lines: 1-4,6-
 # :language: python
 # ```
 #
@@ -348,7 +354,9 @@ def training_speed(adaptive):
 
 speeds = {name: training_speed(adaptive)
           for name, adaptive in [("full softmax", False), ("adaptive softmax", True)]}
-speeds
+markdown_table(["output layer", "training tokens per second", "parameters"],
+               [(name, f"{speed:,.0f}", f"{params:,}")
+                for name, (speed, params) in speeds.items()])
 
 # %% tags=["remove-cell"]
 full_speed, full_head_params = speeds["full softmax"]
@@ -431,8 +439,11 @@ glue("adaptive_head_params", adaptive_head_params)
 # %%
 nnlm_artefact = zoo.get("nnlm")
 record = nnlm_artefact.metrics
-{key: record[key]
- for key in ("test_ppl", "valid_ppl", "parameters", "tokens_seen", "clock")}
+markdown_table(["test PPL", "valid PPL", "parameters", "training tokens",
+                clock_label(record["clock"])],
+               [(f"{record['test_ppl']:.1f}", f"{record['valid_ppl']:.1f}",
+                 f"{record['parameters']:,}", f"{record['tokens_seen']:,}",
+                 f"{clock_seconds(record['clock']):,.0f}")])
 
 # %% tags=["remove-cell"]
 assert record["test_tokens"] == lm.TEST_TOKENS == 245_569
@@ -495,18 +506,15 @@ mixed_test_logp = lm.mix(nnlm_test_logp, kn_test_logp, weight)
 mixed_valid_logp = lm.mix(nnlm_valid_logp, kn_valid_logp, weight)
 results = {
     f"Kneser–Ney {cfg.kn_order}-gram": (kn_valid_logp, kn_test_logp),
-    f"NNLM ({cfg.context_size + 1}-gram context)": (nnlm_valid_logp, nnlm_test_logp),
+    f"NNLM ({cfg.context_size} previous words)": (nnlm_valid_logp, nnlm_test_logp),
     f"NNLM + Kneser–Ney (λ = {weight:.2f})": (mixed_valid_logp, mixed_test_logp),
 }
 table = {name: (lm.perplexity(v), lm.perplexity(t)) for name, (v, t) in results.items()}
 
 # %% tags=["hide-input"]
-rows = "".join(
-    f"<tr><td>{html.escape(name)}</td><td>{valid:,.1f}</td><td>{test:,.1f}</td></tr>"
-    for name, (valid, test) in table.items()
-)
-display(HTML("<table><thead><tr><th>model</th><th>valid PPL</th><th>test PPL</th></tr>"
-             f"</thead><tbody>{rows}</tbody></table>"))
+markdown_table(["model", "valid PPL", "test PPL"],
+               [(name, f"{valid:,.1f}", f"{test:,.1f}")
+                for name, (valid, test) in table.items()])
 
 # %% tags=["remove-cell"]
 kn_valid_ppl, kn_test_ppl = table[f"Kneser–Ney {cfg.kn_order}-gram"]
@@ -526,7 +534,7 @@ glue("nnlm_vs_kn", record["test_ppl"] / kn_test_ppl)
 glue("nnlm_wins", 100 * nnlm_wins)
 verdicts = ("Within its training budget the NNLM alone does not reach Kneser–Ney.",
             "The NNLM alone is already the better model.")
-glue("nnlm_verdict", verdicts[record["test_ppl"] < kn_test_ppl])
+glue("nnlm_verdict", Text(verdicts[record["test_ppl"] < kn_test_ppl]))
 assert mix_test_ppl < min(kn_test_ppl, record["test_ppl"])  # what the text below says
 
 # %% [markdown]
@@ -579,9 +587,10 @@ glue("curve_first_tokens", curve[0]["tokens"])
 glue("curve_best_ppl", best_point["valid_ppl"])
 glue("curve_last_gain", 100 * (1 - curve[-1]["valid_ppl"] / curve[-2]["valid_ppl"])
      if len(curve) > 1 else 0.0)
-glue("crossing_text", "It passes Kneser–Ney after "
-     f"{crossing['tokens']:,} tokens ({clock_seconds(crossing):.0f} s of training)."
-     if crossing else "Within this budget it never gets below Kneser–Ney's line.")
+glue("crossing_text", Text(
+    f"It passes Kneser–Ney after {crossing['tokens']:,} tokens "
+    f"({clock_seconds(crossing):.0f} s of training)." if crossing
+    else "Within this budget it never gets below Kneser–Ney's line."))
 
 # %% [markdown]
 # After {glue:text}`curve_first_tokens:,` tokens the validation perplexity is
@@ -612,14 +621,9 @@ neighbours = {word: wv.nearest(vectors[:frequent], itos[:frequent], word, k=6)
               for word in probes}
 
 # %% tags=["hide-input"]
-rows = "".join(
-    f"<tr><td><b>{html.escape(word)}</b></td><td>"
-    + ", ".join(f"{html.escape(w)} <small>({c:.2f})</small>" for w, c in found)
-    + "</td></tr>"
-    for word, found in neighbours.items()
-)
-display(HTML("<table><thead><tr><th>word</th><th>nearest neighbours (cosine)</th></tr>"
-             f"</thead><tbody>{rows}</tbody></table>"))
+markdown_table(["word", "nearest neighbours (cosine)"],
+               [(f"**{word}**", ", ".join(f"{w} ({c:.2f})" for w, c in found))
+                for word, found in neighbours.items()])
 
 # %% [markdown]
 # A 2-D picture of a few groups of words, projected onto the first two principal
@@ -635,7 +639,8 @@ groups = {
 group_words = [w for members in groups.values() for w in members]
 missing = [w for w in group_words if w not in vocab]
 assert not missing, missing
-points = n2t.plot.pca_2d(vectors[vocab.encode(group_words)])
+# unit rows, as for word2vec's map in a later chapter: the direction, not the length
+points = n2t.plot.pca_2d(wv.unit_rows(vectors[vocab.encode(group_words)].float()))
 
 # %% mystnb={"figure": {"caption": "The NNLM's embeddings of four groups of words, projected onto their first two principal components.", "name": "fig-nnlm-embeddings"}, "image": {"alt": "A scatter plot of 26 labelled words in four colours: months, numbers, countries and past-tense verbs, each word placed by the first two principal components of its embedding."}}
 fig, ax = plt.subplots(figsize=(6.5, 4.5))
@@ -684,14 +689,21 @@ assert torch.allclose(distributions[0], distributions[1], rtol=0, atol=1e-5)
 top = distributions[0].topk(5).indices
 [vocab.itos[i] for i in top]
 
+# %% tags=["remove-cell"]
+largest = float((distributions[0] - distributions[1]).abs().max())
+glue("prefix_same", Text(
+    "identical, bit for bit" if largest == 0 else
+    f"the same up to float rounding (the log-probabilities differ by at most "
+    f"{largest:.1e}, as the two inputs' different lengths change the order of sums)"))
+
 # %% [markdown]
 # After "the war began in the city of" and after "the album was released in the city
-# of", the distribution of the next word is identical, bit for bit. Widening the window
-# makes $\mathbf{x}$, $\mathbf{H}$ and $\mathbf{W}$ grow with $n$ and still leaves a
-# limit. A model that reads the whole history needs to carry a summary of it along the
-# text, a state that is updated word by word: the recurrent neural networks of a later
-# chapter. The harness is ready for them: their state is the `state` of the body's
-# `forward`.
+# of", the distribution of the next word is {glue:text}`prefix_same`. Widening the
+# window makes $\mathbf{x}$, $\mathbf{H}$ and $\mathbf{W}$ grow with $n$ and still
+# leaves a limit. A model that reads the whole history needs to carry a summary of it
+# along the text, a state that is updated word by word: the recurrent neural networks of
+# a later chapter. The harness is ready for them: their state is the `state` of the
+# body's `forward`.
 
 # %% [markdown]
 # ## Exercises

@@ -33,7 +33,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from IPython.display import display
-from n2t.book import glue, markdown_table
+from n2t.book import Text, glue, markdown_table
 
 import n2t.data
 import n2t.plot
@@ -49,59 +49,50 @@ torch.manual_seed(0)
 # The chapter's tensors are small: one CPU thread beats two that must keep synchronising
 # (by far on a busy machine). The library's training loop does the same.
 torch.set_num_threads(1)
-
-
-class Text:
-    """A glued string shown without quotes by {glue:text}."""
-
-    def __init__(self, text):
-        self.text = text
-
-    def __repr__(self):
-        return self.text
-
-
-# %% [markdown]
-# The experiments of this chapter use these settings (the `full` profile trains on all
-# of WikiText-2; the `quick` profile on a slice, with the same code):
-
-# %%
 cfg = n2t.profile.current().settings("word2vec")
-dict(cfg)
 
 # %% [markdown]
 # ## What the neural language model pays for
 #
 # Bengio's model {cite:p}`bengio2003` reads $n-1$ word vectors, passes their
 # concatenation through a hidden layer of width $H$ and scores all $|V|$ words with a
-# softmax. Counting multiply–adds per predicted token makes the bill plain:
+# softmax. Counting multiply–adds per predicted token makes the bill plain (Bengio's
+# optional direct connections $\mathbf{W}\mathbf{x}$ from the embeddings to the softmax,
+# which {doc}`03_neural_lm`'s trained model leaves out, on a line of their own):
 
 # %%
 V, d, n, H, K = 33_278, 100, 5, 500, 5  # vocabulary, width, order, hidden, negatives
 nnlm_cost = {
-    "hidden layer": (n - 1) * d * H,
-    "softmax over |V| from the hidden layer": H * V,
-    "direct connections to the softmax": (n - 1) * d * V,
+    "hidden layer, (n − 1) d H": (n - 1) * d * H,
+    "softmax over |V| from the hidden layer, H |V|": H * V,
 }
+direct_cost = (n - 1) * d * V  # Bengio's optional W x: (n − 1) d |V|
 skipgram_cost = (K + 1) * d  # one (word, context) pair: K + 1 dot products
-{**nnlm_cost, "skip-gram, one pair": skipgram_cost}
+markdown_table(["per predicted token", "multiply–adds"], [
+    *((part, f"{cost:,}") for part, cost in nnlm_cost.items()),
+    ("NNLM in all", f"{sum(nnlm_cost.values()):,}"),
+    ("optional direct connections, (n − 1) d |V|", f"{direct_cost:,}"),
+    ("skip-gram, one pair, (K + 1) d", f"{skipgram_cost:,}"),
+])
 
-# %%
+# %% tags=["remove-cell"]
 nnlm_total = sum(nnlm_cost.values())
 glue("nnlm_madds", nnlm_total / 1e6, display=False)
-glue("softmax_share", 100 * (H * V + (n - 1) * d * V) / nnlm_total, display=False)
+glue("nnlm_direct_madds", (nnlm_total + direct_cost) / 1e6, display=False)
+glue("softmax_share", 100 * H * V / nnlm_total, display=False)
 glue("pair_madds", skipgram_cost, display=False)
 glue("cost_ratio", nnlm_total / (2 * cfg.window * skipgram_cost), display=False)
 
 # %% [markdown]
-# With a 100-wide embedding, a hidden layer of 500 and 5 words of context, the NNLM
-# spends {glue:text}`nnlm_madds:.1f` million multiply–adds on each token, and
+# With a 100-wide embedding, a hidden layer of 500 and $n - 1 = 4$ words of context, the
+# NNLM spends {glue:text}`nnlm_madds:.1f` million multiply–adds on each token
+# ({glue:text}`nnlm_direct_madds:.1f` million with the direct connections), and
 # {glue:text}`softmax_share:.1f`% of them on scoring every word of the vocabulary.
-# Word2vec keeps only the embeddings: one pair of words costs
-# {glue:text}`pair_madds` multiply–adds, so even a token with its full window of
-# context pairs is about {glue:text}`cost_ratio:,.0f` times cheaper. The price is that
-# word2vec is no longer a language model: it cannot score a sentence. It only learns
-# vectors, and that is all it is for.
+# Word2vec keeps only the embeddings: one pair of words costs {glue:text}`pair_madds`
+# multiply–adds, so even a token with its full window of context pairs is about
+# {glue:text}`cost_ratio:,.0f` times cheaper than the NNLM without direct connections.
+# The price is that word2vec is no longer a language model: it cannot score a sentence.
+# It only learns vectors, and that is all it is for.
 #
 # ## Two ways to predict from a window
 #
@@ -249,7 +240,7 @@ display(markdown_table(["pair", "skip-gram", "CBOW"], [
     for a, b in toy_checks
 ]))
 
-# %%
+# %% tags=["remove-cell"]
 for model in (toy_sg, toy_cbow):
     assert toy_cosine(model, "king", "queen") > toy_cosine(model, "king", "bread")
     assert toy_cosine(model, "man", "woman") > toy_cosine(model, "queen", "milk")
@@ -266,8 +257,9 @@ glue("toy_sg_kb", toy_cosine(toy_sg, "king", "bread"), display=False)
 #
 # ## Negative sampling: the loss written out
 #
-# The softmax above sums over all $|V|$ words for every pair: on WikiText-2 that is
-# 33 thousand dot products to learn from one pair. **Negative sampling**
+# The softmax above sums over all $|V|$ words for every pair: on WikiText-2 that is one
+# dot product for each of the {glue:text}`vocab:,` words of word2vec's vocabulary, to
+# learn from one pair. **Negative sampling**
 # {cite:p}`mikolov2013b` replaces the question "which word is the context?" by $K+1$
 # yes/no questions: is the true context word $o$ a context of $w$ (yes), and is each
 # of $K$ words $n_1 \dots n_K$ drawn from a noise distribution $P_n$ a context of $w$
@@ -317,19 +309,23 @@ glue("toy_sg_kb", toy_cosine(toy_sg, "king", "bread"), display=False)
 # %% [markdown]
 # To be sure that the hand-written gradient is the gradient, one step of
 # `skipgram_step` must equal one step of plain SGD on the loss above, differentiated
-# by autograd:
+# by autograd. A negative that happens to be the pair's own context word is left out of
+# the loss, as `used` leaves it out of the step; with 20 draws from 12 words the batch
+# below has some:
 
 # %%
-g = torch.Generator().manual_seed(1)
+g = torch.Generator().manual_seed(2)
 v_tab, u_tab = torch.randn(12, 4, generator=g), torch.randn(12, 4, generator=g)
 batch_centres, batch_contexts = torch.tensor([0, 3, 3, 7]), torch.tensor([1, 2, 9, 0])
 batch_negatives = torch.randint(0, 12, (4, K), generator=g)
+skipped = batch_negatives == batch_contexts[:, None]  # word2vec.c skips these draws
+assert skipped.any()  # so the check covers them
 
 v_auto, u_auto = v_tab.clone().requires_grad_(), u_tab.clone().requires_grad_()
 v = v_auto[batch_centres]
 positive = (u_auto[batch_contexts] * v).sum(1)
 negative = (u_auto[batch_negatives] * v[:, None, :]).sum(2)
-loss = -(F.logsigmoid(positive).sum() + F.logsigmoid(-negative).sum())
+loss = -(F.logsigmoid(positive).sum() + F.logsigmoid(-negative)[~skipped].sum())
 loss.backward()
 
 lr = 0.1
@@ -391,21 +387,26 @@ n2t.plot.curves(
 )
 plt.show()
 
-# %%
+# %% tags=["remove-cell"]
 the = corpus.stoi["the"]
 crossing = int((noise > unigram).nonzero()[0]) + 1  # first rank the noise favours
 glue("the_unigram", 100 * float(unigram[the]), display=False)
 glue("the_noise", 100 * float(noise[the]), display=False)
 glue("noise_crossing", crossing, display=False)
 assert float(noise[the]) < float(unigram[the])
+noise_table = w2v.NoiseSampler(noise).table
+glue("noise_table_size", noise_table.numel(), display=False)
+glue("rarest_slots", int(torch.bincount(noise_table.long()).min()), display=False)
 
 # %% [markdown]
 # "the" makes up {glue:text}`the_unigram:.1f`% of the tokens but only
 # {glue:text}`the_noise:.1f`% of the negatives; from frequency rank
 # {glue:text}`noise_crossing:,` on, a word is drawn more often than it occurs
 # ({numref}`fig-w2v-noise`). The library draws negatives as word2vec.c does, from a
-# table of ten million word ids in which each word fills its share; the unit tests
-# check a large draw against $P_n$ with a $\chi^2$ test.
+# table of word ids in which each word fills its share: word2vec.c's table holds $10^8$
+# ids, ours {glue:text}`noise_table_size:,`, which still gives the rarest word here
+# {glue:text}`rarest_slots:,` slots. The unit tests check a large draw against $P_n$
+# with a $\chi^2$ test.
 #
 # ## Subsampling frequent words
 #
@@ -457,7 +458,7 @@ display(markdown_table(["t", "tokens kept", "P(keep 'the')"], [
     for t, share in kept.items()
 ]))
 
-# %%
+# %% tags=["remove-cell"]
 glue("kept_1e5", 100 * kept[1e-5], display=False)
 glue("kept_1e3", 100 * kept[1e-3], display=False)
 glue("t_used", Text(f"{cfg.subsample_t:g}"), display=False)
@@ -523,12 +524,13 @@ glue("tiger_cat", ws353_scores["tiger", "cat"], display=False)
 # the same stale rows; shuffled, those updates fall into different steps. The input
 # vectors start uniform in $\pm 1/\text{dim}$, as in gensim (word2vec.c uses half that
 # range; the wider one answered more analogies in the benchmark below), the output
-# vectors at zero. The learning rate falls linearly from
-# {glue:text}`lr` to {glue:text}`min_lr` over the training, as in word2vec.c and
-# gensim. Skip-gram follows word2vec.c in one more detail: in each pair, the *context*
-# word's input vector predicts the *centre* word. Every position draws its reach from
-# the same distribution, so these are the same pairs, in expectation, as the other way
-# round. Not one Python loop runs over tokens:
+# vectors at zero. The learning rate falls linearly from {glue:text}`lr` to
+# {glue:text}`min_lr` over the training, as in gensim (word2vec.c falls towards zero and
+# stops at $10^{-4}$ of its start, and starts CBOW at 0.05). Skip-gram follows
+# word2vec.c in one more detail: in each pair, the *context* word's input vector
+# predicts the *centre* word. Every position draws its reach from the same distribution,
+# so these are the same pairs, in expectation, as the other way round. Not one Python
+# loop runs over tokens:
 #
 # ```{literalinclude} ../lib/n2t/word2vec.py
 # :caption: lib/n2t/word2vec.py
@@ -543,7 +545,9 @@ glue("tiger_cat", ws353_scores["tiger", "cat"], display=False)
 skipgram = zoo.get("word2vec-skipgram")
 cbow = zoo.get("word2vec-cbow")
 models = {"skip-gram": skipgram, "CBOW": cbow}
-{name: model.state["vectors"].shape for name, model in models.items()}
+markdown_table(["model", "words", "vector width"],
+               [(name, f"{len(m.state['itos']):,}", m.state["vectors"].shape[1])
+                for name, m in models.items()])
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "The negative-sampling loss per training example (a pair for skip-gram, a centre word for CBOW) during training (a moving average over batches).", "name": "fig-w2v-loss"}, "image": {"alt": "Two falling curves of training loss against the share of training done; both fall quickly at first and then level off."}}
 def smooth(values, width=200):
@@ -561,7 +565,7 @@ n2t.plot.curves(curves, xlabel="share of training done", ylabel="loss per exampl
                 marker=None)
 plt.show()
 
-# %%
+# %% tags=["remove-cell"]
 sg_m, cbow_m = skipgram.metrics, cbow.metrics
 glue("sg_examples", sg_m["examples"] / 1e6, display=False)
 sg_seconds, cbow_seconds = clock_seconds(sg_m["clock"]), clock_seconds(cbow_m["clock"])
@@ -589,7 +593,8 @@ glue("epochs", cfg.epochs, display=False)
 # Mikolov et al.'s test set {cite:p}`mikolov2013` asks questions of the form "*a* is to
 # *b* as *c* is to ?": *man* : *king* :: *woman* : ?. With unit-length vectors, the
 # answer by **3CosAdd** {cite:p}`levy2014` is the word whose vector is closest to
-# $\mathbf{b} - \mathbf{a} + \mathbf{c}$,
+# $\mathbf{b} - \mathbf{a} + \mathbf{c}$ (the scores that `analogy` returns are these
+# cosines),
 #
 # $$
 # d^\ast = \operatorname*{arg\,max}_{d \notin \{a, b, c\}}
@@ -646,7 +651,7 @@ rows.append(("all", 19_544, sum(sg_result.covered.values()),
              *(f"{100 * r.accuracy:.1f}%" for r in results.values())))
 display(markdown_table(["category", "questions", "covered", "skip-gram", "CBOW"], rows))
 
-# %%
+# %% tags=["remove-cell"]
 for name, r in results.items():
     key = "sg" if name == "skip-gram" else "cbow"
     glue(f"{key}_acc", 100 * r.accuracy, display=False)
@@ -702,7 +707,7 @@ display(markdown_table(["benchmark", "pairs covered", "skip-gram ρ", "CBOW ρ"]
     for bench, s in similarity["skip-gram"].items()
 ]))
 
-# %%
+# %% tags=["remove-cell"]
 for name, key in (("skip-gram", "sg"), ("CBOW", "cbow")):
     glue(f"{key}_ws", similarity[name]["WordSim-353"].rho, display=False)
     glue(f"{key}_men", similarity[name]["MEN"].rho, display=False)
@@ -808,7 +813,7 @@ display(markdown_table(["rank", "skip-gram", "CBOW"], [
     for i, ((a, sa), (b, sb)) in enumerate(zip(king, king_cbow, strict=True))
 ]))
 
-# %%
+# %% tags=["remove-cell"]
 def queen_rank(model):
     """Where "queen" comes among the 100 best answers to man : king :: woman : ?."""
     top = wv.analogy(model.state["vectors"], model.state["itos"], "man", "king",
@@ -845,10 +850,11 @@ glue("queen_rank_cbow", Text(queen_rank(cbow)), display=False)
 # %%
 curves_artefact = zoo.get("word2vec-curves")
 growth = curves_artefact.metrics["growth"]
-[(round(r["share"], 3), r["corpus_tokens"], round(r["analogy_accuracy"], 4))
- for r in growth]
+markdown_table(["share of the text", "training tokens", "analogy accuracy"],
+               [(f"1/{round(1 / r['share'])}", f"{r['corpus_tokens']:,}",
+                 f"{100 * r['analogy_accuracy']:.1f}%") for r in growth])
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Skip-gram's analogy accuracy (semantic and syntactic questions, on the questions covered) and WordSim-353 ρ against the number of training tokens, each point a model trained on a share of WikiText-2's training text.", "name": "fig-w2v-growth"}, "image": {"alt": "Curves rising with the number of training tokens on a logarithmic axis: analogy accuracy stays low but grows, and so does the WordSim-353 correlation."}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Skip-gram's analogy accuracy (semantic and syntactic questions, on the questions covered) and the Spearman ρ of WordSim-353 and MEN against the number of training tokens, each point a model trained on a share of WikiText-2's training text.", "name": "fig-w2v-growth"}, "image": {"alt": "Curves rising with the number of training tokens on a logarithmic axis: analogy accuracy stays low but grows, and so do the WordSim-353 and MEN correlations."}}
 tokens = [r["corpus_tokens"] for r in growth]
 fig, (ax_a, ax_s) = plt.subplots(1, 2, figsize=(8, 3.2))
 n2t.plot.curves({
@@ -862,7 +868,7 @@ n2t.plot.curves({
 }, xlabel="training tokens", ylabel="Spearman ρ", logx=True, ax=ax_s)
 plt.show()
 
-# %%
+# %% tags=["remove-cell"]
 glue("growth_first_acc", 100 * growth[0]["analogy_accuracy"], display=False)
 glue("growth_first_tokens", growth[0]["corpus_tokens"], display=False)
 glue("growth_last_acc", 100 * growth[-1]["analogy_accuracy"], display=False)
@@ -903,7 +909,7 @@ display(markdown_table(sweep_header, [
     for r in sweep
 ]))
 
-# %%
+# %% tags=["remove-cell"]
 best_t = max(sweep, key=lambda r: r["analogy_accuracy"])
 glue("best_t", Text(f"{best_t['t']:g}"), display=False)
 glue("acc_1e5", 100 * sweep[0]["analogy_accuracy"], display=False)
@@ -922,10 +928,10 @@ glue("t_smallest", Text(f"{sweep[0]['t']:g}"), display=False)
 # for one pair it reads the $K+1$ rows it needs, updates them, and moves on while they
 # are still in the processor's cache. Our step is batched PyTorch: it gathers the rows
 # of a thousand pairs into new tensors, computes, and scatters the gradients back with
-# `index_add_`. Timing the three phases of one skip-gram step of the size the library
-# uses shows which dominates:
+# `index_add_`. Timing the three phases of a simplified skip-gram step of the size the
+# library uses (the loss and the `used` mask left out) shows which dominates:
 
-# %%
+# %% tags=["hide-input"]
 def time_phases(pairs, repeats=30, seed=0):
     """Milliseconds per step spent gathering rows, computing, scattering gradients."""
     g = torch.Generator().manual_seed(seed)
@@ -961,7 +967,8 @@ def time_phases(pairs, repeats=30, seed=0):
 
 
 phase_ms = time_phases(cfg.batch_size)
-{name: round(ms, 2) for name, ms in phase_ms.items()}
+markdown_table(["phase of one step", "milliseconds"],
+               [(name, f"{ms:.2f}") for name, ms in phase_ms.items()])
 
 # %% tags=["remove-cell"]
 memory_share = 1 - phase_ms["arithmetic"] / sum(phase_ms.values())
@@ -971,7 +978,8 @@ glue("memory_share", 100 * memory_share, display=False)
 # %% [markdown]
 # In a step of {glue:text}`step_pairs:,` pairs, moving rows in and out of the tables
 # takes {glue:text}`memory_share:.0f`% of the time; the dot products and gradients
-# themselves take the rest. The arithmetic is the same as gensim's, but each row
+# themselves take the rest. The arithmetic is gensim's (up to gensim's sigmoid, read
+# from a table, and its skip of an update where $|s| \ge 6$), but each row
 # crosses the memory bus several times instead of once: every line of the step writes
 # a new tensor that the next line reads back. A compiler can remove that traffic.
 # `torch.compile` traces the step into a graph and its backend, inductor, writes C++
@@ -1007,7 +1015,8 @@ fused_step = w2v.CompiledStep(w2v.skipgram_step)
 plain_ms = step_ms(w2v.skipgram_step, step_batch)
 fused_ms = step_ms(fused_step, step_batch)
 compiled_here = fused_step.compiled is not None
-{"plain step (ms)": round(plain_ms, 2), "compiled step (ms)": round(fused_ms, 2)}
+markdown_table(["skip-gram step", "milliseconds"],
+               [("plain", f"{plain_ms:.2f}"), ("compiled", f"{fused_ms:.2f}")])
 
 # %% tags=["remove-cell"]
 if compiled_here and fused_ms < plain_ms:

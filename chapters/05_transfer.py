@@ -43,15 +43,7 @@ n2t.plot.use_book_style()
 torch.manual_seed(0)
 # Small tensors: one CPU thread beats two that must keep synchronising.
 torch.set_num_threads(1)
-
-
-# %% [markdown]
-# The experiments use these settings (the `full` profile runs every size with three
-# seeds; the `quick` profile fewer, with the same code):
-
-# %%
 cfg = n2t.profile.current().settings("transfer")
-dict(cfg)
 
 # %% [markdown]
 # ## Learn once, reuse: freeze or fine-tune
@@ -97,8 +89,9 @@ n2t.diagrams.classifier()
 # sentences from film reviews (`subjective`) and from plot summaries (`objective`).
 # `n2t.data.text_task` splits each into fixed, seeded train, valid and test parts,
 # stratified so that each part has the same label mix. The SMS collection repeats
-# hundreds of messages word for word; a copy in the test split of a training message
-# would be a free answer, so each text is kept once.
+# hundreds of messages, word for word or with only a phone number or a prize code
+# changed; a copy in the test split of a training message would be a free answer, so
+# texts that read alike once tokenised, with every digit written as 0, are kept once.
 
 # %%
 tasks = {name: data.text_task(name) for name in cfg.tasks}
@@ -120,7 +113,10 @@ spam_task, subj_task = tasks["sms-spam"], tasks["subj"]
 raw_spam = data.sms_spam()
 glue("spam_raw", len(raw_spam), display=False)
 duplicates = len(raw_spam) - len({text for _, text in raw_spam})
+near = len({text for _, text in raw_spam}) - len({data.task_text_key(text)
+                                                  for _, text in raw_spam})
 glue("spam_duplicates", duplicates, display=False)
+glue("spam_near_duplicates", near, display=False)
 spam_share = sum(e.label == "spam" for e in spam_task.test) / len(spam_task.test)
 glue("spam_share", 100 * spam_share, display=False)
 subj_total = sum(len(subj_task.split(split)) for split in data.TASK_SPLITS)
@@ -128,7 +124,8 @@ glue("subj_total", subj_total, display=False)
 
 # %% [markdown]
 # Of the {glue:text}`spam_raw:,` messages, {glue:text}`spam_duplicates:,` repeat an
-# earlier one. A few examples of each label:
+# earlier one word for word and {glue:text}`spam_near_duplicates:,` more up to their
+# digits. A few examples of each label:
 
 # %%
 for task in tasks.values():
@@ -160,7 +157,9 @@ tp = int((test_labels == 0).sum())
 fp = len(test_labels) - tp
 f1_ham = 2 * tp / (2 * tp + fp)  # no false negatives for "ham"; "spam" scores 0
 assert macro_f1(always_ham, test_labels, 2) == (f1_ham + 0.0) / 2
-{"accuracy": accuracy(always_ham, test_labels), "macro-F1": (f1_ham + 0.0) / 2}
+markdown_table(["always `ham`", "accuracy", "macro-F1"],
+               [("test split", f"{accuracy(always_ham, test_labels):.3f}",
+                 f"{(f1_ham + 0.0) / 2:.3f}")])
 
 # %% tags=["remove-cell"]
 glue("ham_accuracy", accuracy(always_ham, test_labels), display=False)
@@ -175,8 +174,9 @@ glue("ham_macro_f1", (f1_ham + 0.0) / 2, display=False)
 # Pretrained vectors exist only for the words of the pretraining corpus. The tasks are
 # tokenised the way WikiText-2 was, so that the same word gets the same token
 # (`n2t.text.wikitext_tokenize`: lower case, contractions split before the apostrophe
-# as in WikiText-2's `don 't`), and a token finds its vector in its own casing or in
-# its most frequent one ("paris" finds "Paris"):
+# as in WikiText-2's `don 't`). A lower-case token says nothing about casing, so it
+# finds the vector of its word's most frequent casing: "paris" finds "Paris", and "i"
+# the pronoun "I", not WikiText-2's rare roman numeral "i":
 
 # %%
 message = "Don't miss it! Txt WIN to 80086 for ur £100 prize"
@@ -228,29 +228,33 @@ markdown_table(["task", "most frequent tokens without a word2vec vector"],
                [[task.name, missing(task, w2v_vocab)] for task in tasks.values()])
 
 # %% [markdown]
-# Subjectivity sentences are edited English from film reviews, and
+# Subjectivity sentences are edited English, review snippets for the subjective half and
+# plot summaries for the objective half (Pang and Lee took them from Rotten Tomatoes and
+# the Internet Movie Database {cite:p}`pang2004`, and ship them lower-cased), and
 # {glue:text}`cover_subj_word2vec:.1f`% of their tokens have a word2vec vector
-# ({glue:text}`cover_subj_wikitext2:.1f`% are in WikiText-2's vocabulary). Text
-# messages are written in another register, with abbreviations, symbols and spellings
-# that an encyclopaedia does not use, and with numbers (prices, phone numbers, short
-# codes) that are rare as types even where they are common as a kind. Only
+# ({glue:text}`cover_subj_wikitext2:.1f`% are in WikiText-2's vocabulary). Text messages
+# are written in another register, with abbreviations, symbols and spellings that an
+# encyclopaedia does not use, and with numbers (prices, phone numbers, short codes) that
+# are rare as types even where they are common as a kind. Only
 # {glue:text}`cover_sms_spam_word2vec:.1f`% of their tokens have a word2vec vector
 # (WikiText-2's vocabulary covers {glue:text}`cover_sms_spam_wikitext2:.1f`%). A token
-# without a vector becomes `<unk>`: the classifier sees that *something* unknown was
-# there, not what. This is the first limit of transfer: pretraining helps only where
-# the pretraining text resembles the task's.
+# without a vector becomes `<unk>`, whose vector is word2vec's own `<unk>` row
+# (WikiText-2 writes `<unk>` for its rare words): the classifier sees that *something*
+# rare was there, not what. This is the first limit of transfer: pretraining helps only
+# where the pretraining text resembles the task's.
 #
 # ## The classifier
 #
-# The classifier must be cheap on a CPU, because the learning curve trains it
-# hundreds of times, and it should let the comparison be about the vectors. It
-# therefore pools: the **mean** of a text's token vectors says what the text is about
-# on average, the element-wise **maximum** keeps the strongest signal of any single
-# word (one "prize" in a message) {cite:p}`iyyer2015`. Pooling has no parameters and
-# ignores word order, so every difference between two encoders is a difference
-# between their vectors. A recurrent or convolutional layer would read order too
-# {cite:p}`kim2014`, at a higher cost per step; the next chapter puts order into
-# the vectors instead.
+# The classifier must be cheap on a CPU, because the learning curve trains it hundreds
+# of times, and it should let the comparison be about the vectors. It therefore pools:
+# the **mean** of a text's token vectors says what the text is about on average
+# {cite:p}`iyyer2015`, the element-wise **maximum** keeps the strongest signal of any
+# single word (one "prize" in a message), and joining the two is the pooling of Shen et
+# al.'s simple word-embedding models {cite:p}`shen2018`. Pooling has no parameters and
+# ignores word order, so every difference between two encoders is a difference between
+# their vectors. A recurrent or convolutional layer would read order too
+# {cite:p}`kim2014`, at a higher cost per step; the next chapter puts order into the
+# vectors instead.
 #
 # ```{literalinclude} ../lib/n2t/classify.py
 # :caption: lib/n2t/classify.py — pooling over the real tokens
@@ -286,9 +290,10 @@ markdown_table(["task", "most frequent tokens without a word2vec vector"],
 # :dedent:
 # ```
 #
-# Pooling by hand agrees with the library on a batch of two texts, one of them padded:
+# Pooling by hand agrees with the library on a batch of two texts, one of them padded
+# (the largest difference between the two):
 
-# %% tags=["hide-input"]
+# %%
 encoder = transfer.embedding_encoder(spam_task, "word2vec frozen")
 ids, mask = classify.pad_ids(
     classify.encode_texts(["free prize , call now", "see you later"], encoder.vocab),
@@ -300,6 +305,7 @@ by_hand = torch.stack([
     for b in range(2)
 ])
 torch.testing.assert_close(classify.pool(vectors, mask), by_hand)
+float((classify.pool(vectors, mask) - by_hand).abs().max())
 
 # %% [markdown]
 # All three encoders share one vocabulary — the
@@ -325,8 +331,7 @@ for variant in ("word2vec frozen", "word2vec fine-tuned"):
     before = encoder.embedding.weight.detach().clone()
     train = classify.encode_examples(spam_task, spam_task.train, encoder,
                                      cfg.max_len)
-    chosen = classify.Encoded(train.ids[subset], train.mask[subset],
-                              train.labels[subset])
+    chosen = train.select(subset)
     model = classify.Classifier(encoder, 2, cfg.hidden, cfg.dropout)
     classify.train_classifier(model, chosen, steps, cfg.batch_size, cfg.lr,
                               cfg.encoder_lr, seed)
@@ -338,9 +343,11 @@ tuned_before, tuned_after = tables["word2vec fine-tuned"]
 assert torch.equal(frozen_before, frozen_after)  # frozen: not one number changed
 moved = (tuned_after - tuned_before).norm(dim=1)
 assert moved.max() > 0  # fine-tuned: the vectors moved
-{"frozen rows changed": int((frozen_after != frozen_before).any(dim=1).sum()),
- "fine-tuned rows changed": int((moved > 0).sum()),
- "rows in the table": len(moved)}
+frozen_changed = int((frozen_after != frozen_before).any(dim=1).sum())
+markdown_table(["variant", "rows changed", "rows in the table"], [
+    ("word2vec frozen", frozen_changed, len(moved)),
+    ("word2vec fine-tuned", int((moved > 0).sum()), len(moved)),
+])
 
 # %% [markdown]
 # Only the rows of words that occur in the 256 messages moved. The ten that moved
@@ -377,7 +384,8 @@ for n in [*cfg.sizes[:-1], len(train_labels)]:
     seen_rows = train.ids[transfer.labelled_subset(train_labels, n, seed)]
     seen_rows = seen_rows[seen_rows != vocab.pad_id].unique()
     reached[n] = torch.isin(test_tokens, seen_rows).float().mean().item()
-{n: f"{share:.1%}" for n, share in reached.items()}
+markdown_table(["labelled messages", "test tokens whose row fine-tuning moves"],
+               [(f"{n:,}", f"{share:.1%}") for n, share in reached.items()])
 
 # %% tags=["remove-cell"]
 glue("reached_first", 100 * reached[cfg.sizes[0]], display=False)
@@ -396,12 +404,25 @@ glue("reached_all", 100 * reached[len(train_labels)], display=False)
 # The learning curve trains the classifier on a fresh encoder for every number of
 # labelled examples and every seed, and scores the whole test split. The subsets are
 # stratified (each keeps the label mix, with at least one example per class) and
-# nested (for one seed, the 64 examples contain the 32). Each run trains for
-# {glue:text}`epochs` passes over its examples, with at least
-# {glue:text}`min_steps` and at most {glue:text}`max_steps` steps of Adam
-# {cite:p}`kingma2015`; a frozen encoder's pooled vectors are computed once and
-# reused.
+# nested (for one seed, the 64 examples contain the 32). A run takes the steps of Adam
+# {cite:p}`kingma2015` that {glue:text}`epochs` passes over its examples need, but never
+# fewer than {glue:text}`min_steps` nor more than {glue:text}`max_steps`; a frozen
+# encoder's pooled vectors are computed once and reused. The steps of each size:
 #
+# %% tags=["hide-input"]
+def steps_row(label, n):
+    steps = transfer.steps_for(n, cfg)
+    return label, steps, f"{steps * min(cfg.batch_size, n) / n:.1f}"
+
+
+markdown_table(
+    ["labelled examples", "steps", "passes over them"],
+    [*(steps_row(f"{n:,}", n) for n in cfg.sizes[:-1]),
+     *(steps_row(f"all {len(task.train):,} ({task.name})", len(task.train))
+       for task in tasks.values())],
+)
+
+# %% [markdown]
 # ```{literalinclude} ../lib/n2t/transfer.py
 # :caption: lib/n2t/transfer.py — learning_curve, one run
 # :start-after: [curve]
@@ -411,15 +432,21 @@ glue("reached_all", 100 * reached[len(train_labels)], display=False)
 #
 # Beside the three encoders runs the counting baseline that a practitioner would try
 # first: **logistic regression on a bag of words**, one weight per word seen in the
-# training examples and class, L2-regularised as scikit-learn's default ($C = 1$) and
-# fitted exactly with L-BFGS. Such baselines are famously hard to beat on text
-# classification {cite:p}`wang2012`. The zoo caches all the runs (the artefact
-# `transfer-curves`) so that later chapters can set their encoders beside them:
+# training examples and class, each class's weights L2-regularised with strength
+# $1/(2C)$ for $C =$ {glue:text}`bow_c:g`, and fitted exactly with L-BFGS. For two
+# classes only the difference of the two rows counts, and the penalty on it is half as
+# strong: the model is scikit-learn's binary logistic regression at $C =$
+# {glue:text}`bow_sklearn_c:g` (its default is $C = 1$), on word presence rather than
+# counts. Such baselines are famously hard to beat on text classification
+# {cite:p}`wang2012`. The zoo caches all the runs (the artefact `transfer-curves`) so
+# that later chapters can set their encoders beside them:
 
 # %% tags=["remove-cell"]
 glue("epochs", cfg.epochs, display=False)
 glue("min_steps", cfg.min_steps, display=False)
 glue("max_steps", cfg.max_steps, display=False)
+glue("bow_c", cfg.bow_c, display=False)
+glue("bow_sklearn_c", 2 * cfg.bow_c, display=False)
 
 # %%
 records = zoo.get("transfer-curves").metrics["records"]
@@ -484,6 +511,7 @@ glue("gain_value", best_gain, display=False)
 glue("first_size", sizes[cfg.tasks[0]][0], display=False)
 glue("n_sizes", len(cfg.sizes), display=False)
 glue("encoder_lr", cfg.encoder_lr, display=False)
+glue("head_lr", cfg.lr, display=False)
 frozen_ahead = 0
 for name in cfg.tasks:
     key = name.replace("-", "_")
@@ -518,6 +546,43 @@ for name in cfg.tasks:
     glue(f"bow_verdict_{key}", Text("beats" if bow_gap > 0.005 else
                                     "trails" if bow_gap < -0.005 else "matches"),
          display=False)
+
+
+def bow_majority(task, size):
+    """The bag of words at ``size`` labels: its commonest answer on the test split and
+    that answer's share, over the seeds."""
+    labels, test_texts = task.label_ids(task.train), [e.text for e in task.test]
+    answers = []
+    for seed in cfg.seeds:
+        index = transfer.labelled_subset(labels, size, seed).tolist()
+        model = transfer.train_bag_of_words([task.train[i].text for i in index],
+                                            labels[index], len(task.labels), cfg.bow_c)
+        answers.append(transfer.predict_bag_of_words(model, test_texts))
+    counts = torch.bincount(torch.cat(answers), minlength=len(task.labels))
+    return task.labels[int(counts.argmax())], float(counts.max() / counts.sum())
+
+
+for name, task in tasks.items():
+    label, share = bow_majority(task, sizes[name][0])
+    glue(f"bow_few_{name.replace('-', '_')}", Text(
+        f"answers “{label}” for {share:.0%} of the test texts: regularised towards "
+        "zero, with weights for the words of a few dozen texts only, it falls back on "
+        "one answer" if share >= 0.95 else
+        f"still splits its answers (its commoner one, “{label}”, for {share:.0%} of "
+        "the test texts)"), display=False)
+ahead = [name for name in cfg.tasks
+         if max(mean(name, v, sizes[name][0]) for v in ("word2vec frozen",
+                                                         "word2vec fine-tuned"))
+         > mean(name, transfer.BAG_OF_WORDS, sizes[name][0])]
+task_words = {"sms-spam": "SMS spam", "subj": "subjectivity"}
+few_words = "With the fewest labels the better word2vec classifier is ahead of the bag"
+glue("few_labels_verdict", Text(
+    f"{few_words} of words on both tasks: pretrained vectors are worth most where "
+    "labels are few and a counting model has little to count"
+    if len(ahead) == len(cfg.tasks)
+    else f"{few_words} of words on {task_words[ahead[0]]} only" if ahead
+    else "Even with the fewest labels the bag of words is ahead of every word2vec "
+    "classifier here"), display=False)
 glue("overfit_verdict", Text(
     "does not show here: fine-tuning never falls behind freezing" if not frozen_ahead
     else f"shows at {frozen_ahead} of the points, where freezing is ahead"),
@@ -528,14 +593,12 @@ glue("overfit_verdict", Text(
 # over random embeddings is {glue:text}`gain_value:+.3f` macro-F1, on
 # {glue:text}`gain_task` with {glue:text}`gain_size:,` labelled examples. With the
 # fewest labels ({glue:text}`first_size`) the gain is
-# {glue:text}`gain_first_subj:+.3f` on subjectivity (frozen
-# {glue:text}`frozen_first_subj:.3f`, fine-tuned {glue:text}`tuned_first_subj:.3f`,
-# random {glue:text}`random_first_subj:.3f`) and {glue:text}`gain_first_sms_spam:+.3f`
-# on SMS spam (frozen {glue:text}`frozen_first_sms_spam:.3f`, fine-tuned
-# {glue:text}`tuned_first_sms_spam:.3f`, random {glue:text}`random_first_sms_spam:.3f`).
-# Subjectivity is written in the encyclopaedia's English: an opinion word seen in a
-# few training sentences has pretrained neighbours that share its tone, so what the
-# classifier learns about it carries over to words it never saw labelled. SMS spam
+# {glue:text}`gain_first_subj:+.3f` on subjectivity and
+# {glue:text}`gain_first_sms_spam:+.3f` on SMS spam (the table gives each variant).
+# Subjectivity's sentences are ordinary edited English, half of them plot summaries like
+# Wikipedia's articles on films: an opinion word seen in a few training sentences has
+# pretrained neighbours that share its tone, so what the classifier learns about it can
+# carry over to words it never saw labelled. SMS spam
 # turns on tokens that word2vec has no vector for (the coverage table lists the most
 # frequent), and about those the pretrained table knows as little as the random one.
 #
@@ -556,10 +619,11 @@ glue("overfit_verdict", Text(
 # {glue:text}`diff_all_subj:+.3f` and {glue:text}`diff_all_sms_spam:+.3f`. The
 # overfitting that the argument at the start of the chapter feared
 # {glue:text}`overfit_verdict`. Fine-tuning here is cautious: the vectors learn at
-# {glue:text}`encoder_lr`, and a run on few labels takes few steps, so they move little
-# (the table of moved words above) and cannot go far wrong, while frozen vectors can
-# never take up what the task teaches — such as which frequent words mark spam.
-# Exercise 5 makes fine-tuning bolder.
+# {glue:text}`encoder_lr` (the head at {glue:text}`head_lr`) and move little (the table
+# of moved words above), even in the smallest runs, which take {glue:text}`min_steps`
+# steps and so pass over their few examples many times (the table of steps above);
+# frozen vectors can never take up what the task teaches — such as which frequent words
+# mark spam. Exercise 5 makes fine-tuning bolder.
 #
 # **The counting baseline.** With all the labels the bag of words
 # {glue:text}`bow_verdict_sms_spam` the best embedding classifier on SMS spam
@@ -571,11 +635,11 @@ glue("overfit_verdict", Text(
 # the embedding classifiers see many of those as one `<unk>`. With
 # {glue:text}`first_size` labels it scores {glue:text}`bow_first_sms_spam:.3f` on SMS
 # spam, where always answering `ham` scores {glue:text}`ham_macro_f1:.3f`, and
-# {glue:text}`bow_first_subj:.3f` on subjectivity: regularised towards zero and with a
-# weight only for the words of a few dozen texts, it falls back on the majority class.
-# Pretrained vectors are worth most where labels are few and a counting model has
-# little to count; with plenty of labels and a vocabulary of its own, a task is well
-# served by counting {cite:p}`wang2012`.
+# {glue:text}`bow_first_subj:.3f` on subjectivity. On SMS spam it
+# {glue:text}`bow_few_sms_spam`; on subjectivity, where neither label is the majority,
+# it {glue:text}`bow_few_subj`. {glue:text}`few_labels_verdict`. With plenty of labels
+# and a vocabulary of its own, a counting model is a baseline to beat
+# {cite:p}`wang2012`.
 #
 # ## What word vectors cannot do
 #

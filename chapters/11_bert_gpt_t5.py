@@ -209,7 +209,7 @@ len(train_lines)
 # %% [markdown]
 # How many `<unk>`s does that save on Chapter 5's SMS messages? We tokenise
 # them as the classifiers do, look each token up in the WikiText-2 vocabulary (in its
-# own casing, else its most frequent one), and spell it with the BPE:
+# word's most frequent casing, as Chapter 5 does), and spell it with the BPE:
 
 # %%
 task = data.text_task("sms-spam")

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from n2t import classify, data, metrics, transfer
+from n2t import classify, data, metrics, text, transfer
 from n2t.data import Example, TextTask
 from n2t.profile import Settings
 from n2t.text import Vocab
@@ -84,9 +84,19 @@ def test_macro_f1_rejects_bad_input():
 def test_lookup_falls_back_to_the_most_frequent_casing():
     vocab = Vocab.from_itos(["<unk>", "<pad>", "The", "Paris", "the", "paris_x"], specials=("<unk>", "<pad>"))
     find = classify.lookup(vocab)
-    assert find("the") == 4  # its own casing first
-    assert find("paris") == 3  # else the most frequent casing
+    assert find("paris") == 3  # the most frequent casing
+    assert find("The") == 2 and find("PARIS") == 3  # a capital: its own casing first, then the most frequent
     assert find("london") == vocab.unk_id
+
+
+def test_a_lower_case_token_takes_the_most_frequent_casing_not_a_rare_lower_case_type():
+    """The tokenizer lower-cases: "I" arrives as "i", and must not get WikiText-2's rare roman numeral "i"."""
+    vocab = Vocab.from_itos(["<unk>", "<pad>", "the", "I", "U", "i", "u"], specials=("<unk>", "<pad>"))
+    find = classify.lookup(vocab)
+    tokens = text.wikitext_tokenize("I think u know the way")
+    assert tokens[0] == "i" and tokens[2] == "u"
+    assert [vocab.itos[find(t)] for t in ("i", "u", "the")] == ["I", "U", "the"]
+    assert find("i") == 3 and classify.encode_texts(["I"], vocab) == [[3]]
 
 
 def test_texts_that_tokenise_to_nothing_are_a_clear_error():
@@ -243,6 +253,27 @@ def test_bag_of_words_matches_a_hand_fitted_logistic_regression():
     loss.backward()
     assert weight.grad.abs().max() < 1e-4 and bias.grad.abs().max() < 1e-4
     assert transfer.predict_bag_of_words(model, ["good", "bad"]).tolist() == [1, 0]
+
+
+def test_bag_of_words_is_binary_logistic_regression_at_twice_c():
+    """Two class rows, each penalised: for two classes that is scikit-learn's binary model at C = 2 · c."""
+    texts = ["good fun", "good", "bad film", "bad", "good film", "fun", "bad fun", "film"]
+    labels = torch.tensor([1, 1, 0, 0, 1, 1, 0, 0])
+    c = 0.5
+    model = transfer.train_bag_of_words(texts, labels, 2, c=c, max_iter=500)
+    rows, bias = model.weights.weight.detach().double(), model.bias.detach().double()
+    assert torch.allclose(rows[:, 0], -rows[:, 1], atol=1e-4)  # the rows are −d/2 and +d/2
+    d = (rows[:, 1] - rows[:, 0]).requires_grad_()
+    b = (bias[1] - bias[0]).requires_grad_()
+    flat, offsets = model.bags(texts)
+    x = torch.zeros(len(texts), rows.shape[0], dtype=torch.float64)  # word presence
+    for i, (start, stop) in enumerate(zip(offsets.tolist(), [*offsets.tolist()[1:], len(flat)], strict=True)):
+        x[i, flat[start:stop]] = 1.0
+    sklearn_c = 2 * c  # scikit-learn: C · Σ log-loss + ‖d‖² / 2, divided here by C · n
+    loss = nn.functional.binary_cross_entropy_with_logits(x @ d + b, labels.double())
+    loss = loss + d.pow(2).sum() / (2 * sklearn_c * len(texts))
+    loss.backward()
+    assert d.grad.abs().max() < 1e-4 and b.grad.abs() < 1e-4  # the optimum of the binary model at C = 2c
 
 
 def test_text_task_labels_must_be_in_the_label_set():

@@ -262,9 +262,24 @@ def test_text_task_splits_are_stratified_disjoint_and_deterministic(name):
 def test_text_task_drops_duplicate_texts():
     spam = data.text_task("sms-spam")
     raw = data.sms_spam()
-    assert len(spam.train) + len(spam.valid) + len(spam.test) == len({text for _, text in raw}) < len(raw)
+    keys = {data.task_text_key(text) for _, text in raw}
+    assert len(spam.train) + len(spam.valid) + len(spam.test) == len(keys) < len({text for _, text in raw})
     assert spam.labels == ("ham", "spam")
     assert data.text_task("subj").labels == ("objective", "subjective")
+
+
+def test_task_text_key_folds_digits_and_reads_tokens():
+    assert data.task_text_key("Call 08712300200 NOW!") == data.task_text_key("call  08719181513 now !")
+    assert data.task_text_key("Call 0871 now") != data.task_text_key("Call 0871 later")
+
+
+@pytest.mark.parametrize("name", data.TEXT_TASKS)
+def test_no_test_or_valid_text_is_a_training_text_once_tokenised_and_digits_folded(name):
+    """Template spam that differs only in a phone number must not sit in train and test (a free answer)."""
+    task = data.text_task(name)
+    train = {data.task_text_key(e.text) for e in task.train}
+    for split in ("valid", "test"):
+        assert not train & {data.task_text_key(e.text) for e in task.split(split)}, split
 
 
 def test_text_task_rejects_an_unknown_name():

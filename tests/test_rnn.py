@@ -186,6 +186,19 @@ def test_layers_duplicate_the_embedding_and_respect_padding():
         model.layers(ids, mask[:, :3])
 
 
+def test_layers_read_each_text_after_the_boundary_token_as_the_lms_do():
+    """The states ELMo takes are those the trained LMs predict from: each direction starts from <eos>."""
+    model = _tiny_bilm()
+    ids = torch.randint(2, 25, (2, 6))
+    layers = model.layers(ids)  # (batch, 3, time, 2 dim)
+    forward, backward = model.distributions(ids)
+    head = model.forward_lm.head
+    top_forward, top_backward = layers[:, -1, :, :6], layers[:, -1, :, 6:]
+    # the forward state at token t predicts token t + 1; the backward state at t predicts token t − 1
+    torch.testing.assert_close(head.log_prob(top_forward[:, :-1].reshape(-1, 6)), forward[:, 1:].reshape(-1, 25))
+    torch.testing.assert_close(head.log_prob(top_backward[:, 1:].reshape(-1, 6)), backward[:, :-1].reshape(-1, 25))
+
+
 def test_flip_padded():
     x = torch.arange(10).view(2, 5)
     flipped = elmo.flip_padded(x, torch.tensor([5, 3]))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from collections import Counter
 
 import pytest
@@ -266,9 +267,11 @@ def test_the_compiled_step_makes_the_same_update(architecture):
 
 
 def test_a_step_that_cannot_compile_warns_and_runs_plain(monkeypatch):
+    from torch._inductor.exc import InductorError  # what torch.compile raises without a C++ compiler
+
     def broken(step):
         def fails(*args):
-            raise RuntimeError("no C++ compiler here")
+            raise InductorError(RuntimeError("no C++ compiler here"), None)
         return fails
 
     monkeypatch.setattr(torch, "compile", broken)
@@ -279,6 +282,34 @@ def test_a_step_that_cannot_compile_warns_and_runs_plain(monkeypatch):
                              use_compile=True)
     plain = w2v.train(corpus, dim=4, window=2, epochs=1, subsample_t=0, batch_size=5, seed=1, dev="cpu")
     assert torch.equal(compiled.vectors, plain.vectors)
+
+
+def test_an_error_of_the_step_itself_is_raised_not_taken_for_a_compiler_failure(monkeypatch):
+    """A bad id inside the compiled step is the caller's error: raised as it is, no warning, compiling kept."""
+
+    def compiled(*args):
+        raise IndexError("index 99 is out of bounds for dimension 0 with size 7")
+
+    step = w2v.CompiledStep(w2v.skipgram_step)
+    monkeypatch.setattr(step, "compiled", compiled)
+    w_in, w_out = _tables()
+    batch = torch.tensor([99]), torch.tensor([0]), torch.tensor([[1, 2]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a warning would fail the test
+        with pytest.raises(IndexError, match="index 99"):
+            step(w_in, w_out, *batch, 0.1)
+    assert step.compiled is compiled  # still compiling: nothing was wrong with the compiler
+
+
+def test_the_compiled_step_takes_a_rate_given_as_a_tensor_without_a_warning(monkeypatch):
+    seen = []
+    step = w2v.CompiledStep(w2v.skipgram_step)
+    monkeypatch.setattr(step, "compiled", lambda *args: seen.append(args[-1]) or torch.tensor(0.0))
+    w_in, w_out = _tables()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # torch.tensor(a tensor) warns; the step must not
+        step(w_in, w_out, torch.tensor([1]), torch.tensor([0]), torch.tensor([[2]]), torch.tensor(0.05))
+    assert isinstance(seen[0], torch.Tensor) and float(seen[0]) == pytest.approx(0.05)
 
 
 @pytest.mark.parametrize("architecture", w2v.ARCHITECTURES)
@@ -336,6 +367,17 @@ VECTORS = torch.tensor(
 def test_analogy_by_hand():
     assert wv.analogy(VECTORS, WORDS, "man", "king", "woman", k=1)[0][0] == "queen"
     assert wv.analogy(VECTORS, WORDS, "king", "man", "queen", k=1)[0][0] == "woman"
+
+
+def test_analogy_scores_are_the_cosines_of_its_formula():
+    """analogy() returns cos(d, b − a + c), as Chapter 4's formula says, not a dot product with b − a + c."""
+    answers = wv.analogy(VECTORS, WORDS, "man", "king", "woman", k=2)
+    unit = F.normalize(VECTORS, dim=1)
+    target = unit[2] - unit[0] + unit[1]  # king − man + woman
+    for word, score in answers:
+        expected = F.cosine_similarity(VECTORS[WORDS.index(word)], target, dim=0)
+        assert math.isclose(score, float(expected), rel_tol=1e-6, abs_tol=1e-7)
+    assert all(-1 <= score <= 1 for _, score in answers)
 
 
 def test_analogy_excludes_the_question_words():

@@ -7,8 +7,9 @@
 - ``forward(ids (batch, time) long, mask (batch, time) bool, True = real token) -> (batch, time, dim)``;
 - optionally ``tokenize(text) -> list[str]`` (default :func:`n2t.text.wikitext_tokenize`).
 
-Tokens are looked up in ``vocab`` in their own casing first, then in their most frequent casing ("paris" finds
-"Paris"), else ``<unk>``. Chapter 5's :class:`EmbeddingEncoder` gives each token its vector from a table (random,
+Tokens are looked up in ``vocab`` by :class:`TokenLookup`: a lower-case token (all that the book's lower-casing
+tokenizer makes) finds its word's most frequent casing ("paris" finds "Paris", "i" finds "I"), a token with a
+capital its own casing first; else ``<unk>``. Chapter 5's :class:`EmbeddingEncoder` gives each token its vector from a table (random,
 or word2vec frozen or fine-tuned); Chapter 6's ELMo encoder and Chapter 11's BERT encoder give context-dependent
 vectors through the same interface, so :func:`n2t.transfer.learning_curve` compares all of them on the same data.
 
@@ -65,8 +66,10 @@ def is_frozen(encoder: nn.Module) -> bool:
 
 
 class TokenLookup:
-    """Token → id in ``vocab``: the token's own casing first, then its most frequent casing, else ``<unk>``.
+    """Token → id in ``vocab``: a lower-case token takes its word's most frequent casing; else ``<unk>``.
 
+    A lower-case token says nothing about casing (the book's tokenizer lower-cases everything), so "i" finds the
+    pronoun "I", not WikiText-2's rare roman numeral "i"; a token with a capital finds its own casing first.
     ``vocab.itos`` is assumed to be ordered by descending frequency after its specials (every vocabulary of the
     book is), so the first casing of a word in it is the most frequent one.
     """
@@ -79,9 +82,12 @@ class TokenLookup:
                 self.folded.setdefault(token.lower(), i)
 
     def __call__(self, token: str) -> int:
+        folded = self.folded.get(token.lower())
+        if token == token.lower() and folded is not None:  # no casing to keep: the most frequent one
+            return folded
         i = self.vocab.stoi.get(token)
         if i is None:
-            i = self.folded.get(token.lower(), self.vocab.unk_id)
+            i = self.vocab.unk_id if folded is None else folded
         return i
 
     def known(self, token: str) -> bool:
@@ -276,14 +282,30 @@ class Classifier(nn.Module):
 
 @dataclass
 class Encoded:
-    """Examples ready for a classifier: padded ids and mask ``(examples, time)``, label ids ``(examples,)``."""
+    """Examples ready for a classifier: padded ids and mask ``(examples, time)``, label ids ``(examples,)``.
+
+    ``features`` ``(examples, 2 · dim)``, if set, are the pooled vectors of a frozen encoder, computed once
+    (:meth:`with_features`): training and prediction then run only the head, with the same result.
+    """
 
     ids: torch.Tensor
     mask: torch.Tensor
     labels: torch.Tensor
+    features: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return self.labels.numel()
+
+    def select(self, index: torch.Tensor) -> Encoded:
+        """The examples at ``index`` (with their features, if any)."""
+        features = None if self.features is None else self.features[index]
+        return Encoded(self.ids[index], self.mask[index], self.labels[index], features)
+
+    def with_features(self, features: torch.Tensor) -> Encoded:
+        """These examples with the pooled vectors ``features`` ``(examples, 2 · dim)`` of a frozen encoder."""
+        if features.dim() != 2 or features.shape[0] != len(self):
+            raise ValueError(f"features must be ({len(self)}, 2 · dim); got {tuple(features.shape)}")
+        return Encoded(self.ids, self.mask, self.labels, features)
 
     def rows(self, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Ids and mask of the examples at ``index``, cut to the longest of them."""
@@ -312,14 +334,17 @@ def train_classifier(
 ) -> list[float]:
     """Train ``model`` for ``steps`` Adam steps on shuffled mini-batches of ``data``; returns the losses.
 
-    Each pass over the data is a fresh permutation cut into whole batches (the remainder waits for the next).
+    Each pass over the data is a fresh permutation cut into whole batches; when fewer than ``batch_size``
+    examples are left, a new permutation starts and those few sit out that pass.
 
     The head learns at ``lr``, the encoder (if any of it is trainable) at ``encoder_lr``; a sparse embedding
     table learns with SparseAdam (only the rows of the batch's words move at each step). With ``features``
-    (``(examples, 2 · dim)``, the pooled vectors of a frozen encoder) only the head runs: the same result, faster.
+    (``(examples, 2 · dim)``, the pooled vectors of a frozen encoder; default ``data.features``) only the head
+    runs: the same result, faster.
     """
     if steps < 1 or batch_size < 1:
         raise ValueError(f"steps and batch_size must be at least 1; got {steps} and {batch_size}")
+    features = data.features if features is None else features
     dev = device()
     model.to(dev)
     groups = [{"params": list(model.head.parameters()), "lr": lr}]
@@ -376,8 +401,9 @@ def pooled_features(encoder: nn.Module, data: Encoded, batch_size: int = 512) ->
 
 @torch.no_grad()
 def predict(model: Classifier, data: Encoded, features: torch.Tensor | None = None) -> torch.Tensor:
-    """The predicted class ids ``(examples,)``."""
+    """The predicted class ids ``(examples,)`` (from ``features`` or ``data.features`` if given)."""
     model.eval()
+    features = data.features if features is None else features
     features = pooled_features(model.encoder, data) if features is None else features
     return model.head(features.to(device())).argmax(dim=-1).cpu()
 

@@ -113,8 +113,10 @@ class BiLM(nn.Module):
 
         Layer 0 is the token embedding duplicated to the biLSTM's width; layer j ≥ 1
         joins the forward LSTM's layer j at token k (it has read tokens ≤ k) and the
-        backward one's (tokens ≥ k). ``mask`` ``(batch, time)``, True for real tokens,
-        marks right padding: the backward LSTM reads each row from its last real token.
+        backward one's (tokens ≥ k). Each direction first reads ``<eos>``, as in training
+        and in :meth:`distributions`: a text starts after a line end. ``mask``
+        ``(batch, time)``, True for real tokens, marks right padding: the backward LSTM
+        reads each row from its last real token.
         """
         if ids.dim() != 2:
             raise ValueError(f"ids must be (batch, time); got {tuple(ids.shape)}")
@@ -126,9 +128,12 @@ class BiLM(nn.Module):
                 f"got {tuple(mask.shape)}"
             )
         lengths = mask.sum(dim=1)
-        forward, _ = self.forward_lm.body.all_layers(ids)
-        backward, _ = self.backward_lm.body.all_layers(flip_padded(ids, lengths))
-        backward = [flip_padded(h, lengths) for h in backward]  # back in text order
+        start = ids.new_full((ids.shape[0], 1), lm.START_ID)  # <eos>: the boundary
+        forward, _ = self.forward_lm.body.all_layers(torch.cat([start, ids], dim=1))
+        reversed_ids = torch.cat([start, flip_padded(ids, lengths)], dim=1)
+        backward, _ = self.backward_lm.body.all_layers(reversed_ids)
+        forward = [h[:, 1:] for h in forward]  # the boundary's own position dropped
+        backward = [flip_padded(h[:, 1:], lengths) for h in backward]  # in text order
         pairs = zip(forward, backward, strict=True)
         joined = [torch.cat(pair, dim=-1) for pair in pairs]
         joined[0] = torch.cat([forward[0], forward[0]], dim=-1)  # token layer, twice

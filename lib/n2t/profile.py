@@ -110,7 +110,7 @@ SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
         # examples per point (None: the whole training split); seeds: one subset and one initialisation each.
         # A run takes ceil(epochs · size / batch_size) steps, clamped to [min_steps, max_steps]; lr trains the
         # head, encoder_lr the encoder (when it is not frozen). max_len: longer texts are cut; bow_c: the inverse
-        # L2 strength of the bag-of-words logistic regression (scikit-learn's C).
+        # L2 strength of the bag-of-words logistic regression (for two classes scikit-learn's C = 2 · bow_c).
         "quick": {
             "tasks": ("sms-spam", "subj"), "sizes": (32, 256, None), "seeds": (0,), "hidden": 64,
             "dropout": 0.1, "batch_size": 32, "epochs": 10, "min_steps": 30, "max_steps": 60, "lr": 3e-3,

@@ -169,11 +169,11 @@ class RNNCell(nn.Module):
 def gradient_by_distance(
     cell: nn.Module, length: int, batch: int = 16, seed: int = 0
 ) -> torch.Tensor:
-    """‖∂ h_T / ∂ x_{T−k}‖ for k = 0 … length − 1, mean over ``batch`` sequences.
+    """‖∂(h_T · d) / ∂ x_{T−k}‖ for k = 0 … length − 1, mean over ``batch`` sequences.
 
     ``cell``: an :class:`RNNCell` (state h) or an :class:`LSTMCell` (state (h, c)).
-    The loss: the last hidden state projected on a fixed random direction; the
-    inputs are standard normal. Returns ``(length,)``.
+    The loss h_T · d is the last hidden state projected on a fixed random direction d;
+    the inputs are standard normal. Returns ``(length,)``.
     """
     positive_ints(length=length, batch=batch)
     generator = torch.Generator().manual_seed(seed)

@@ -24,7 +24,6 @@ from n2t import profile, zoo
 from n2t.classify import (
     Classifier,
     EmbeddingEncoder,
-    Encoded,
     check_encoder,
     encode_examples,
     encode_texts,
@@ -50,9 +49,11 @@ def restrict_vectors(
 ) -> tuple[Vocab, torch.Tensor]:
     """The rows of pretrained ``vectors`` that tokens of ``texts`` look up, as a vocabulary and a table.
 
-    The new vocabulary is ``<unk> <pad>`` then the words in ``itos`` order; ``<unk>`` and ``<pad>`` get zero
-    vectors. A token finds the same word in it as in the full ``itos``, so a classifier sees the same vectors,
-    while training updates a table of thousands of rows instead of tens of thousands.
+    The new vocabulary is ``<unk> <pad>`` then the words in ``itos`` order. ``<pad>`` gets a zero vector, and so
+    does ``<unk>`` unless ``itos`` has an ``<unk>`` row of its own (word2vec's WikiText-2 vectors do: the
+    corpus's stand-in for its rare words), which it keeps. A token finds the same word in it as in the full
+    ``itos``, so a classifier sees the same vectors, while training updates a table of thousands of rows
+    instead of tens of thousands.
     """
     if not isinstance(vectors, torch.Tensor) or vectors.dim() != 2:
         raise ValueError("vectors must be a (|V|, dim) tensor")
@@ -131,6 +132,9 @@ def steps_for(size: int, settings: Any) -> int:
     return min(settings.max_steps, max(settings.min_steps, math.ceil(settings.epochs * size / settings.batch_size)))
 
 
+def fresh(encoder: nn.Module) -> nn.Module:
+    """An untrained copy of ``encoder`` for a new run; a frozen one is shared (training never changes it)."""
+    return encoder if is_frozen(encoder) else copy.deepcopy(encoder)
 
 
 def _settings(settings: Any | None) -> Any:
@@ -164,27 +168,22 @@ def learning_curve(
         check_encoder(encoder)
         train = encode_examples(task, task.train, encoder, settings.max_len)
         test = encode_examples(task, task.test, encoder, settings.max_len)
-        frozen = is_frozen(encoder)
         clock = Clock("steps", device())
-        if frozen:  # a frozen encoder runs once: its pooled vectors serve every size
+        if is_frozen(encoder):  # a frozen encoder runs once: its pooled vectors serve every size
             with clock.running():
-                train_features = pooled_features(encoder, train)
-            test_features = pooled_features(encoder, test)
+                train = train.with_features(pooled_features(encoder, train))
+            test = test.with_features(pooled_features(encoder, test))
         for size in settings.sizes:
             # [curve]
             index = labelled_subset(train.labels, size, seed)  # stratified, nested
             seed_everything(seed)
-            fresh = encoder if frozen else copy.deepcopy(encoder)
-            model = Classifier(fresh, len(task.labels), settings.hidden, settings.dropout)
-            subset = Encoded(train.ids[index], train.mask[index], train.labels[index])
+            model = Classifier(fresh(encoder), len(task.labels), settings.hidden,
+                               settings.dropout)
             steps = steps_for(len(index), settings)
             with clock.running():
-                train_classifier(
-                    model, subset, steps, settings.batch_size, settings.lr, encoder_lr,
-                    seed, features=train_features[index] if frozen else None,
-                )
-            predictions = predict(model, test, test_features if frozen else None)
-            result = scores(predictions, test.labels, len(task.labels))
+                train_classifier(model, train.select(index), steps, settings.batch_size,
+                                 settings.lr, encoder_lr, seed)
+            result = scores(predict(model, test), test.labels, len(task.labels))
             # [/curve]
             clock.seen = steps
             records.append(_record(task, variant, len(index), seed, steps, result, clock))
@@ -234,9 +233,12 @@ class BagOfWords(nn.Module):
 def train_bag_of_words(
     texts: Sequence[str], labels: torch.Tensor, num_classes: int, c: float = 1.0, max_iter: int = 100
 ) -> BagOfWords:
-    """Fit :class:`BagOfWords` with L-BFGS: mean cross-entropy + ‖W‖² / (2 · c · n), scikit-learn's objective / n.
+    """Fit :class:`BagOfWords` with L-BFGS: mean cross-entropy + ‖W‖² / (2 · c · n) over all the class rows of W.
 
-    The vocabulary is every type of the training texts; a type never seen in training is ignored at test time.
+    For two classes only the difference d of the two rows matters, and at the optimum the rows are ±d/2, so
+    the penalty is ‖d‖² / (4 · c · n): scikit-learn's binary logistic regression (one weight vector, bias not
+    penalised) at ``C = 2 · c``, on word presence rather than counts. The vocabulary is every type of the
+    training texts; a type never seen in training is ignored at test time.
     """
     if c <= 0:
         raise ValueError(f"c (the inverse regularisation strength) must be positive; got {c}")

@@ -89,11 +89,15 @@ def nearest(vectors: torch.Tensor, itos: Sequence[str], word: str, k: int = 10) 
 def analogy(
     vectors: torch.Tensor, itos: Sequence[str], a: str, b: str, c: str, k: int = 5
 ) -> list[tuple[str, float]]:
-    """3CosAdd: the ``k`` words ``d`` closest to ``b − a + c`` ("a is to b as c is to d"), a, b, c excluded."""
+    """3CosAdd: the ``k`` words ``d`` of highest cos(d, b − a + c) ("a is to b as c is to d"), a, b, c excluded.
+
+    The scores returned are those cosines (unit rows, and the target ``b − a + c`` divided by its length).
+    """
     vectors = unit_rows(check_vectors(vectors, itos))
     lookup = Lookup(itos)
     rows = [lookup[w] for w in (a, b, c)]
-    scores = vectors @ (vectors[rows[1]] - vectors[rows[0]] + vectors[rows[2]])
+    target = vectors[rows[1]] - vectors[rows[0]] + vectors[rows[2]]
+    scores = vectors @ (target / target.norm().clamp(min=1e-12))
     scores[rows] = -math.inf
     best = scores.topk(min(k, len(itos) - 3))
     return [(itos[i], float(s)) for s, i in zip(best.values, best.indices, strict=True)]

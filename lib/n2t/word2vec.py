@@ -10,6 +10,7 @@ model's are.
 from __future__ import annotations
 
 import functools
+import sys
 import warnings
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -91,7 +92,8 @@ class NoiseSampler:
     """Draws negative samples from ``noise`` (probabilities ``(|V|,)``) through a table, as word2vec.c does.
 
     The table holds ``table_size`` word ids, each word filling a share of it equal to its probability, so a
-    draw is one random index into the table; a word's share is exact up to ``1/table_size``.
+    draw is one random index into the table; a word's share is exact up to ``1/table_size``. (word2vec.c's table
+    holds 10⁸ ids; ten million give every word of WikiText-2's vocabulary dozens of slots.)
     """
 
     def __init__(self, noise: torch.Tensor, table_size: int = 10_000_000) -> None:
@@ -269,8 +271,9 @@ class CompiledStep:
     """``step`` through ``torch.compile``: inductor fuses its gathers, arithmetic and
     scatter-adds into compiled loops, so that each row crosses the memory bus about
     once, as in gensim's C loop. Compiling needs a C++ compiler on the CPU (Triton on a
-    GPU) and takes seconds, once per shape; where it fails, this warns once and runs
-    ``step`` as it is. The rate goes in as a tensor: a new value must not recompile."""
+    GPU) and takes seconds, once per shape; where compiling fails, this warns once and
+    runs ``step`` as it is. Any other error (a bad id, a wrong shape) is raised as it
+    is. The rate goes in as a tensor: a new value must not recompile."""
 
     def __init__(self, step: Callable[..., torch.Tensor]) -> None:
         self.step = step
@@ -279,14 +282,23 @@ class CompiledStep:
     def __call__(self, *args: torch.Tensor | float) -> torch.Tensor:
         *tensors, lr = args
         if self.compiled is not None:
+            rate = torch.as_tensor(lr, device=tensors[0].device)
             try:
-                rate = torch.tensor(lr, device=tensors[0].device)
                 return self.compiled(*tensors, rate)
-            except Exception as error:  # no compiler here: slower without, not wrong
+            except Exception as error:
+                if not compile_failed(error):  # the step's own error: raise it
+                    raise
+                # no compiler here: slower without, not wrong
                 warnings.warn(f"torch.compile failed, so word2vec trains without it "
                               f"(slower): {error!r:.300}", RuntimeWarning, stacklevel=2)
                 self.compiled = None
         return self.step(*tensors, lr)
+
+
+def compile_failed(error: BaseException) -> bool:
+    """Whether ``error`` is torch.compile failing to compile (no C++ compiler, a back-end error)."""
+    exc = sys.modules.get("torch._dynamo.exc")  # loaded by torch.compile before it can fail
+    return exc is not None and isinstance(error, exc.BackendCompilerFailed)
 
 
 @functools.cache
