@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import numbers
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from typing import NamedTuple
 
 import torch
 
+from n2t.checks import not_a_string
 from n2t.text import EOS
 
 # --------------------------------------------------------------------------------------------- files
@@ -317,8 +319,14 @@ def stratified_split(
 
     Within each label the examples are shuffled by ``seed``; each part keeps the corpus order.
     """
-    if not shares or any(s <= 0 for s in shares) or sum(shares) >= 1:
+    if not shares or not all(s > 0 for s in shares) or not sum(shares) < 1:  # NaN fails both
         raise ValueError(f"shares must be positive and sum to less than 1 (the rest is the last part); got {shares}")
+    not_a_string("labels", labels, "labels")
+    unknown = sorted({e.label for e in examples} - set(labels))
+    if unknown:
+        raise ValueError(f"examples have labels {unknown} that are not in labels {list(labels)}: they would be lost")
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"seed must be an integer; got {seed!r}")
     parts: list[list[int]] = [[] for _ in range(len(shares) + 1)]
     generator = torch.Generator().manual_seed(seed)
     for label in labels:
