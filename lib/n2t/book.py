@@ -11,6 +11,8 @@ import numpy as np
 import torch
 from IPython.display import Markdown
 
+from n2t.checks import not_a_string
+
 
 def plain(value: Any) -> Any:
     """A NumPy or torch scalar as the plain Python number it holds (other values are returned unchanged)."""
@@ -65,6 +67,7 @@ def markdown_table(header: Sequence[Any], rows: Iterable[Sequence[Any]]) -> Mark
     Cells are Markdown: a token such as ``<eos>`` survives (it is escaped, or shown as code when written in
     backticks), and a ``|`` inside a cell does not split it.
     """
+    not_a_string("header", header, "column names")
     header = list(header)
     if not header:
         raise ValueError("header must name at least one column")

@@ -23,6 +23,7 @@ from itertools import chain, repeat
 
 import numpy as np
 
+from n2t.checks import not_a_string
 from n2t.text import BOS, EOS, PAD, UNK, Vocab
 
 # ------------------------------------------------------------------------------------------- helpers
@@ -47,6 +48,7 @@ def check_lines(lines: object, name: str) -> None:
 
 def predicted_types(vocab: Vocab | Iterable[str]) -> list[str]:
     """The predicted types of a given vocabulary, in its order, without ``<bos>``/``<pad>``, with ``<unk>``/``<eos>``."""
+    not_a_string("vocab", vocab, "types (or a Vocab)")
     itos = list(vocab.itos) if isinstance(vocab, Vocab) else list(vocab)
     if any(not isinstance(t, str) for t in itos):
         raise TypeError("vocab must be a Vocab or an iterable of token strings")

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 
 import torch
 
+from n2t.checks import not_a_string
 from n2t.text import PAD, Vocab
 
 MASK = "<mask>"
@@ -32,6 +33,7 @@ def sentinel(k: int) -> str:
 
 def extend_vocab(vocab: Vocab, tokens: Sequence[str]) -> Vocab:
     """A copy of ``vocab`` with ``tokens`` appended as specials: every old id keeps its meaning."""
+    not_a_string("tokens", tokens)
     clash = [t for t in tokens if t in vocab.stoi]
     if clash or len(set(tokens)) != len(tokens):
         raise ValueError(f"tokens must be new and distinct; {clash or list(tokens)} are not")

@@ -27,6 +27,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from n2t.checks import positive_numbers
 from n2t.clock import Clock
 from n2t.progress import progress
 
@@ -147,6 +148,9 @@ def adamw(model: nn.Module, lr: float, weight_decay: float = 0.01) -> torch.opti
     Every parameter decays, biases, LayerNorm gains and embeddings included; nanoGPT decays only the weight
     matrices. At the book's ``weight_decay`` of 0.01 the difference is small.
     """
+    positive_numbers(lr=lr)
+    if not (isinstance(weight_decay, int | float) and weight_decay >= 0):
+        raise ValueError(f"weight_decay must be a non-negative number; got {weight_decay!r}")
     try:
         return torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay, fused=True)
     except (RuntimeError, ValueError):
@@ -159,8 +163,11 @@ def optimizer_step(
 ) -> None:
     """One update of ``model`` from the ``loss`` of training step ``step`` (counted from 1).
 
-    A non-finite loss stops training with a clear error before it corrupts the weights.
+    A non-finite loss stops training with a clear error before it corrupts the weights. ``grad_clip`` must be
+    positive: torch would accept a negative norm and flip every gradient (gradient ascent).
     """
+    if grad_clip is not None:
+        positive_numbers(grad_clip=grad_clip)
     if not torch.isfinite(loss):
         raise FloatingPointError(f"loss became {loss.item()} at step {step}; lower the learning rate")
     # excerpt begins optimizer step
@@ -210,6 +217,8 @@ def fit(
     """
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1; got {epochs}")
+    if grad_clip is not None:
+        positive_numbers(grad_clip=grad_clip)
     dev = device(dev) if dev is None or isinstance(dev, str) else dev
     model.to(dev)  # before the optimizer steps: its state is created lazily, on the parameters' device
     history, clock = History(), Clock(unit, dev)
@@ -282,6 +291,7 @@ def train_stream(
     """
     if steps < 1 or eval_every < 1:
         raise ValueError(f"steps and eval_every must be positive; got steps={steps}, eval_every={eval_every}")
+    positive_numbers(lr=lr, **({} if grad_clip is None else {"grad_clip": grad_clip}))
     dev = device()
     model.to(dev)
     optimizer = adamw(model, lr, weight_decay)

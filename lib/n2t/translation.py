@@ -176,6 +176,11 @@ def build_vocabs(
     pairs: Sequence[tuple[list[str], list[str]]], min_freq: int
 ) -> tuple[Vocab, Vocab]:
     """Source and target vocabularies of tokenized pairs; types seen fewer than ``min_freq`` times → ``<unk>``."""
+    for source, target in pairs:
+        if isinstance(source, str) or isinstance(target, str):
+            raise TypeError(
+                f"pairs must be tokenized (lists of tokens; tokenized_pairs does it); got {(source, target)!r}"
+            )
     src = Vocab(Counter(t for s, _ in pairs for t in s), min_freq=min_freq)
     tgt = Vocab(Counter(t for _, t in pairs for t in t), min_freq=min_freq)
     return src, tgt

@@ -22,6 +22,7 @@ from pathlib import Path
 import torch
 
 from n2t import data
+from n2t.checks import not_a_string
 
 # ------------------------------------------------------------------------------------------ look-up
 
@@ -50,6 +51,7 @@ class Lookup:
     """
 
     def __init__(self, itos: Sequence[str]) -> None:
+        not_a_string("itos", itos, "words")
         self.itos = list(itos)
         self.exact = {w: i for i, w in enumerate(self.itos)}
         self.folded: dict[str, int] = {}

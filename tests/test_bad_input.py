@@ -1,0 +1,69 @@
+"""The library under bad input (issue 22): a plausible mistake gets a clear error naming the argument, never a
+silent wrong answer. The cases come from the robustness review; each module's own tests hold the rest."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from n2t import bpe, book, classify, counting, objectives, text, transfer, translation, vectors, word2vec
+
+VOCAB = text.Vocab(["a", "b", "c"])
+
+# One string where a sequence of tokens or texts belongs: a string is a sequence too, of characters, so each of
+# these used to run on letters without a word of complaint.
+STRING_FOR_LIST = [
+    ("Vocab", lambda: text.Vocab("some text"), "tokens"),
+    ("encode_corpus", lambda: word2vec.encode_corpus("the cat sat", min_count=1), "lines"),
+    ("encode_corpus (lines of text)", lambda: word2vec.encode_corpus(["the cat sat"], min_count=1), r"lines\[0\]"),
+    ("train_bpe", lambda: bpe.train_bpe("hello world", 3), "words"),
+    ("coverage", lambda: classify.coverage("a b c", VOCAB), "texts"),
+    ("restrict_vectors", lambda: transfer.restrict_vectors(torch.zeros(2, 3), ["king", "queen"], "king queen"),
+     "texts"),
+    ("build_vocabs", lambda: translation.build_vocabs([("你好", "hello there")], min_freq=1), "pairs"),
+    ("extend_vocab", lambda: objectives.extend_vocab(VOCAB, "xyz"), "tokens"),
+    ("Lookup", lambda: vectors.Lookup("abc"), "itos"),
+    ("NGramCounts", lambda: counting.NGramCounts([["a", "cat"]], 2, vocab="cat"), "vocab"),
+    ("markdown_table", lambda: book.markdown_table("ab", [[1, 2]]), "header"),
+]
+
+
+@pytest.mark.parametrize(("call", "name"), [(call, name) for _, call, name in STRING_FOR_LIST],
+                         ids=[case for case, _, _ in STRING_FOR_LIST])
+def test_a_string_where_a_sequence_belongs_is_refused(call, name):
+    with pytest.raises(TypeError, match=rf"{name} must be (a sequence|a list|tokenized)"):
+        call()
+
+
+# ----------------------------------------------------------------------------------- training settings
+
+
+def test_a_negative_gradient_clip_is_refused_not_gradient_ascent():
+    # clip_grad_norm_ with a negative max_norm multiplies every gradient by a negative factor (issue 22).
+    from n2t import train
+
+    model = torch.nn.Linear(1, 1, bias=False)
+    torch.nn.init.ones_(model.weight)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    for clip in (-1.0, 0.0, float("nan")):
+        with pytest.raises(ValueError, match=rf"grad_clip must be a positive finite number; got {clip}"):
+            train.optimizer_step(model(torch.ones(1, 1)).sum(), model, optimizer, 1, grad_clip=clip)
+    assert model.weight.item() == 1.0  # nothing moved
+    with pytest.raises(ValueError, match="grad_clip must be a positive"):
+        train.fit(model, [torch.ones(1, 1)], lambda m, b: m(b).sum(), optimizer, grad_clip=-1)
+
+
+def test_a_negative_learning_rate_is_refused():
+    # Adam checks its default lr but not the lr of a parameter group, which is how train_classifier passes it:
+    # lr=-1 climbed the loss from 0.67 to 10⁵ (issue 22).
+    from n2t import train
+
+    model = classify.Classifier(classify.EmbeddingEncoder(VOCAB, dim=2), num_classes=2)
+    data = classify.Encoded(torch.zeros(4, 2, dtype=torch.long), torch.ones(4, 2, dtype=torch.bool),
+                            torch.tensor([0, 1, 0, 1]))
+    with pytest.raises(ValueError, match="lr must be a positive finite number; got -1"):
+        classify.train_classifier(model, data, steps=1, lr=-1)
+    with pytest.raises(ValueError, match="encoder_lr must be a positive finite number; got 0"):
+        classify.train_classifier(model, data, steps=1, encoder_lr=0)
+    with pytest.raises(ValueError, match="lr must be a positive finite number; got -0.001"):
+        train.adamw(torch.nn.Linear(2, 2), lr=-1e-3)
