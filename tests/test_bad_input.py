@@ -67,3 +67,37 @@ def test_a_negative_learning_rate_is_refused():
         classify.train_classifier(model, data, steps=1, encoder_lr=0)
     with pytest.raises(ValueError, match="lr must be a positive finite number; got -0.001"):
         train.adamw(torch.nn.Linear(2, 2), lr=-1e-3)
+
+
+# ------------------------------------------------------------------------------------------------ masks
+
+
+def test_elmo_features_refuse_an_integer_mask_that_would_index_positions():
+    # ids[row][mask] with an int64 0/1 mask picks positions 1, 1, 0 instead of selecting: row [5, 6, 7] with
+    # mask [1, 1, 0] was read as the tokens [6, 6, 5] (issue 22).
+    from n2t import elmo
+
+    features = elmo.ELMoFeatures(elmo.BiLM(10, 4, num_layers=1, adaptive=False))
+    ids = torch.tensor([[5, 6, 7]])
+    with pytest.raises(TypeError, match=r"mask must have dtype torch.bool .*got torch.int64: use mask.bool\(\)"):
+        features(ids, torch.tensor([[1, 1, 0]]))
+    layers = features(ids, torch.tensor([[True, True, False]]))
+    assert layers.shape == (1, 2, 3, 8) and torch.equal(layers[0, :, 2], torch.zeros(2, 8))
+
+
+def test_additive_attention_over_a_row_of_padding_gives_zeros_like_the_others():
+    # Bahdanau attention over a source whose mask row is all False returned NaN, while n2t.attention and
+    # DotProductAttention return zero weights and a zero context (issue 22).
+    from n2t import seq2seq
+
+    torch.manual_seed(0)
+    mask = torch.tensor([[True, True, False], [False, False, False]])
+    queries, values = torch.randn(2, 1, 4), torch.randn(2, 3, 4)
+    for attention in (seq2seq.AdditiveAttention(4, 4, 4), seq2seq.DotProductAttention(4, 4, 4)):
+        keys = attention.project_keys(torch.randn(2, 3, 4)).detach().requires_grad_(True)
+        context, weights = attention(queries, keys, values, mask)
+        assert torch.equal(weights[1], torch.zeros(1, 3)) and torch.equal(context[1], torch.zeros(1, 4))
+        assert torch.equal(weights[0, 0, 2], torch.tensor(0.0))
+        assert torch.allclose(weights[0].sum(), torch.tensor(1.0))
+        context.sum().backward()
+        assert torch.isfinite(keys.grad).all()

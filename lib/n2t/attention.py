@@ -105,6 +105,14 @@ def _allow_empty_rows(mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return mask | ~has_key, has_key
 
 
+def masked_softmax(scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """softmax over the last axis of ``scores`` where the boolean ``mask`` (broadcasting to it) is True; a row
+    with no True gets zero weights, with finite gradients, as every attention of the library gives it."""
+    _check_mask(mask, tuple(scores.shape), "(..., L_q, L_k)")
+    mask, has_key = _allow_empty_rows(mask)
+    return scores.masked_fill(~mask, float("-inf")).softmax(dim=-1).masked_fill(~has_key, 0.0)
+
+
 def _check_qkv(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, dropout_p: float) -> None:
     if q.dim() < 2 or k.dim() < 2 or v.dim() < 2:
         raise ValueError(
