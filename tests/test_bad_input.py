@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from n2t import bpe, book, classify, counting, objectives, text, transfer, translation, vectors, word2vec
+from n2t import book, bpe, classify, counting, objectives, text, transfer, translation, vectors, word2vec
 
 VOCAB = text.Vocab(["a", "b", "c"])
 
@@ -65,7 +65,7 @@ def test_a_negative_learning_rate_is_refused():
         classify.train_classifier(model, data, steps=1, lr=-1)
     with pytest.raises(ValueError, match="encoder_lr must be a positive finite number; got 0"):
         classify.train_classifier(model, data, steps=1, encoder_lr=0)
-    with pytest.raises(ValueError, match="lr must be a positive finite number; got -0.001"):
+    with pytest.raises(ValueError, match=r"lr must be a positive finite number; got -0\.001"):
         train.adamw(torch.nn.Linear(2, 2), lr=-1e-3)
 
 

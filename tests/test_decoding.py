@@ -190,3 +190,34 @@ def test_bad_arguments_are_clear_errors():
         decoding.sample(step, start(1), BOS, EOS, max_len=5, top_k=0)
     with pytest.raises(ValueError, match="no tensor"):
         decoding.batch_size_of({"a": 1})
+
+
+@pytest.mark.parametrize("bad", ["nan", "no finite entry", "eos outside", "wrong batch"])
+def test_a_step_that_returns_bad_log_probs_is_a_clear_error(bad):
+    # NaN log-probabilities made beam search return no hypothesis at all (translate() gave '') and greedy emit
+    # token 0 forever, without a word (issue 22).
+    row = torch.tensor([float("-inf"), -2.0, -0.5, -1.5, -3.0])
+    eos, rows = EOS, None
+    if bad == "nan":
+        row[2] = float("nan")
+    elif bad == "no finite entry":
+        row[:] = float("-inf")
+    elif bad == "eos outside":
+        eos = 99
+    else:
+        rows = 1
+
+    def step(tokens, state):
+        return row.expand(rows or len(tokens), -1), state
+
+    message = {"nan": r"holding NaN, or a row with no finite entry, at step 1",
+               "no finite entry": r"holding NaN, or a row with no finite entry, at step 1",
+               "eos outside": r"eos_id \(99\) is outside the step's vocabulary of 5 tokens",
+               "wrong batch": r"step must return log-probs \(batch=\d+, vocab\); got shape \(1, 5\)"}[bad]
+    state = torch.zeros(2, 3)
+    with pytest.raises(ValueError, match=message):
+        decoding.greedy(step, state, BOS, eos, max_len=6)
+    with pytest.raises(ValueError, match=message):
+        decoding.sample(step, state, BOS, eos, max_len=6, generator=torch.Generator().manual_seed(0))
+    with pytest.raises(ValueError, match=message):
+        decoding.beam_search(step, state, BOS, eos, max_len=6, beam_size=2)
