@@ -11,6 +11,7 @@ from which :func:`rebuild` makes the model again with every argument it was buil
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -20,6 +21,7 @@ import torch
 from torch import nn
 
 from n2t import decoding
+from n2t.checks import positive_ints
 from n2t.data import cmn_eng_split
 from n2t.metrics import bleu, chrf
 from n2t.progress import progress
@@ -129,8 +131,9 @@ class Translator(nn.Module):
                 raise TypeError(
                     f"sentences must be a list of strings; item {i} is a {type(sentence).__name__}"
                 )
-        if beam_size < 1:
-            raise ValueError(f"beam_size must be at least 1; got {beam_size}")
+        positive_ints(beam_size=beam_size, batch_size=batch_size)
+        if not math.isfinite(alpha):
+            raise ValueError(f"alpha must be a finite number; got {alpha}")
         was_training = self.training
         self.eval()
         ids = [self.src_vocab.encode(self.tokenize_source(s)) for s in sentences]
@@ -191,6 +194,7 @@ def length_batches(
     seed: int,
 ) -> Iterator[PairBatch]:
     """Shuffled batches of pairs of similar source length (little padding), in a seeded random order."""
+    positive_ints(batch_size=batch_size)
     generator = torch.Generator().manual_seed(seed)
     order = torch.randperm(len(pairs), generator=generator).tolist()
     chunk = (
