@@ -101,3 +101,11 @@ def test_additive_attention_over_a_row_of_padding_gives_zeros_like_the_others():
         assert torch.allclose(weights[0].sum(), torch.tensor(1.0))
         context.sum().backward()
         assert torch.isfinite(keys.grad).all()
+
+
+def test_an_order_beyond_any_line_is_refused_at_once_instead_of_counting_for_hours():
+    # NGramCounts(order=10**7) on a tiny corpus ran one np.unique pass per order and never returned (issue 22).
+    lines = [["the", "cat"], ["a", "cat", "sits"]]
+    with pytest.raises(ValueError, match=r"order 10000000 is more than this corpus can use: .* use order <= 5"):
+        counting.NGramCounts(lines, 10**7)
+    assert counting.NGramCounts(lines, 5).order == 5

@@ -144,6 +144,13 @@ class NGramCounts:
         check_lines(lines, "lines")
         if len(lines) == 0:
             raise ValueError("lines is empty: cannot count n-grams in an empty corpus")
+        longest = max(map(len, lines))
+        if order > max(longest + 2, 6):  # one pass per order: an absurd order would run for hours
+            raise ValueError(
+                f"order {order} is more than this corpus can use: its longest line has {longest} tokens, so every "
+                f"context longer than {longest + 1} tokens is line-start padding and the model equals order "
+                f"{longest + 2}'s; use order <= {longest + 2}"
+            )
         self.order = order
         self.itos: list[str] = predicted_types(vocabulary(lines) if vocab is None else vocab)
         self.stoi: dict[str, int] = {t: i for i, t in enumerate(self.itos)}
