@@ -3,10 +3,28 @@ silent wrong answer. The cases come from the robustness review; each module's ow
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
-from n2t import book, bpe, classify, counting, objectives, text, transfer, translation, vectors, word2vec
+from n2t import (
+    book,
+    bpe,
+    classify,
+    counting,
+    lm,
+    metrics,
+    ngram,
+    objectives,
+    plot,
+    text,
+    train,
+    transfer,
+    translation,
+    vectors,
+    word2vec,
+)
 
 VOCAB = text.Vocab(["a", "b", "c"])
 
@@ -109,3 +127,71 @@ def test_an_order_beyond_any_line_is_refused_at_once_instead_of_counting_for_hou
     with pytest.raises(ValueError, match=r"order 10000000 is more than this corpus can use: .* use order <= 5"):
         counting.NGramCounts(lines, 10**7)
     assert counting.NGramCounts(lines, 5).order == 5
+
+
+# ------------------------------------------------------------- the medium cases a learner meets in the chapters
+
+
+def _linear():
+    return torch.nn.Linear(1, 1)
+
+
+MEDIUM = [
+    ("perplexity of a negative NLL", lambda: metrics.perplexity(-5.0, 1), ValueError, "total_nll must be >= 0"),
+    ("probabilities passed as log-probabilities", lambda: lm.perplexity([0.5, 0.2]), ValueError,
+     r"logprobs must be log-probabilities \(<= 0\)"),
+    ("accuracy of NaN logits", lambda: metrics.accuracy(torch.full((2, 3), float("nan")), torch.tensor([0, 1])),
+     ValueError, "hold NaN"),
+    ("macro-F1 of float predictions", lambda: metrics.macro_f1(torch.tensor([0.5, 1.0]), torch.tensor([0, 1]), 2),
+     TypeError, "predictions must be integer class ids"),
+    ("PCA of one row", lambda: plot.pca_2d(torch.randn(1, 4)), ValueError, "at least 2 rows and 2 columns"),
+    ("PCA of NaN", lambda: plot.pca_2d(torch.full((3, 4), float("nan"))), ValueError, "NaN"),
+    ("a label per point", lambda: plot.scatter_2d(torch.randn(4, 2), labels=["a", "b", "c"]), ValueError,
+     "labels must name each of the 4 points"),
+    ("x and y of one series", lambda: plot.curves({"a": ([1, 2], [1])}, "x", "y"), ValueError,
+     "series 'a': x has 2 values but y has 1"),
+    ("an LM stream of float ids", lambda: text.LMStream([1.7, 2.2, 3.0, 4.0], 1, 2), TypeError,
+     "ids must hold integer token ids"),
+    ("an LM stream of negative ids", lambda: text.LMStream([1, -2, 3, 4], 1, 2), ValueError, "ids >= 0"),
+    ("padding float ids", lambda: text.pad_sequences([[1.7, 2.2]], 0), TypeError, "integer token ids"),
+    ("a pair with an empty source", lambda: text.pair_batch([([], ["hi"])], VOCAB, VOCAB), ValueError,
+     "source 0 is empty"),
+    ("a seed that is a string", lambda: list(text.pair_batches([(["a"], ["b"])], VOCAB, VOCAB, 1, True, "x")),
+     TypeError, "seed must be an integer; got 'x'"),
+    ("seeding with a float", lambda: train.seed_everything(1.5), TypeError, "seed must be an integer"),
+    ("seeding beyond 64 bits", lambda: train.seed_everything(2**70), ValueError, "fit in 64 bits"),
+    ("a loss that is not a scalar", lambda: train.optimizer_step(
+        _linear()(torch.ones(3, 1)).squeeze(1), _linear(), torch.optim.SGD(_linear().parameters(), lr=0.1), 1),
+     ValueError, r"loss must be a scalar tensor .*got \(3,\)"),
+    ("training on no batch", lambda: train.fit(_linear(), [], lambda m, b: m(b).sum(),
+                                               torch.optim.SGD(_linear().parameters(), lr=0.1)),
+     ValueError, "epoch 1 has no batch"),
+    ("a NaN validation score", lambda: train.BestWeights(_linear()).update(_linear(), float("nan"), 10),
+     ValueError, "score is NaN"),
+    ("the inverse-square-root schedule of d_model 0", lambda: train.warmup_inverse_sqrt(
+        torch.optim.SGD(_linear().parameters(), lr=1.0), 0, 10), ValueError, "d_model must be a positive integer"),
+    ("an n-gram context of ids", lambda: ngram.NGramLM(2).fit([["a", "b"]]).next_token_distribution([5]),
+     TypeError, "context must hold token strings"),
+    ("the vocabulary of no line", lambda: counting.vocabulary([]), ValueError, "lines is empty"),
+]
+
+
+@pytest.mark.parametrize(("call", "error", "message"), [case[1:] for case in MEDIUM], ids=[c[0] for c in MEDIUM])
+def test_a_plausible_mistake_gets_a_clear_error(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_a_damaged_checkpoint_is_named(tmp_path):
+    path = tmp_path / "bad.pt"
+    path.write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match=r"checkpoint .*bad\.pt cannot be read"):
+        train.load_checkpoint(path, _linear())
+    torch.save({"weights": torch.ones(1)}, path)
+    with pytest.raises(ValueError, match="has no 'model' entry"):
+        train.load_checkpoint(path, _linear())
+
+
+def test_perplexity_too_large_for_a_float_is_infinite_not_an_overflow_error():
+    assert metrics.perplexity(1e6, 1) == float("inf") and lm.perplexity([-1e6]) == float("inf")
+    assert math.isnan(metrics.perplexity(float("nan"), 3))

@@ -15,6 +15,21 @@ def positive_ints(**values: object) -> None:
             raise ValueError(f"{name} must be a positive integer; got {value!r}")
 
 
+def integers(**values: object) -> None:
+    """Raise ``TypeError`` naming the first of ``values`` that is not an integer (a seed, an offset)."""
+    for name, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise TypeError(f"{name} must be an integer; got {value!r}")
+
+
+def integer_ids(name: str, ids: torch.Tensor) -> None:
+    """Raise unless ``ids`` holds token ids: integers (a float tensor would be truncated) and none negative."""
+    if ids.is_floating_point() or ids.is_complex() or ids.dtype == torch.bool:
+        raise TypeError(f"{name} must hold integer token ids; got {ids.dtype}")
+    if ids.numel() and int(ids.min()) < 0:
+        raise ValueError(f"{name} must hold token ids >= 0; got {int(ids.min())}")
+
+
 def positive_numbers(**values: object) -> None:
     """Raise ``ValueError`` naming the first of ``values`` that is not a finite number > 0 (a learning rate, a norm)."""
     for name, value in values.items():

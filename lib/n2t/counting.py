@@ -32,6 +32,8 @@ from n2t.text import BOS, EOS, PAD, UNK, Vocab
 def vocabulary(lines: Sequence[Sequence[str]]) -> Vocab:
     """The predicted types of a corpus: its tokens plus ``<unk>`` and ``<eos>`` (never ``<bos>``), most frequent first."""
     check_lines(lines, "lines")
+    if len(lines) == 0:
+        raise ValueError("lines is empty: a vocabulary needs at least one line")
     counts = Counter(chain.from_iterable(lines))
     counts.pop(BOS, None)
     counts.pop(PAD, None)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import numbers
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from typing import NamedTuple
 
 import torch
 
-from n2t.checks import not_a_string
+from n2t.checks import integers, not_a_string
 from n2t.text import EOS
 
 # --------------------------------------------------------------------------------------------- files
@@ -188,6 +187,7 @@ def cmn_eng_split(split: str, seed: int = 0, held_out: int = 1000) -> list[tuple
         raise ValueError(f"split must be one of {CMN_ENG_SPLITS}; got {split!r}")
     if isinstance(held_out, bool) or not isinstance(held_out, int) or held_out < 1:
         raise ValueError(f"held_out must be a positive number of pairs; got {held_out!r}")
+    integers(seed=seed)
     return list(_cmn_eng_split(seed, held_out)[split])
 
 
@@ -325,8 +325,7 @@ def stratified_split(
     unknown = sorted({e.label for e in examples} - set(labels))
     if unknown:
         raise ValueError(f"examples have labels {unknown} that are not in labels {list(labels)}: they would be lost")
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise TypeError(f"seed must be an integer; got {seed!r}")
+    integers(seed=seed)
     parts: list[list[int]] = [[] for _ in range(len(shares) + 1)]
     generator = torch.Generator().manual_seed(seed)
     for label in labels:

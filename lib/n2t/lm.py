@@ -49,7 +49,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from n2t import zoo
+from n2t import metrics, zoo
 from n2t.clock import Clock
 from n2t.data import wikitext2_lines, wikitext2_tokens
 from n2t.ngram import NGramLM, UniformLM, em_weights
@@ -83,7 +83,11 @@ def _wikitext2_vocab() -> Vocab:
 def wikitext2_vocab() -> Vocab:
     """The 33,278 predicted WikiText-2 types: the training types plus ``<unk>`` and ``<eos>``, most frequent first."""
     vocab = _wikitext2_vocab()
-    assert len(vocab) == VOCAB_SIZE and vocab.eos_id == START_ID, (len(vocab), vocab.eos_id)
+    if len(vocab) != VOCAB_SIZE or vocab.eos_id != START_ID:
+        raise ValueError(
+            f"the WikiText-2 vocabulary has {len(vocab)} types and <eos> at id {vocab.eos_id}; expected "
+            f"{VOCAB_SIZE} and {START_ID}: the train split is not the standard one"
+        )
     return vocab
 
 
@@ -278,11 +282,13 @@ def score(
 
 
 def perplexity(logprobs: torch.Tensor | Sequence[float]) -> float:
-    """exp of the mean negative ln p of the tokens."""
+    """exp of the mean negative ln p of the tokens (:func:`n2t.metrics.perplexity` of their sum)."""
     logprobs = torch.as_tensor(logprobs, dtype=torch.float64)
     if logprobs.numel() == 0:
         raise ValueError("logprobs is empty; need at least one token")
-    return math.exp(-float(logprobs.mean()))
+    if (logprobs > 1e-9).any():
+        raise ValueError("logprobs must be log-probabilities (<= 0); were probabilities passed?")
+    return metrics.perplexity(-float(logprobs.sum()), logprobs.numel())
 
 
 def ngram_logprobs(
@@ -292,9 +298,10 @@ def ngram_logprobs(
     lines = wikitext2_lines(split, max_lines)
     logp = torch.as_tensor(model.token_logprobs(lines), dtype=torch.float64)
     expected = sum(len(line) + 1 for line in lines)
-    assert len(logp) == expected, (len(logp), expected)
     if split == "test" and max_lines is None:
-        assert len(logp) == TEST_TOKENS, len(logp)
+        expected = TEST_TOKENS
+    if len(logp) != expected:
+        raise ValueError(f"the model scored {len(logp)} tokens of {split!r}; the harness expects {expected}")
     return logp
 
 
@@ -457,7 +464,9 @@ def harness_artefact(
     Chapter 12 mixes with Kneser–Ney.
     """
     result = evaluate_lm(model, log, test_ids, valid_ids)
-    assert result.test_tokens == TEST_TOKENS
+    if result.test_tokens != TEST_TOKENS:
+        raise ValueError(f"test_ids must be the whole WikiText-2 test split ({TEST_TOKENS:,} tokens); "
+                         f"got {result.test_tokens:,}")
     model.cpu()
     state = {"model": model.state_dict(), "config": lm_config(model), **extra,
              "test_logprobs": result.test_logprobs, "valid_logprobs": result.valid_logprobs}
@@ -473,6 +482,8 @@ def train_ngram_baselines(cfg: Settings) -> tuple[dict[str, Any], dict[str, Any]
     token, the n-gram side of the book's mixtures with neural LMs (a neural LM validated on the first lines of
     the validation split pairs with the same prefix of these).
     """
+    if cfg.max_order < 2:
+        raise ValueError(f"max_order must be at least 2 (the mixtures need a Kneser–Ney model); got {cfg.max_order}")
     train = wikitext2_lines("train", cfg.train_lines)
     vocab = wikitext2_vocab()
     models: dict[str, tuple[int, Callable[[], NGramLM]]] = {

@@ -318,6 +318,8 @@ class NGramLM:
     def _context_ids(self, context: Sequence[str]) -> np.ndarray:
         if isinstance(context, str):
             raise TypeError("context must be a sequence of tokens such as ['I', 'like'], not a string")
+        if any(not isinstance(t, str) for t in context):
+            raise TypeError(f"context must hold token strings such as ['I', 'like']; got {list(context)!r}")
         if len(context) > self.order - 1:
             raise ValueError(
                 f"context has {len(context)} tokens but a model of order {self.order} uses at most "

@@ -26,7 +26,7 @@ from typing import NamedTuple
 
 import torch
 
-from n2t.checks import not_a_string, positive_ints
+from n2t.checks import integer_ids, integers, not_a_string, positive_ints
 
 UNK, PAD, BOS, EOS = "<unk>", "<pad>", "<bos>", "<eos>"
 SPECIALS = (UNK, PAD, BOS, EOS)
@@ -278,10 +278,13 @@ def pad_sequences(
     """Pad id sequences into ``(batch, length)`` and return it with the lengths ``(batch,)``."""
     if len(sequences) == 0:
         raise ValueError("sequences is empty; need at least one sequence to pad")
+    not_a_string("sequences", sequences, "id sequences")
+    flat = torch.tensor([i for s in sequences for i in s], dtype=None if any(map(len, sequences)) else torch.long)
+    integer_ids("sequences", flat)  # a float id would be truncated
     lengths = torch.tensor([len(s) for s in sequences])
     mask = lengths_to_mask(lengths, max_len)
     padded = torch.full(mask.shape, pad_id, dtype=torch.long)
-    padded[mask] = torch.tensor([i for s in sequences for i in s], dtype=torch.long)
+    padded[mask] = flat.long()
     return padded, lengths
 
 
@@ -302,6 +305,9 @@ def pair_batch(
     """Encode and pad tokenized ``(source, target)`` pairs; the target gets ``<bos> … <eos>``."""
     if len(pairs) == 0:
         raise ValueError("pairs is empty; need at least one sentence pair")
+    empty = next((i for i, (source, _) in enumerate(pairs) if len(source) == 0), None)
+    if empty is not None:
+        raise ValueError(f"source {empty} is empty; every pair needs a source token to encode")
     src, src_len = pad_sequences([src_vocab.encode(s) for s, _ in pairs], src_vocab.pad_id)
     tgt_ids = [[tgt_vocab.bos_id, *tgt_vocab.encode(t), tgt_vocab.eos_id] for _, t in pairs]
     tgt, tgt_len = pad_sequences(tgt_ids, tgt_vocab.pad_id)
@@ -315,6 +321,7 @@ def pair_batches(
     """Yield :class:`PairBatch` es of ``batch_size`` pairs (the last may be smaller), optionally shuffled."""
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1; got {batch_size}")
+    integers(seed=seed)
     order = list(range(len(pairs)))
     if shuffle:
         order = torch.randperm(len(pairs), generator=torch.Generator().manual_seed(seed)).tolist()
@@ -331,7 +338,9 @@ class LMStream:
     """
 
     def __init__(self, ids: torch.Tensor | Sequence[int], batch_size: int, seq_len: int) -> None:
-        ids = torch.as_tensor(ids, dtype=torch.long)
+        ids = torch.as_tensor(ids)
+        integer_ids("ids", ids)  # a float id would be truncated, a negative one fails in an embedding later
+        ids = ids.long()
         if ids.dim() != 1:
             raise ValueError(f"ids must be a one-dimensional stream of token ids; got shape {tuple(ids.shape)}")
         if batch_size < 1 or seq_len < 1:

@@ -15,6 +15,7 @@ import functools
 import inspect
 import math
 import os
+import pickle
 import random
 import tempfile
 import time
@@ -27,7 +28,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from n2t.checks import positive_numbers
+from n2t.checks import integers, positive_ints, positive_numbers
 from n2t.clock import Clock
 from n2t.progress import progress
 
@@ -90,6 +91,9 @@ def model_device(model: nn.Module) -> torch.device:
 
 def seed_everything(seed: int) -> torch.Generator:
     """Seed Python, NumPy and torch (all devices); returns a CPU generator seeded the same way."""
+    integers(seed=seed)
+    if not -(2**63) <= seed < 2**64:
+        raise ValueError(f"seed must fit in 64 bits; got {seed}")
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
@@ -168,6 +172,9 @@ def optimizer_step(
     """
     if grad_clip is not None:
         positive_numbers(grad_clip=grad_clip)
+    if not isinstance(loss, torch.Tensor) or loss.dim() != 0:
+        shape = tuple(loss.shape) if isinstance(loss, torch.Tensor) else type(loss).__name__
+        raise ValueError(f"loss must be a scalar tensor (reduce it with .mean() or .sum()); got {shape}")
     if not torch.isfinite(loss):
         raise FloatingPointError(f"loss became {loss.item()} at step {step}; lower the learning rate")
     # excerpt begins optimizer step
@@ -189,6 +196,8 @@ class BestWeights:
 
     def update(self, model: nn.Module, score: float, seen: int) -> None:
         """Keep a copy of the weights if ``score`` is the lowest yet (``seen``: training tokens so far)."""
+        if math.isnan(score):
+            raise ValueError(f"score is NaN at {seen} units seen: the validation metric cannot rank these weights")
         if score < self.score:
             self.score, self.seen, self.state = score, seen, copy.deepcopy(model.state_dict())
 
@@ -230,7 +239,7 @@ def fit(
         if max_steps is not None and total is not None:
             total = min(total, max_steps - history.steps)
         bar = progress(total=total, desc=f"{desc} epoch {epoch}/{epochs}", leave=True)
-        batch_iterator = iter(epoch_batches)
+        batch_iterator, steps_before = iter(epoch_batches), history.steps
         while max_steps is None or history.steps < max_steps:
             with clock.running():
                 batch = next(batch_iterator, None)
@@ -248,6 +257,9 @@ def fit(
             if history.steps % 10 == 0:
                 bar.set_postfix(loss=f"{history.step_loss[-1]:.3f}", refresh=False)
         bar.close()
+        if history.steps == steps_before and (max_steps is None or history.steps < max_steps):
+            raise ValueError(f"epoch {epoch} has no batch (batches is empty, or a one-shot iterator already used "
+                             f"up: pass a list or a function that returns the batches): nothing to train on")
         history.clock = clock.reading()
         record: dict[str, Any] = {"epoch": epoch, "steps": history.steps, **history.clock}
         if evaluate is not None:
@@ -357,6 +369,7 @@ def warmup_inverse_sqrt(optimizer: torch.optim.Optimizer, d_model: int, warmup: 
     """
     if warmup < 1:
         raise ValueError(f"warmup must be at least 1 step; got {warmup}")
+    positive_ints(d_model=d_model)
 
     def factor(step: int) -> float:
         step = max(step, 1)
@@ -410,7 +423,13 @@ def load_checkpoint(
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {path} does not exist")
-    state = torch.load(path, map_location=map_location, weights_only=True)
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except (RuntimeError, EOFError, pickle.UnpicklingError) as error:
+        raise ValueError(f"checkpoint {path} cannot be read (damaged, or not written by save_checkpoint): "
+                         f"{str(error)[:160]}") from error
+    if not isinstance(state, dict) or "model" not in state:
+        raise ValueError(f"checkpoint {path} has no 'model' entry: it was not written by save_checkpoint")
     model.load_state_dict(state["model"])
     if optimizer is not None:
         if "optimizer" not in state:
