@@ -39,6 +39,13 @@ class Text:
         return self.text
 
 
+def as_code(tokens: str | Iterable[str]) -> str:
+    """A token, or tokens separated by spaces, as inline code: ``<eos>`` then shows on the page (in a table
+    cell too) instead of vanishing as an HTML tag."""
+    tokens = [tokens] if isinstance(tokens, str) else list(tokens)
+    return " ".join(f"`{token}`" for token in tokens)
+
+
 def glue(name: str, value: Any, display: bool = False) -> None:
     """``myst_nb.glue`` for numbers computed in a chapter, so that ``{glue:text}`name:.2f``` can format them.
 
