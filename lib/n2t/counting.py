@@ -133,8 +133,6 @@ def count_ngrams(
     return ctx_keys, gram_keys, gram_counts
 
 
-
-
 class NGramCounts:
     """The counts of every n-gram of orders ``1 … order`` in a corpus, kept as sorted int64 keys (see the module).
 
@@ -226,11 +224,33 @@ class NGramCounts:
         idx, hit = find_keys(self.gram_keys[n], node * self.vocab_size + word)
         return int(self.gram_counts[n][idx[0]]) if found[0] and hit[0] else 0
 
+    def unigram_counts(self) -> np.ndarray:
+        """C(w) for every type w, ``(|V|,)``: how often it was predicted (``<eos>`` once per line)."""
+        return np.bincount(self.gram_keys[0] % self.vocab_size, self.gram_counts[0], self.vocab_size).astype(np.int64)
+
+    def continuation_counts(self, m: int) -> np.ndarray:
+        """N1+(• h w) for every n-gram of order ``m`` < order, in ``gram_keys[m - 1]`` order: how many distinct
+        tokens (``<bos>`` included) precede it."""
+        V, R = self.vocab_size, self.vocab_size + 1
+        if isinstance(m, bool) or not isinstance(m, numbers.Integral) or not 1 <= m < self.order:
+            raise ValueError(f"m must be between 1 and {self.order - 1} (the counted order - 1); got {m!r}")
+        higher = self.gram_keys[m]  # the (m+1)-grams: node of depth m, word
+        parent = self.ctx_keys[m][higher // V] // R  # drop the oldest context token: node of depth m-1
+        suffix = np.searchsorted(self.gram_keys[m - 1], parent * V + higher % V)
+        return np.bincount(suffix, minlength=len(self.gram_keys[m - 1]))
+
     def preceding_types(self) -> np.ndarray:
-        """N1+(• w) for every type w, ``(|V|,)``: how many distinct tokens (``<bos>`` included) come right before w."""
+        """N1+(• w) for every type w, ``(|V|,)``: :meth:`continuation_counts` of the unigrams, indexed by type."""
         if self.order < 2:
             raise ValueError("preceding_types needs bigram counts; count with order >= 2")
-        return np.bincount(self.gram_keys[1] % self.vocab_size, minlength=self.vocab_size)
+        words = self.gram_keys[0] % self.vocab_size  # unigram key: the empty context's node 0 · |V| + word
+        return np.bincount(words, self.continuation_counts(1), self.vocab_size).astype(np.int64)
+
+    def context_seen(self, lines: Sequence[Sequence[str]]) -> np.ndarray:
+        """For every predicted token of ``lines`` (rows) and n = 1 … order (columns), whether its context of
+        n − 1 tokens occurs in this corpus: after an unseen context an n-gram model has no counts of that order."""
+        enc = encode_lines(lines, self.stoi, self.order - 1, "lines")
+        return np.stack([found for _, found in self._nodes(enc.token_at, self.order - 1)], axis=1)
 
     def unseen_rate(self, lines: Sequence[Sequence[str]]) -> np.ndarray:
         """For n = 1 … order, the fraction of predicted tokens of ``lines`` whose n-gram never occurs here."""

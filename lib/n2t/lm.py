@@ -9,7 +9,7 @@ frequent first (:func:`wikitext2_vocab`). No ``<pad>`` or ``<bos>`` is ever pred
 **Scoring.** Test perplexity is computed over exactly the 245,569 WikiText-2 test tokens (:data:`TEST_TOKENS`):
 each line's words, then one ``<eos>``. Two context conventions give the same tokens in the same order:
 
-- n-grams (:data:`NGRAM_CONTEXT`): each line is a sentence whose context is padded with ``<bos>``;
+- n-grams (:data:`NGRAM_CONTEXT`): each line is one sequence whose context is padded with ``<bos>``;
 - neural models (:data:`RUNNING_TEXT`): the split is one running text, ``<eos>`` between lines; token ``t`` is
   predicted from the tokens before it (the stream starts as if after an ``<eos>``). A model never sees the token
   it predicts.
@@ -70,7 +70,7 @@ VOCAB_SIZE = 33_278
 DEFAULT_CUTOFFS = (2_000, 10_000)
 START_ID = 1  # the id of <eos> in wikitext2_vocab(): a text is read as if it started after a line end
 RUNNING_TEXT = "running text: each line's words then <eos>; token t is predicted from the tokens before it"
-NGRAM_CONTEXT = "sentences: each line's words then <eos>; the context is padded with <bos> at each line start"
+NGRAM_CONTEXT = "lines: each line's words then <eos>; the context is padded with <bos> at each line start"
 
 # ------------------------------------------------------------------------------------------ the data
 
@@ -506,8 +506,8 @@ def train_ngram_baselines(cfg: Settings) -> tuple[dict[str, Any], dict[str, Any]
             "order": order,
             "test_ppl": perplexity(test_logp),
             "valid_ppl": perplexity(valid_logp),
-            # every probability the model stores: one per n-gram type seen, for n = 1 … order
-            "parameters": sum(model.counts.types(n) for n in range(1, order + 1)) if order else 0,
+            # every number the model stores: a probability per n-gram seen, a weight γ(h) per context
+            "parameters": model.parameter_count(),
             "tokens_seen": clock.seen,
             "clock": clock.reading(),
             "context": NGRAM_CONTEXT,
