@@ -108,6 +108,18 @@ def char_tokenize(text: str) -> list[str]:
 # --------------------------------------------------------------------------------------------- vocab
 
 
+def _token_strings(tokens: Iterable[str]) -> list[str]:
+    """``tokens`` as a list, once checked to be token strings and not one string (which would be read letter by
+    letter) or ids (which :meth:`Vocab.decode` reads)."""
+    if isinstance(tokens, str):
+        raise TypeError("encode takes a sequence of tokens, not a string; tokenize the string first")
+    tokens = list(tokens)
+    wrong = next((t for t in tokens if not isinstance(t, str)), None)
+    if wrong is not None:
+        raise TypeError(f"tokens must be strings; got {type(wrong).__name__} {wrong!r} (ids are decoded, not encoded)")
+    return tokens
+
+
 class Vocab:
     """A bijection between token strings and ids, with ``<unk> <pad> <bos> <eos>`` first.
 
@@ -178,15 +190,7 @@ class Vocab:
 
     def encode(self, tokens: Iterable[str]) -> list[int]:
         """Token strings → ids; unknown tokens → the id of ``<unk>``."""
-        if isinstance(tokens, str):
-            raise TypeError(
-                "encode takes a sequence of tokens, not a string; "
-                "tokenize the string first"
-            )
-        tokens = list(tokens)
-        if any(not isinstance(t, str) for t in tokens):
-            wrong = next(t for t in tokens if not isinstance(t, str))
-            raise TypeError(f"tokens must be strings; got {type(wrong).__name__} {wrong!r} (ids are decoded, not encoded)")
+        tokens = _token_strings(tokens)  # a list of strings, or a clear error
         return [self.stoi.get(t, self.unk_id) for t in tokens]
 
     def decode(self, ids: Iterable[int] | torch.Tensor) -> list[str]:
