@@ -689,17 +689,25 @@ if many == one:
         " here.")
 else:
     gain = {name: float(speedup[name][-1]) for name in speedup}
-    more, less = sorted(gain, key=gain.get, reverse=True)
-    if gain[more] > 1.15 * gain[less]:
-        who = (f"{more} gains more from them: {gain[more]:.2f} times as fast against"
-               f" {gain[less]:.2f} for the {less}")
-    else:
-        who = (f"both layers gain about as much: {gain['attention']:.2f} times as fast"
-               f" for attention, {gain['LSTM']:.2f} for the LSTM")
+
+    def change(name: str) -> str:
+        """How a layer's step time changed from one thread to all of them."""
+        if gain[name] >= 1.05:
+            return f"{gain[name]:.2f} times as fast as on one thread"
+        if gain[name] > 1 / 1.05:
+            return "about as fast as on one thread"
+        return f"{1 / gain[name]:.2f} times slower than on one thread"
+
+    why = ""
+    if gain["LSTM"] < 1 / 1.05:
+        why = (" (each of its time steps multiplies matrices too small to share out,"
+               " and the threads cost more to coordinate than they save)")
     threads_sentence = (
-        f"With all {many} threads, at n = {lengths_swept[-1]:,}, {who}; the ratio of"
-        f" the two layers goes from {ratio[one][-1]:.2f} to {ratio[many][-1]:.2f}, and"
-        f" attention is the faster layer {crossing(ratio[many])}.")
+        f"With all {many} threads, at n = {lengths_swept[-1]:,}, attention's training"
+        f" step runs {change('attention')}, and the LSTM's {change('LSTM')}{why}; the"
+        f" ratio of the two layers goes from {ratio[one][-1]:.2f} to"
+        f" {ratio[many][-1]:.2f}, and attention is the faster layer"
+        f" {crossing(ratio[many])}.")
 glue("threads_sentence", Text(threads_sentence), display=False)
 
 # %% [markdown]
