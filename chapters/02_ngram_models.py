@@ -577,15 +577,26 @@ glue("rival_word", Text(f"“{counts.itos[rival]}”"), display=False)
 glue("rival_count", int(frequency[rival]), display=False)
 glue("rival_preceding", int(preceding[rival]), display=False)
 
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Two words of about the same frequency in the training text: how often each occurs (its count, what the MLE's unigrams use) and after how many distinct words (its continuation count, what Kneser–Ney's lower orders use).", "name": "fig-continuation"}, "image": {"alt": "Grouped bar chart for 'Francisco' and a word about as frequent. Their count bars are nearly equal; the continuation-count bar of 'Francisco' is tiny, while the other word's is many times taller."}}
+fig, ax = plt.subplots(figsize=(6.4, 2.8))
+where = np.arange(len(pair))
+ax.bar(where - 0.2, [frequency[i] for i in pair], 0.4, label="count $C(w)$")
+ax.bar(where + 0.2, [preceding[i] for i in pair], 0.4,
+       label=r"distinct words before it, $N_{1+}(\bullet\,w)$")
+ax.set_xticks(where, [f"“{counts.itos[i]}”" for i in pair])
+ax.set_ylabel("tokens, or distinct words")
+ax.legend()
+plt.show()
+
 # %% [markdown]
 # In the training text "Francisco" occurs {glue:text}`francisco_count` times,
 # {glue:text}`san_francisco` of them after "San", and after only
 # {glue:text}`francisco_preceding` distinct words; {glue:text}`rival_word`, about as
 # frequent ({glue:text}`rival_count` times), follows {glue:text}`rival_preceding`
-# distinct words, and its continuation count gives it that much more of the
-# lower-order probability. The library chooses the count that each order discounts,
-# then estimates the discounts from its count-of-counts and every $\gamma$ with the same
-# sorted keys:
+# distinct words, and its continuation count gives it that much more of the lower-order
+# probability ({numref}`fig-continuation`). The library chooses the count that each
+# order discounts, then estimates the discounts from its count-of-counts and every
+# $\gamma$ with the same sorted keys:
 #
 # ```{literalinclude} ../lib/n2t/ngram.py
 # :pyobject: NGramLM.kneser_ney_counts

@@ -38,11 +38,9 @@ that they are mixed with are the zoo artefact ``"ngram-wikitext2"``, fitted and 
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import cache
-from itertools import chain
 from typing import Any
 
 import torch
@@ -51,11 +49,12 @@ from torch.nn import functional as F
 
 from n2t import metrics, zoo
 from n2t.clock import Clock
+from n2t.counting import vocabulary
 from n2t.data import wikitext2_lines, wikitext2_tokens
 from n2t.ngram import NGramLM, UniformLM, em_weights
 from n2t.profile import Settings
 from n2t.progress import progress
-from n2t.text import EOS, UNK, LMStream, Vocab
+from n2t.text import LMStream, Vocab
 from n2t.train import (
     TrainLog,
     count_parameters,
@@ -77,7 +76,7 @@ NGRAM_CONTEXT = "lines: each line's words then <eos>; the context is padded with
 
 @cache
 def _wikitext2_vocab() -> Vocab:
-    return Vocab(Counter(chain.from_iterable(wikitext2_lines("train"))), specials=(UNK, EOS))
+    return vocabulary(wikitext2_lines("train"))  # Chapter 2's: the training types, <unk> and <eos>
 
 
 def wikitext2_vocab() -> Vocab:
