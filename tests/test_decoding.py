@@ -192,7 +192,7 @@ def test_bad_arguments_are_clear_errors():
         decoding.batch_size_of({"a": 1})
 
 
-@pytest.mark.parametrize("bad", ["nan", "no finite entry", "eos outside", "wrong batch"])
+@pytest.mark.parametrize("bad", ["nan", "no finite entry", "wrong batch"])
 def test_a_step_that_returns_bad_log_probs_is_a_clear_error(bad):
     # NaN log-probabilities made beam search return no hypothesis at all (translate() gave '') and greedy emit
     # token 0 forever, without a word (issue 22).
@@ -202,8 +202,6 @@ def test_a_step_that_returns_bad_log_probs_is_a_clear_error(bad):
         row[2] = float("nan")
     elif bad == "no finite entry":
         row[:] = float("-inf")
-    elif bad == "eos outside":
-        eos = 99
     else:
         rows = 1
 
@@ -212,7 +210,6 @@ def test_a_step_that_returns_bad_log_probs_is_a_clear_error(bad):
 
     message = {"nan": r"holding NaN, or a row with no finite entry, at step 1",
                "no finite entry": r"holding NaN, or a row with no finite entry, at step 1",
-               "eos outside": r"eos_id \(99\) is outside the step's vocabulary of 5 tokens",
                "wrong batch": r"step must return log-probs \(batch=\d+, vocab\); got shape \(1, 5\)"}[bad]
     state = torch.zeros(2, 3)
     with pytest.raises(ValueError, match=message):
@@ -221,3 +218,10 @@ def test_a_step_that_returns_bad_log_probs_is_a_clear_error(bad):
         decoding.sample(step, state, BOS, eos, max_len=6, generator=torch.Generator().manual_seed(0))
     with pytest.raises(ValueError, match=message):
         decoding.beam_search(step, state, BOS, eos, max_len=6, beam_size=2)
+
+
+def test_an_eos_the_step_never_produces_decodes_to_max_len():
+    # Chapter 10 times decoding with an <eos> id outside the vocabulary: every sentence runs to max_len.
+    table = random_table(2, seed=1)
+    never = VOCAB
+    assert [len(words) for words in decoding.greedy(markov_step(table), start(2), BOS, never, 4)] == [4, 4]
