@@ -578,14 +578,14 @@ glue("rival_count", int(frequency[rival]), display=False)
 glue("rival_preceding", int(preceding[rival]), display=False)
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "Two words of about the same frequency in the training text: how often each occurs (its count, what the MLE's unigrams use) and after how many distinct words (its continuation count, what Kneser–Ney's lower orders use).", "name": "fig-continuation"}, "image": {"alt": "Grouped bar chart for 'Francisco' and a word about as frequent. Their count bars are nearly equal; the continuation-count bar of 'Francisco' is tiny, while the other word's is many times taller."}}
-fig, ax = plt.subplots(figsize=(6.4, 2.8))
+fig, ax = plt.subplots(figsize=(6.4, 3.2))
 where = np.arange(len(pair))
 ax.bar(where - 0.2, [frequency[i] for i in pair], 0.4, label="count $C(w)$")
 ax.bar(where + 0.2, [preceding[i] for i in pair], 0.4,
        label=r"distinct words before it, $N_{1+}(\bullet\,w)$")
 ax.set_xticks(where, [f"“{counts.itos[i]}”" for i in pair])
 ax.set_ylabel("tokens, or distinct words")
-ax.legend()
+ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, frameon=False)
 plt.show()
 
 # %% [markdown]
