@@ -21,23 +21,24 @@
 #
 # This chapter answers it on the book's own corpora. We cut text into *tokens*, count
 # them and meet Zipf's law; we build a *vocabulary* that maps tokens to integer ids and
-# see why a rare word must become `<unk>`; we tokenize Chinese by characters and English
-# by words; we try the most obvious numeric representation, the one-hot vector, and
-# measure why it fails; and we pack token streams and sentence pairs into the batched
-# tensors that later chapters train on.
+# see what is lost when a rare word becomes `<unk>`; we tokenize Chinese by characters
+# and English by words; we try the most obvious numeric representation, the one-hot
+# vector, and measure why it fails; and we pack token streams and sentence pairs into
+# the batched tensors that later chapters train on.
 
 # %% tags=["remove-cell"]
 import math
+import unicodedata
 from collections import Counter
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from IPython.display import Markdown
-from n2t.book import glue
 
 import n2t.plot
 from n2t import data, text
+from n2t.book import Text, as_code, glue, markdown_table
 from n2t.profile import current
 
 n2t.plot.use_book_style()
@@ -55,13 +56,22 @@ cfg
 #
 # Our language-modelling corpus is WikiText-2 {cite:p}`merity2016`: Wikipedia's good and
 # featured articles, already tokenized, with rare words replaced by `<unk>`. Each line
-# is a paragraph or a heading. Following the standard convention we split each line on
-# whitespace and end it with an end-of-sentence token `<eos>`.
+# is a paragraph, a heading or blank: {glue:text}`blank_share:.0f`% of the training
+# lines are blank. Following the standard convention we split each line on whitespace
+# and end it with the token `<eos>`. The name says "end of sentence", but it closes a
+# *line*: a paragraph of many sentences gets one, and a blank line is a lone `<eos>` —
+# which is why the sample below starts with one.
 
 # %%
 train_tokens = data.wikitext2_tokens("train", max_lines=cfg.wikitext_lines)
 test_tokens = data.wikitext2_tokens("test", max_lines=cfg.wikitext_lines)
 " ".join(train_tokens[:40])
+
+# %% tags=["remove-cell"]
+train_lines = data.wikitext2_lines("train", max_lines=cfg.wikitext_lines)
+blank_share = sum(not line for line in train_lines) / len(train_lines)
+glue("blank_share", 100 * blank_share, display=False)
+assert train_tokens[0] == text.EOS and not train_lines[0]  # the first line is blank
 
 # %% [markdown]
 # A **token** is one occurrence of a word in the running text; a **type** is a distinct
@@ -137,7 +147,7 @@ Markdown(
 # frequent types cover {glue:text}`top10_share:.1f`% of all tokens, while half of all
 # types occur at most {glue:text}`median_count:,` times and {glue:text}`rare_share:.0f`%
 # occur fewer than ten times. This long tail is the root of *sparsity*, the problem that
-# drives {doc}`02_ngram_models` (smoothing) and a later chapter (embeddings).
+# drives {doc}`02_ngram_models` (smoothing) and {doc}`03_neural_lm` (embeddings).
 
 # %% [markdown]
 # ## A vocabulary: from tokens to ids
@@ -202,19 +212,33 @@ unseen_test_tokens = sum(token not in train_counts for token in test_tokens)
 glue("unseen_test_tokens", unseen_test_tokens, display=False)
 
 # %% tags=["remove-cell"]
+rarest_train_count = min(train_counts.values())
 if cfg.wikitext_lines is None:  # the whole corpus: a closed vocabulary
-    assert unseen_test_tokens == 0
+    assert unseen_test_tokens == 0 and rarest_train_count == 3
     assert abs(coverage[-1] - (1 - unk_share)) < 1e-12
+glue("closed_vocabulary", Text(
+    f"In the training text every type occurs at least {rarest_train_count} times, and"
+    " the test text holds no word that the training text lacks."
+    if unseen_test_tokens == 0 else
+    f"This profile reads only the first {cfg.wikitext_lines:,} lines of each split:"
+    f" there the rarest training types occur {rarest_train_count} time(s), and"
+    f" {unseen_test_tokens:,} test tokens are words missing from the training slice"
+    " (over the whole splits there are none)."), display=False)
 
 # %% [markdown]
 # With a thousand types about {glue:text}`coverage_1000:.0f`% of the test tokens are
 # covered, and the whole training vocabulary covers {glue:text}`coverage_full:.1f`%.
-# WikiText-2 was built with a closed vocabulary — every word seen fewer than three times
-# in the whole corpus was replaced by `<unk>` — so the test text holds
-# {glue:text}`unseen_test_tokens:,` words that the training text lacks, and the
+# WikiText-2 was published with a closed vocabulary: its makers replaced rare words by
+# `<unk>` before cutting the splits. {glue:text}`closed_vocabulary` The
 # {glue:text}`test_unk_share:.1f`% of test tokens that are literally `<unk>` are exactly
 # what no vocabulary can cover. Every model in this book predicts `<unk>` like any other
 # type, so their perplexities stay comparable.
+#
+# `<unk>` is not the only answer to rare words. *Subword* tokenizers cut a rare word
+# into frequent pieces ("zyzzyva" might become `zy` `zz` `y` `va`), so that no word is
+# ever unknown and the vocabulary stays small. {doc}`11_bert_gpt_t5` builds one,
+# byte-pair encoding; until then the book keeps WikiText-2's words, so that every
+# language model is scored on the same tokens.
 
 # %% [markdown]
 # ## Chinese by characters, English by words
@@ -241,15 +265,41 @@ assert english == ["i", "am", "a", "student"]
 assert chinese_vocab.decode(chinese_vocab.encode(chinese)) == chinese
 
 # %% tags=["remove-cell"]
+zh_types = chinese_vocab.itos[len(text.SPECIALS):]
+not_hanzi = [ch for ch in zh_types if "CJK" not in unicodedata.name(ch, "")]
+latin_pairs = sum(any(c.isascii() and c.isalpha() for c in zh) for _, zh in pairs)
 glue("num_pairs", len(pairs), display=False)
-glue("zh_types", len(chinese_vocab) - len(text.SPECIALS), display=False)
+glue("zh_types", len(zh_types), display=False)
+glue("zh_not_hanzi", len(not_hanzi), display=False)
+glue("zh_latin_pairs", latin_pairs, display=False)
 glue("en_types", len(english_vocab) - len(text.SPECIALS), display=False)
 
+
+def unknown_rate(tokenize, side: int) -> float:
+    """Share of test tokens of one side that the training split's tokens lack."""
+    seen = {t for pair in data.cmn_eng_split("train") for t in tokenize(pair[side])}
+    test = [t for pair in data.cmn_eng_split("test") for t in tokenize(pair[side])]
+    return sum(t not in seen for t in test) / len(test)
+
+
+zh_unknown = unknown_rate(text.chinese_tokenize, 0)  # cmn_eng_split: (zh, en)
+en_unknown = unknown_rate(text.english_tokenize, 1)
+glue("zh_unknown", 100 * zh_unknown, display=False)
+glue("en_unknown", 100 * en_unknown, display=False)
+glue("unknown_ratio", en_unknown / zh_unknown, display=False)
+assert zh_unknown < en_unknown  # the sentence below says so
+
 # %% [markdown]
-# The {glue:text}`num_pairs:,` pairs use {glue:text}`zh_types:,` distinct Chinese
-# characters and {glue:text}`en_types:,` distinct English words: a character vocabulary
-# stays small and has few unknowns, at the price of longer sequences — 我是一个学生 is
-# six tokens where the English is four.
+# The {glue:text}`num_pairs:,` pairs use {glue:text}`zh_types:,` distinct characters on
+# the Chinese side — {glue:text}`zh_not_hanzi` of them digits, Latin letters and
+# punctuation, since {glue:text}`zh_latin_pairs` Chinese sentences embed a Latin word,
+# which the character tokenizer spells letter by letter ("Tom游泳。" → `T` `o` `m` `游`
+# `泳` `。`) — and {glue:text}`en_types:,` distinct English words. A character
+# vocabulary stays small and has few unknowns: with vocabularies from the training
+# split of {doc}`07_seq2seq_attention`, {glue:text}`zh_unknown:.2f`% of the Chinese test
+# characters are unseen against {glue:text}`en_unknown:.1f`% of the English test words,
+# {glue:text}`unknown_ratio:.0f` times fewer. The price is longer sequences:
+# 我是一个学生 is six tokens where the English is four.
 
 # %% [markdown]
 # ## One-hot vectors, and why they fail
@@ -303,8 +353,9 @@ glue("vocab_size", len(vocab), display=False)
 # {glue:text}`one_hot_mib:.0f` MiB for one batch of shape $(B, T, |V|)$ with $|V| =$
 # {glue:text}`vocab_size:,` — against {glue:text}`dense_kib:.0f` KiB for dense
 # 200-dimensional vectors of shape $(B, T, D)$, {glue:text}`one_hot_ratio:.0f` times
-# less. A later chapter replaces one-hot vectors with learned **embeddings**: short
-# dense vectors in which similar words end up close together.
+# less. {doc}`03_neural_lm` replaces one-hot vectors with learned **embeddings**: short
+# dense vectors in which similar words end up close together, and {doc}`04_word2vec`
+# learns them from raw text alone.
 
 # %% [markdown]
 # ## Batches for language models: $(B, T)$
@@ -328,19 +379,10 @@ inputs.shape, targets.shape
 # %%
 assert inputs.shape == (cfg.batch_size, cfg.seq_len)
 assert torch.equal(inputs[:, 1:], targets[:, :-1])  # the target is the input shifted
-
-
-def as_code(ids: torch.Tensor) -> str:
-    """Tokens as inline code, so that `<eos>` shows on the page instead of vanishing."""
-    return " ".join(f"`{token}`" for token in vocab.decode(ids))
-
-
-Markdown(
-    "| row | input (first tokens) | target (first tokens) |\n|---|---|---|\n"
-    + "\n".join(
-        f"| {row} | {as_code(inputs[row, :6])} | {as_code(targets[row, :6])} |"
-        for row in range(cfg.batch_size)
-    )
+markdown_table(
+    ["row", "input (first tokens)", "target (first tokens)"],
+    [[row, as_code(vocab.decode(inputs[row, :6])),
+      as_code(vocab.decode(targets[row, :6]))] for row in range(cfg.batch_size)],
 )
 
 # %% [markdown]
@@ -352,25 +394,25 @@ Markdown(
 # `True` where a position holds a real token (and so may be attended to) and `False` at
 # padding. The target side gets `<bos>` and `<eos>` around it. The batch has shapes $(B,
 # L_\text{src})$ and $(B, L_\text{tgt})$; after an embedding layer each becomes $(B, L,
-# D)$.
+# D)$. As in {doc}`07_seq2seq_attention`, Chinese is the source and English the target.
 
 # %%
 lengths_wanted = (3, 5, 7, 9)  # sentences of different lengths, to see the padding
 some_pairs = [
-    next((text.english_tokenize(en), text.chinese_tokenize(zh)) for en, zh in pairs
-         if len(text.english_tokenize(en)) == length)
+    next((text.chinese_tokenize(zh), text.english_tokenize(en)) for en, zh in pairs
+         if len(text.chinese_tokenize(zh)) == length)
     for length in lengths_wanted
 ]
-batch = text.pair_batch(some_pairs, english_vocab, chinese_vocab)
+batch = text.pair_batch(some_pairs, chinese_vocab, english_vocab)
 batch.src.shape, batch.src_lengths, batch.tgt.shape
 
 # %% tags=["hide-input"]
 assert batch.src_lengths.tolist() == list(lengths_wanted)
-assert torch.equal(batch.src_mask, batch.src != english_vocab.pad_id)
+assert torch.equal(batch.src_mask, batch.src != chinese_vocab.pad_id)
 assert batch.src_mask.sum().item() == sum(len(s) for s, _ in some_pairs)
-assert (batch.tgt[:, 0] == chinese_vocab.bos_id).all()
+assert (batch.tgt[:, 0] == english_vocab.bos_id).all()
 
-# %% mystnb={"figure": {"caption": "A padded batch of four English sentences of 3, 5, 7 and 9 tokens: each row is a sentence, each column a position. Real tokens (mask True) are dark; the `<pad>` positions (mask False) are white.", "name": "fig-padding-mask"}, "image": {"alt": "A four-by-nine grid. Each row holds the words of one sentence in dark blue cells; rows of 3, 5 and 7 words end in white cells marked pad, and the longest row has no padding."}}
+# %% mystnb={"figure": {"caption": "A padded batch of four Chinese sentences of 3, 5, 7 and 9 characters: each row is a sentence, each column a position. Real tokens (mask True) are dark; the `<pad>` positions (mask False) are white.", "name": "fig-padding-mask"}, "image": {"alt": "A four-by-nine grid. Each row holds the characters of one sentence in dark blue cells; rows of 3, 5 and 7 characters end in white cells marked pad, and the longest row has no padding."}}
 fig, ax = plt.subplots(figsize=(6.4, 2.4))
 n2t.plot.heatmap(
     batch.src_mask.int(), xlabel="position in the sentence",
@@ -378,7 +420,7 @@ n2t.plot.heatmap(
     ax=ax,
 )
 for (row, col), token_id in np.ndenumerate(batch.src.numpy()):
-    token = english_vocab.decode([token_id])[0]
+    token = chinese_vocab.decode([token_id])[0]
     ax.text(col, row, token, ha="center", va="center", fontsize=7,
             color="white" if batch.src_mask[row, col] else "black")
 ax.set_title("src_mask: True (dark) = real token, False (white) = <pad>")
@@ -391,7 +433,7 @@ plt.show()
 # language models and padded $(B, L)$ ids with masks for sentence pairs. But an id is
 # only a name. {doc}`02_ngram_models` counts how often ids follow each other — the
 # n-gram language model — and runs straight into the long tail that Zipf's law predicts:
-# most word sequences are never seen. A later chapter then gives each id a learned
+# most word sequences are never seen. {doc}`03_neural_lm` then gives each id a learned
 # vector, so that what the model learns about one word can help with similar ones.
 #
 # ## Exercises
@@ -399,8 +441,8 @@ plt.show()
 # 1. Fit Zipf's exponent on WikiText-2 *validation* and on *The Time Machine*
 #    (`n2t.data.timemachine()`). Is $\alpha$ the same? What changes when you fit ranks
 #    1–100 only?
-# 2. Build a vocabulary with `min_freq=3`. How many types remain, and what fraction of
-#    test tokens becomes `<unk>`?
+# 2. Build a vocabulary with `min_freq=10`. How many types remain, and what fraction of
+#    test tokens becomes `<unk>`? Why does `min_freq=3` change nothing on WikiText-2?
 # 3. Heaps' law says the number of types grows like $N^\beta$ with the number of tokens
 #    $N$ {cite:p}`heaps1978`. Plot types against tokens for growing prefixes of the
 #    training text and estimate $\beta$.

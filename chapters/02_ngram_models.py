@@ -30,35 +30,18 @@ from itertools import pairwise
 
 import matplotlib.pyplot as plt
 import numpy as np
-from IPython.display import HTML, Markdown, display
-from n2t.book import glue
+from IPython.display import HTML, display
 
 import n2t.data
 import n2t.plot
 import n2t.profile
 from n2t import counting, ngram
+from n2t.book import Text, as_code, glue, markdown_table
 from n2t.clock import clock_seconds, measured
 from n2t.progress import progress
 from n2t.train import Timer
 
 n2t.plot.use_book_style()
-
-
-class Text:
-    """A glued string shown without quotes by {glue:text}."""
-
-    def __init__(self, text):
-        self.text = text
-
-    def __repr__(self):
-        return self.text
-
-
-def as_code(token):
-    """A token as inline code, so that `<eos>` shows on the page and is not lost."""
-    return f"`{token}`"
-
-
 cfg = n2t.profile.current().settings("ngram_models")
 
 # %% [markdown]
@@ -184,15 +167,18 @@ for n in (1, 2, 3):
 toy_mle = ngram.NGramLM(2, "mle").fit(toy)
 p_sits = math.exp(toy_mle.logprob("sits", ["cat"]))
 assert math.isclose(p_sits, cat_sits / cat)
-toy_mle.next_token_distribution(["cat"]).round(2)
+p_after_cat = toy_mle.next_token_distribution(["cat"])
+{word: round(float(p), 2)
+ for word, p in zip(toy_mle.vocab, p_after_cat, strict=True) if p > 0}
 
 # %% [markdown]
 # `NGramCounts` counts without a Python loop over the tokens: each context is a node
 # of a trie, numbered with `np.unique` over packed int64 keys, and each n-gram is the
-# key $\text{node} \cdot |V| + \text{word}$. Counting itself is only a little faster
-# than the `Counter` loop (both are timed below). What the sorted int64 keys buy is
-# that everything after counting — continuation counts, discounts, and the lookup of
-# the probability of every test token — is a few array operations too, for any order.
+# key $\text{node} \cdot |V| + \text{word}$. On WikiText-2 it counts the trigrams
+# {glue:text}`count_speedup:.1f` times as fast as the `Counter` loop (both are timed
+# below). What the sorted int64 keys buy besides is that everything after counting —
+# continuation counts, discounts, and the lookup of the probability of every test token
+# — is a few array operations too, for any order.
 #
 # ::::{dropdown} How `NGramCounts` counts without a Python loop
 # ```{literalinclude} ../lib/n2t/counting.py
@@ -233,6 +219,7 @@ loop_time.seconds, numpy_time.seconds
 # %% tags=["remove-cell"]
 glue("loop_seconds", loop_time.seconds, display=False)
 glue("numpy_seconds", numpy_time.seconds, display=False)
+glue("count_speedup", loop_time.seconds / numpy_time.seconds, display=False)
 del trigrams_by_hand, trigram_counts
 
 # %% tags=["remove-cell"]
@@ -417,12 +404,17 @@ ks
 # %% tags=["remove-cell"]
 context_ks = [ks[n] for n in orders[1:]]  # orders with a context
 assert context_ks == sorted(context_ks, reverse=True)  # as the text says
+strictly = all(a > b for a, b in pairwise(context_ks))
 glue("best_k_2", ks[2], display=False)
+glue("k_trend", Text("falls" if strictly else "falls or stays the same"), display=False)
+glue("k_edge", Text(
+    f" (the unigram model picks {ks[1]}, the smallest value of the grid, so its"
+    " optimum may lie below it)" if ks[1] == min(cfg.k_grid) else ""), display=False)
 
 # %% [markdown]
-# The bigram model's best $k$ is {glue:text}`best_k_2`, and from there on, the longer
-# the context, the smaller the best $k$: longer contexts are rarer, so each invented
-# count weighs more against the real ones.
+# The bigram model's best $k$ is {glue:text}`best_k_2`, and from there on, as the
+# context grows longer, the best $k$ {glue:text}`k_trend`{glue:text}`k_edge`: longer
+# contexts are rarer, so each invented count weighs more against the real ones.
 
 # %% [markdown]
 # ## Linear interpolation
@@ -468,10 +460,16 @@ for m, weight in enumerate(interp3.lambdas):
 # %% [markdown]
 # ## Kneser–Ney smoothing
 #
-# Kneser–Ney smoothing {cite:p}`kneser1995` makes two changes.
+# Kneser–Ney smoothing {cite:p}`kneser1995` joins two ideas. How the lower order is
+# reached is a choice of its own: a *backing-off* model {cite:p}`katz1987`, as Kneser
+# and Ney's original was, asks the lower order only for the words never seen after the
+# context, while an *interpolated* one, as here and in Chen and Goodman's study, always
+# mixes it in.
 #
-# **Absolute discounting.** Subtract a fixed discount from every seen count and give the
-# mass saved to the lower order. Chen and Goodman's *modified* version
+# **Absolute discounting** {cite:p}`ney1994`. Subtract a discount from every seen count
+# and give the mass saved to the lower order. Ney, Essen and Kneser estimated one
+# discount per order, $D = n_1 / (n_1 + 2 n_2)$, from the count-of-counts defined
+# below; textbooks often fix $D = 0.75$. Chen and Goodman's *modified* version
 # {cite:p}`chen1998` uses three discounts per order $m$, $D_{m,1}$, $D_{m,2}$ and
 # $D_{m,3+}$ for n-grams counted once, twice and three or more times, estimated from the
 # **count-of-counts** $n_j$ (how many n-grams of that order have count $j$):
@@ -493,7 +491,8 @@ for m, weight in enumerate(interp3.lambdas):
 # ($j = 1, 2, 3+$): $\gamma_n(h)$ is exactly the mass that the discounts took away.
 # The clipping keeps every numerator non-negative.
 #
-# **Continuation counts.** The lower orders answer a different question from the
+# **Continuation counts**, Kneser and Ney's own contribution. The lower orders answer a
+# different question from the
 # highest: not "how frequent is $w$?" but "how likely is $w$ to appear *after a context
 # we have not seen*?" "Francisco" is frequent, but it follows almost only "San"; a word
 # that follows many different words is a better guess after a new context. So every
@@ -520,17 +519,49 @@ for m, weight in enumerate(interp3.lambdas):
 # $P_{\text{KN}}(w_t \mid h) = P_{\text{KN}}(w_t \mid h')$.
 #
 # **Line starts.** Nothing precedes `<bos>`, so an n-gram that begins with it would get
-# continuation count 1 whatever its frequency. Following KenLM
-# {cite:p}`heafield2013`, such n-grams keep their raw counts $C(h\,w)$ at the lower
-# orders too. KenLM starts a line with a single `<s>`, where we pad with $n - 1$
-# `<bos>`: a context that begins with two `<bos>` is the same line start as $h'$, so it
-# passes $P_{\text{KN}}(w_t \mid h')$ through unchanged and its n-grams stay out of the
-# count-of-counts. The model is then exactly KenLM's.
+# continuation count 1 whatever its frequency; as in KenLM {cite:p}`heafield2013`, such
+# n-grams keep their raw counts $C(h\,w)$ at the lower orders too.
+#
+# ::::{dropdown} Line starts in detail, and how this compares with KenLM
+# KenLM starts a line with a single `<s>`, where we pad with $n - 1$ `<bos>`: a context
+# that begins with two `<bos>` is the same line start as $h'$, so it passes
+# $P_{\text{KN}}(w_t \mid h')$ through unchanged and its n-grams stay out of the
+# count-of-counts. With these rules the library's estimator is that of KenLM's `lmplz`,
+# with two differences. `lmplz` refuses a literal `<unk>` in its training text, while
+# WikiText-2 writes one for every rare word: here `<unk>` is an ordinary word. And where
+# a discount cannot be estimated (a count-of-count of zero), `lmplz` stops with an
+# error, while the library clips the discount to its range (the unigram model of the
+# results below meets this case). With `<unk>` renamed to an ordinary word and the
+# blank lines left out, `lmplz` (run outside the book, each line read as one sentence)
+# gives the 5-gram a perplexity of 224.81 on the test lines that are not blank;
+# {glue:text}`kenlm_check`
+# ::::
+
+# %% tags=["remove-cell"]
+def renamed(lines):
+    """The lines that are not blank, with <unk> written as an ordinary word."""
+    return [["unk_word" if w == "<unk>" else w for w in line] for line in lines if line]
+
+
+assert "unk_word" not in counts.stoi
+kenlm_like = ngram.NGramLM(5, "kneser_ney").fit(renamed(train))
+kenlm_like_ppl = kenlm_like.perplexity(renamed(test))
+if cfg.train_lines is None:  # KenLM's lmplz 5-gram on the same text: 224.81
+    assert round(kenlm_like_ppl, 2) == 224.81
+    kenlm_check = (
+        f"the library's 5-gram, fitted the same way, gives {kenlm_like_ppl:.2f}.")
+else:
+    kenlm_check = (
+        f"this profile fits only the first {cfg.train_lines:,} training lines, where"
+        f" the library's 5-gram gives {kenlm_like_ppl:,.1f}; the full profile checks"
+        " that on the whole split it gives 224.81 too."
+    )
+glue("kenlm_check", Text(kenlm_check), display=False)
+del kenlm_like
 
 # %%
 preceding = counts.preceding_types()
-unigram_ids = counts.gram_keys[0] % len(vocab)  # unigram key: 0 · |V| + word
-frequency = np.bincount(unigram_ids, counts.gram_counts[0], len(vocab))
+frequency = counts.unigram_counts()
 francisco = counts.stoi["Francisco"]
 near = np.abs(frequency - frequency[francisco]) <= 0.1 * frequency[francisco]
 similar = np.flatnonzero(near)  # as frequent as "Francisco", within 10%
@@ -546,15 +577,26 @@ glue("rival_word", Text(f"“{counts.itos[rival]}”"), display=False)
 glue("rival_count", int(frequency[rival]), display=False)
 glue("rival_preceding", int(preceding[rival]), display=False)
 
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Two words of about the same frequency in the training text: how often each occurs (its count, what the MLE's unigrams use) and after how many distinct words (its continuation count, what Kneser–Ney's lower orders use).", "name": "fig-continuation"}, "image": {"alt": "Grouped bar chart for 'Francisco' and a word about as frequent. Their count bars are nearly equal; the continuation-count bar of 'Francisco' is tiny, while the other word's is many times taller."}}
+fig, ax = plt.subplots(figsize=(6.4, 3.2))
+where = np.arange(len(pair))
+ax.bar(where - 0.2, [frequency[i] for i in pair], 0.4, label="count $C(w)$")
+ax.bar(where + 0.2, [preceding[i] for i in pair], 0.4,
+       label=r"distinct words before it, $N_{1+}(\bullet\,w)$")
+ax.set_xticks(where, [f"“{counts.itos[i]}”" for i in pair])
+ax.set_ylabel("tokens, or distinct words")
+ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, frameon=False)
+plt.show()
+
 # %% [markdown]
 # In the training text "Francisco" occurs {glue:text}`francisco_count` times,
 # {glue:text}`san_francisco` of them after "San", and after only
 # {glue:text}`francisco_preceding` distinct words; {glue:text}`rival_word`, about as
 # frequent ({glue:text}`rival_count` times), follows {glue:text}`rival_preceding`
-# distinct words, and its continuation count gives it that much more of the
-# lower-order probability. The library chooses the count that each order discounts,
-# then estimates the discounts from its count-of-counts and every $\gamma$ with the same
-# sorted keys:
+# distinct words, and its continuation count gives it that much more of the lower-order
+# probability ({numref}`fig-continuation`). The library chooses the count that each
+# order discounts, then estimates the discounts from its count-of-counts and every
+# $\gamma$ with the same sorted keys:
 #
 # ```{literalinclude} ../lib/n2t/ngram.py
 # :pyobject: NGramLM.kneser_ney_counts
@@ -644,37 +686,34 @@ methods = {
     "interpolation": lambda n: ngram.NGramLM(n, "interpolation"),
     "Kneser–Ney": lambda n: ngram.NGramLM(n, "kneser_ney"),
 }
-perplexity, fit_seconds = {}, {}  # (method, order) -> value
+perplexity, fit_seconds, addk_logp = {}, {}, {}  # (method, order) -> value
 runs = [(name, n) for n in orders for name in methods]
 for name, n in progress(runs, desc="fit and score"):
     heldout = valid if name == "interpolation" else None  # tunes its weights
     with measured("tokens") as fit_clock:
         model = methods[name](n).fit(train, vocab=vocab, heldout=heldout)
-    perplexity[name, n] = model.perplexity(test)
+    logp_test = model.token_logprobs(test)
+    perplexity[name, n] = ngram.Evaluation(-logp_test.sum(), len(logp_test)).perplexity
     fit_seconds[name, n] = clock_seconds(fit_clock.reading())
+    if name == "add-k":  # kept to see where add-k loses (below)
+        addk_logp[n] = logp_test
 
 
 # %% tags=["hide-input"]
-def markdown_table(values, fmt):
+def by_order(values, fmt):
     """One row per order, one column per method."""
-    lines = [
-        "| order | " + " | ".join(methods) + " |",
-        "|---:|" + "---:|" * len(methods),
-    ]
-    for n in orders:
-        cells = [fmt(values[name, n]) for name in methods]
-        lines.append(f"| {n} | " + " | ".join(cells) + " |")
-    return Markdown("\n".join(lines))
+    rows = [[n, *(fmt(values[name, n]) for name in methods)] for n in orders]
+    return markdown_table(["order", *methods], rows)
 
 
-markdown_table(perplexity, lambda x: "∞" if math.isinf(x) else f"{x:,.1f}")
+by_order(perplexity, lambda x: "∞" if math.isinf(x) else f"{x:,.1f}")
 
 # %% [markdown]
 # Fitting takes seconds, counting included (training CPU-seconds on one thread, the
 # book's compute clock, on the machine that built this page):
 
 # %% tags=["hide-input"]
-markdown_table(fit_seconds, lambda seconds: f"{seconds:.1f}")
+by_order(fit_seconds, lambda seconds: f"{seconds:.1f}")
 
 # %% mystnb={"figure": {"caption": "Test perplexity on WikiText-2 against the order of the n-gram model, for each smoothing method (the MLE appears only where its perplexity is finite).", "name": "fig-ngram-perplexity"}, "image": {"alt": "Line plot with a logarithmic perplexity axis against the model order from 1 to 5, one line per smoothing method: add-one and add-k rise with every order, while interpolation and Kneser-Ney fall and level off, Kneser-Ney the lowest."}}
 series = {}
@@ -712,16 +751,63 @@ glue("addk_2_ppl", perplexity["add-k", 2], display=False)
 glue("unigram_ppl", perplexity["Kneser–Ney", 1], display=False)
 assert mle_finite in ([], [1])  # the text below says which
 finite_text = {0: "at no order", 1: "only for the unigram model"}[len(mle_finite)]
+kn1 = ngram.NGramLM(1, "kneser_ney").fit(counts)
+if math.isclose(perplexity["Kneser–Ney", 1], perplexity["MLE", 1], rel_tol=1e-9):
+    assert kn1.discounts[1] == (0.0, 2.0, 3.0)  # n1 = n2 = 0: the largest discounts
+    kn1_sentence = (
+        "At order 1 Kneser–Ney and the MLE are the same model: every training type"
+        " occurs at least three times, so there is no count of 1 or 2 to estimate a"
+        " discount from, and the library falls back to the largest discounts (0, 2, 3)"
+        " where KenLM would stop with an error. Every count loses 3, and the uniform"
+        " share hands exactly 3/N back to every word: the MLE again.")
+else:
+    d1, d2, d3 = kn1.discounts[1]
+    kn1_sentence = (
+        f"At order 1 Kneser–Ney discounts the counts by {d1:.2f}, {d2:.2f} and"
+        f" {d3:.2f}, and its perplexity is {perplexity['Kneser–Ney', 1]:,.1f} against"
+        f" the MLE's {perplexity['MLE', 1]:,.1f}.")
+glue("kn1_sentence", Text(kn1_sentence), display=False)
 glue("mle_finite", Text(finite_text), display=False)
 
 # %% [markdown]
 # The MLE's perplexity is finite {glue:text}`mle_finite`: at the other orders it meets
-# test n-grams that it never saw. Add-one smoothing is worse than no context at all —
-# its bigram perplexity is {glue:text}`add1_2_ppl:,.0f` against
-# {glue:text}`unigram_ppl:,.0f` for the unigram model — and it gets worse with every
-# order, because longer contexts are rarer and the invented counts swamp the real ones.
-# A tuned $k$ helps (bigram {glue:text}`addk_2_ppl:,.0f`) but shares the flaw. The
-# methods that combine orders improve with context: interpolation reaches
+# test n-grams that it never saw. {glue:text}`kn1_sentence` Add-one smoothing is worse
+# than no context at all — its bigram perplexity is {glue:text}`add1_2_ppl:,.0f`
+# against {glue:text}`unigram_ppl:,.0f` for the unigram model — and it gets worse with
+# every order. A tuned $k$ helps (bigram {glue:text}`addk_2_ppl:,.0f`) but shares the
+# flaw, and the next cell shows its main cause.
+
+# %%
+seen = counts.context_seen(test)  # (test tokens, orders): was the context seen?
+addk_rows = []
+for n in orders[1:]:
+    seen_n = seen[:, n - 1]  # the context of n - 1 words
+    seen_ppl = math.exp(-addk_logp[n][seen_n].mean())
+    addk_rows.append([n, f"{100 * (1 - seen_n.mean()):.1f}",
+                      f"{perplexity['add-k', n]:,.0f}", f"{seen_ppl:,.0f}"])
+markdown_table(["order", "test tokens after an unseen context (%)",
+                "add-k PPL, all tokens", "add-k PPL, seen contexts only"], addk_rows)
+
+# %% tags=["remove-cell"]
+unseen_context = {n: 1 - seen[:, n - 1].mean() for n in orders[1:]}
+addk_seen_top = math.exp(-addk_logp[top][seen[:, top - 1]].mean())
+assert addk_seen_top < perplexity["add-k", top]  # as the text says
+glue("unseen_context_3", 100 * unseen_context[3], display=False)
+glue("unseen_context_top", 100 * unseen_context[top], display=False)
+glue("addk_top_ppl", perplexity["add-k", top], display=False)
+glue("addk_seen_top_ppl", addk_seen_top, display=False)
+glue("ln_vocab", math.log(len(vocab)), display=False)
+
+# %% [markdown]
+# Add-k collapses mostly because of *unseen contexts*, not because invented counts
+# swamp real ones. After a context that never occurred in training —
+# {glue:text}`unseen_context_3:.0f`% of the test tokens at order 3,
+# {glue:text}`unseen_context_top:.0f`% at order {glue:text}`max_order` — add-k has no
+# count at all and falls back to the uniform $1/|V|$, {glue:text}`ln_vocab:.1f` nats per
+# token. Over the tokens whose context was seen, the add-k
+# {glue:text}`max_order`-gram's perplexity is {glue:text}`addk_seen_top_ppl:,.0f`
+# instead of {glue:text}`addk_top_ppl:,.0f`. Interpolation and Kneser–Ney fall back to
+# a shorter context, and improve with context: interpolation reaches
 # {glue:text}`interp_top_ppl:.1f` at order {glue:text}`max_order`, and Kneser–Ney is
 # the best of all, {glue:text}`kn_best_ppl:.1f` at order {glue:text}`kn_best_order`
 # ({numref}`fig-ngram-perplexity`). Fitting the {glue:text}`max_order`-gram Kneser–Ney
@@ -747,13 +833,12 @@ for words in (sentence, absurd):
 
 # %% tags=["hide-input"]
 logp_sentence, logp_absurd = scores.values()
-table = ["| token | $\\ln P$ | token | $\\ln P$ |", "|---|---:|---|---:|"]
 tokens = zip([*sentence, "<eos>"], [*absurd, "<eos>"], strict=True)
-for (a, b), la, lb in zip(tokens, logp_sentence, logp_absurd, strict=True):
-    table.append(f"| {as_code(a)} | {la:.2f} | {as_code(b)} | {lb:.2f} |")
+rows = [[as_code(a), f"{la:.2f}", as_code(b), f"{lb:.2f}"]
+        for (a, b), la, lb in zip(tokens, logp_sentence, logp_absurd, strict=True)]
 total_a, total_b = logp_sentence.sum(), logp_absurd.sum()
-table.append(f"| total | **{total_a:.2f}** | total | **{total_b:.2f}** |")
-Markdown("\n".join(table))
+rows.append(["total", f"**{total_a:.2f}**", "total", f"**{total_b:.2f}**"])
+markdown_table(["token", "$\\ln P$", "token", "$\\ln P$"], rows)
 
 # %% tags=["remove-cell"]
 position = sentence.index("London")
@@ -865,7 +950,7 @@ assert toy_mle.logprob("sits", ["dog"]) == -math.inf
 # A model that knew that "cat" and "dog" are similar could lend the statistics of one
 # to the other. That needs words represented not as symbols but as vectors, with
 # similar words close together: **embeddings**, learned by the neural language model
-# of a later chapter {cite:p}`bengio2003`.
+# of {doc}`03_neural_lm` {cite:p}`bengio2003`.
 
 # %% [markdown]
 # ## Exercises
@@ -875,9 +960,9 @@ assert toy_mle.logprob("sits", ["dog"]) == -math.inf
 #    `NGramLM(3, "add_k", k=1)`.
 # 2. Plot the fraction of *distinct* test n-grams (types rather than tokens) never seen
 #    in training for $n = 1 \dots 5$. Why is it higher than the fraction of tokens?
-# 3. Fit Kneser–Ney with a single discount $D = 0.75$ for every count (the original,
-#    unmodified method). How much perplexity does the modified version gain on
-#    WikiText-2?
+# 3. Fit Kneser–Ney with a single discount per order, $D = n_1 / (n_1 + 2 n_2)$, as
+#    Kneser and Ney did (or with the textbooks' fixed $D = 0.75$). How much perplexity
+#    do the modified version's three discounts gain on WikiText-2?
 # 4. Interpolate with weights that depend on the context's count (Jelinek–Mercer with
 #    buckets): does it close the gap to Kneser–Ney?
 # 5. Sample 20 lines from the bigram and the 5-gram Kneser–Ney models at
@@ -887,4 +972,4 @@ assert toy_mle.logprob("sits", ["dog"]) == -math.inf
 # 7. Give every n-gram that begins with `<bos>` a continuation count of 1 at the lower
 #    orders, as a naive implementation does, and measure the test perplexity. Then
 #    also drop the rule for contexts that begin with two `<bos>`. Which of the three
-#    models is KenLM's, and why do the other two differ?
+#    follows KenLM's rules, and why do the other two differ?

@@ -1,3 +1,16 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
 # %% [markdown]
 # # Attention
 #
@@ -5,13 +18,15 @@
 # a whole source sentence into one vector, and the decoder has to unpack every word of
 # the translation from it. Attention {cite:p}`bahdanau2015` removed that bottleneck: at
 # every step the decoder *looks back* at all encoder states and takes what it needs.
+# {doc}`07_seq2seq_attention` built it into a GRU translator and measured what it gains.
 # This chapter isolates that one operation and asks: **what exactly does attention
 # compute, why is it scaled by $\sqrt{d_k}$, and how do we stop it from looking where it
 # must not?**
 #
-# Two ways of using the same operation run through the rest of the book. In *attention*,
-# "I look at others": the queries come from one sequence (the decoder) and the keys and
-# values from another (the encoder). In *self-attention*, "everyone looks at everyone":
+# Two ways of using the same operation run through the rest of the book. In
+# *cross-attention*, "I look at others": the queries come from one sequence (the
+# decoder) and the keys and values from another (the encoder), as in
+# {doc}`07_seq2seq_attention`. In *self-attention*, "everyone looks at everyone":
 # queries, keys and values all come from the same sequence. This chapter builds the
 # operation; {doc}`09_self_attention` turns it into self-attention and multi-head
 # attention, the core of the Transformer {cite:p}`vaswani2017`.
@@ -43,11 +58,8 @@ seed_everything(0)
 # {doc}`../book/how_to_use`); this page was built with these settings:
 
 # %%
-profile = current()
-cfg = profile.settings("attention")
-print(f"profile {profile.name!r}")
-for name, value in cfg.items():
-    print(f"  cfg.{name} = {value}")
+cfg = current().settings("attention")
+cfg
 
 # %% [markdown]
 # ## A soft dictionary look-up
@@ -344,11 +356,14 @@ glue("grad_drop", grad_norm[False][0] / grad_norm[False][-1], display=False)
 # ### The same effect, moved into the initialisation
 #
 # Dividing by $\sqrt{d_k}$ is not the only cure. T5 {cite:p}`raffel2020` drops the
-# division and instead initialises the query projection $\mathbf{W}_Q$ with a standard
-# deviation $\sqrt{d_k}$ times smaller. Since the scores are linear in $\mathbf{W}_Q$,
-# both choices give scores of the same distribution at the start of training. We draw
-# token vectors $\mathbf{X}$ and fresh projections for many heads three ways: the usual
-# initialisation without any correction, the same divided by $\sqrt{d_k}$, and T5's.
+# division; its code, written with Mesh TensorFlow {cite:p}`shazeer2018` (and the port
+# to Hugging Face's library {cite:p}`wolf2020`, whose initialisation says "to avoid
+# scaling before softmax"), instead initialises the query projection $\mathbf{W}_Q$ with
+# a standard deviation $\sqrt{d_k}$ times smaller. Since the scores are linear in
+# $\mathbf{W}_Q$, both choices give scores of the same distribution at the start of
+# training. We draw token vectors $\mathbf{X}$ and fresh projections for many heads
+# three ways: the usual initialisation without any correction, the same divided by
+# $\sqrt{d_k}$, and T5's.
 
 # %%
 d_model, d_head, tokens, heads = 64, 64, 128, 32
@@ -482,7 +497,9 @@ plt.show()
 
 # %% [markdown]
 # Applied to attention, the masked positions get exactly zero weight and each row still
-# sums to one:
+# sums to one. `both` has the multi-head layer's shape $(B, 1, L_q, L_k)$, with an axis
+# for the heads; the function of this chapter has no heads and takes
+# $(B, L_q, L_k)$, so we drop that axis with `both[:, 0]`:
 
 # %%
 batch = len(sentences)
@@ -494,6 +511,12 @@ masked_weights[2].round(decimals=2)
 hidden = ~both[:, 0].expand_as(masked_weights)
 assert (masked_weights[hidden] == 0).all()
 assert torch.allclose(masked_weights.sum(-1), torch.ones(batch, max_len))
+
+# %% [markdown]
+# A mask hides *keys*, not queries: the three `<pad>` rows of the last sentence still
+# attend to its real words and produce outputs. Nobody looks *at* padding, and the
+# outputs *at* padding positions exist but are ignored, as the loss ignores their
+# targets (`ignore_index`). The exception is a query that may see no key at all, next.
 
 # %% [markdown]
 # PyTorch's `nn.MultiheadAttention` uses the **opposite** convention for its `attn_mask`
@@ -561,8 +584,8 @@ layer = MultiHeadAttention(embed_dim=8, num_heads=2)
 with torch.no_grad():
     layer.out_proj.bias.normal_()  # make the bias visible
     tokens = torch.randn(1, 4, 8)  # (batch, L, embed_dim)
-    layer_out, _ = layer(tokens, tokens, tokens, mask=left_padded,
-                         is_causal=True)
+    keep = left_padded[None, None, None, :]  # the layer's mask: (B, heads, L_q, L_k)
+    layer_out, _ = layer(tokens, tokens, tokens, mask=keep, is_causal=True)
 layer_out[0].round(decimals=2)
 
 # %%
@@ -646,19 +669,21 @@ glue("dropout_mean_error", mean_error, display=False)
 # ## What attention alone cannot do
 #
 # We now have the look-up, its scaling, its masks and its dropout. But in this chapter
-# the queries, keys and values were given to us. In a seq2seq model they come from a
-# decoder and an encoder that are still recurrent, and so still process one token at a
-# time. {doc}`09_self_attention` lets a sequence attend to *itself*, with learned
-# projections for queries, keys and values and several heads side by side — and then
-# measures what is gained by dropping the recurrence altogether.
+# the queries, keys and values were given to us. In the seq2seq model of
+# {doc}`07_seq2seq_attention` they come from a decoder and an encoder that are still
+# recurrent, and so still process one token at a time. {doc}`09_self_attention` lets a
+# sequence attend to *itself*, with learned projections for queries, keys and values and
+# several heads side by side — and then measures what is gained by dropping the
+# recurrence altogether.
 #
 # ## Exercises
 #
 # 1. **Additive attention.** {cite:t}`bahdanau2015` scored with a small network,
 #    $s_j = \mathbf{w}^\top \tanh(\mathbf{W}\mathbf{q} + \mathbf{U}\mathbf{k}_j)$.
 #    Implement it for $\mathbf{Q}$ $(L_q, d_k)$ and $\mathbf{K}$ $(L_k, d_k)$ without a
-#    Python loop. How many parameters and floating-point operations does it need
-#    compared with the dot product?
+#    Python loop, and compare with `n2t.seq2seq.AdditiveAttention`, the one
+#    {doc}`07_seq2seq_attention` trains. How many parameters and floating-point
+#    operations does it need compared with the dot product?
 # 2. **Variance in general.** If the entries of $\mathbf{q}$ have variance $\sigma_q^2$
 #    and those of $\mathbf{k}$ variance $\sigma_k^2$, what is the variance of
 #    $\mathbf{q}\cdot\mathbf{k}/\sqrt{d}$? Check your answer by changing the sampling

@@ -25,13 +25,14 @@
 
 # %% tags=["remove-cell"]
 import math
+import os
 import time
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 import torch.nn.functional as F
-from n2t.book import glue
+from n2t.book import Text, glue
 from torch import nn
 
 import n2t.plot
@@ -47,17 +48,16 @@ seed_everything(0)
 # {doc}`../book/how_to_use`); this page was built with these settings:
 
 # %%
-profile = current()
-cfg = profile.settings("self_attention")
-print(f"profile {profile.name!r}")
-for name, value in cfg.items():
-    print(f"  cfg.{name} = {value}")
+cfg = current().settings("self_attention")
+cfg
 
 # %% [markdown]
 # ## Self-attention: queries, keys and values from one sequence
 #
 # Stack the $n$ token vectors of a sentence as the rows of $\mathbf{X}$, shape $(n, d)$.
-# Self-attention derives all three roles from it with three learned matrices:
+# (This chapter writes $n$ for the length of a sequence, as {cite:t}`vaswani2017` do;
+# elsewhere the book writes $L$, and in {doc}`02_ngram_models` $n$ was the order of an
+# n-gram.) Self-attention derives all three roles from it with three learned matrices:
 #
 # $$
 # \mathbf{Q} = \mathbf{X}\mathbf{W}_Q, \quad \mathbf{K} = \mathbf{X}\mathbf{W}_K, \quad
@@ -174,9 +174,15 @@ glue("road_difference", road_difference, display=False)
 # {glue:text}`road_difference:.1e`, rounding error. A recurrent network reads left to
 # right and cannot help knowing the order; self-attention sees a *bag* of tokens. The
 # Transformer therefore adds information about each position to the token vectors before
-# the first layer — *positional encodings*, the subject of a later chapter. A causal
-# mask breaks the symmetry only partly: each token then sees *which* tokens precede it —
-# as a set — but still not in what order they came.
+# the first layer — *positional encodings*, the subject of {doc}`10_transformer`. A
+# causal mask breaks the symmetry only partly: in one layer each token sees *which*
+# tokens precede it — as a set — but not in what order they came. The set's size is
+# already a clue to the position, though (a uniform average over $i$ tokens gives each
+# the weight $1/i$), and in a stack of causal layers each layer reads vectors that
+# summarise different prefixes, so order becomes recoverable: decoder-only language
+# models trained without positional encodings still learn where their tokens are
+# {cite:p}`haviv2022`. A layer that sees the whole sequence, like an encoder's, stays
+# blind.
 #
 # ## Multi-head attention
 #
@@ -231,10 +237,9 @@ q_heads.shape, head_weights.shape, multi_head_out.shape
 
 # %% [markdown]
 # Note the scaling: each head divides by $\sqrt{d/h}$, the width of *its* queries and
-# keys. The library's `MultiHeadAttention.forward` does exactly these steps, batched.
-# It first checks its inputs, then projects the queries and splits them into heads;
-# `_keys_values` does the same for the keys and the values (or, while decoding, takes
-# them from a cache, as {doc}`10_transformer` explains):
+# keys. The library's `MultiHeadAttention.forward` does exactly these steps, batched:
+# it projects the queries, keys and values and splits them into heads (while decoding,
+# keys and values may come from a cache, as {doc}`10_transformer` explains):
 #
 # ```{literalinclude} ../lib/n2t/attention.py
 # :start-after: excerpt begins forward
@@ -242,12 +247,10 @@ q_heads.shape, head_weights.shape, multi_head_out.shape
 # :caption: lib/n2t/attention.py, MultiHeadAttention.forward: project and split
 # ```
 #
-# Where it needs a boolean mask anyway, it folds `is_causal` into `mask`; then it
-# attends in every head at once, concatenates the heads and applies $W^O$. When the
-# weights are not asked for, it hands the per-head attention to PyTorch's fused
-# `F.scaled_dot_product_attention` (through a small helper that applies the library's
-# policy for a query that may attend to nothing), which computes the same values
-# without ever storing the $(B, H, L_q, L_k)$ tensor of weights:
+# Then it attends in every head at once, concatenates the heads and applies $W^O$. When
+# the weights are not asked for, PyTorch's fused `F.scaled_dot_product_attention`
+# computes the same values without ever storing the $(B, H, L_q, L_k)$ tensor of
+# weights:
 #
 # ```{literalinclude} ../lib/n2t/attention.py
 # :start-after: excerpt begins attend
@@ -353,7 +356,7 @@ glue("parity_error", parity_error, display=False)
 # The model is attention only: digit embeddings, one multi-head attention layer with
 # **two heads**, and a linear read-out with twenty outputs (ten logits per answer).
 # Because attention is blind to order, we add a learned vector per position to the
-# input; a later chapter explains better ways to encode position.
+# input; {doc}`10_transformer` explains better ways to encode position.
 
 # %%
 seq_len, vocab_size, width = cfg.toy_seq_len, 10, 32
@@ -399,10 +402,6 @@ def loss_fn(model: AttentionOnly, batch: Batch) -> torch.Tensor:
     logits, _ = model(digits)
     return F.cross_entropy(logits.reshape(-1, vocab_size), targets.reshape(-1))
 
-
-# %% [markdown]
-# `fit` trains on `n2t.train.device()` (a GPU where there is one), so afterwards we send
-# the test inputs to wherever the model's parameters are.
 
 # %%
 generator = seed_everything(0)
@@ -476,6 +475,35 @@ assert mirror_mass[mirror_head] > 0.6 and previous_mass[previous_head] > 0.6
 assert mirror_mass[previous_head] < 0.3 and previous_mass[mirror_head] < 0.3
 
 # %% tags=["remove-cell"]
+def train_and_score(num_heads: int) -> tuple[float, float]:
+    """Train the toy with ``num_heads`` heads as above; its two test accuracies."""
+    generator = seed_everything(0)
+    model = AttentionOnly(num_heads)
+    batches = [make_batch(cfg.toy_batch, generator) for _ in range(cfg.toy_steps)]
+    fit(model, batches, loss_fn, torch.optim.Adam(model.parameters(), lr=1e-2),
+        desc=f"{num_heads} head(s)")
+    model.eval()
+    with torch.no_grad():
+        logits, _ = model(test_digits.to(next(model.parameters()).device))
+    guesses = logits.cpu().view(test_size, seq_len, 2, vocab_size).argmax(-1)
+    return tuple((guesses == test_targets).float().mean(dim=(0, 1)).tolist())
+
+
+one_head_mirror, one_head_previous = train_and_score(num_heads=1)
+two_heads_worst = min(accuracy_mirror, accuracy_previous)
+if min(one_head_mirror, one_head_previous) < two_heads_worst - 0.05:
+    one_head_verdict = (
+        f"A single head of the same width, trained the same way, gets only"
+        f" {100 * one_head_mirror:.1f}% of the mirror digits and"
+        f" {100 * one_head_previous:.1f}% of the previous ones: it has to choose where"
+        " to look, and the linear read-out cannot untangle an average of two digits.")
+else:
+    one_head_verdict = (
+        f"A single head of the same width, trained the same way, gets"
+        f" {100 * one_head_mirror:.1f}% and {100 * one_head_previous:.1f}%: on this"
+        " task it manages nearly as well, so the split is a preference, not a"
+        " necessity.")
+glue("one_head_verdict", Text(one_head_verdict), display=False)
 glue("toy_steps", history.steps, display=False)
 glue("toy_seconds", history.seconds, display=False)
 glue("toy_params", count_parameters(toy), display=False)
@@ -498,6 +526,7 @@ glue("previous_head_other", mirror_mass[previous_head], display=False)
 # ({glue:text}`previous_head_mass:.2f` against {glue:text}`previous_head_other:.2f`).
 # Nobody told the heads which job to take: one softmax cannot put all its weight on two
 # places at once, so the two sub-tasks end up in two heads.
+# {glue:text}`one_head_verdict`
 #
 # Heads of real trained models specialise too, if less cleanly. In BERT some heads
 # attend to the previous or the next token, some to the separator token, and some follow
@@ -548,15 +577,31 @@ glue("previous_head_other", mirror_mass[previous_head], display=False)
 # is wide. Sentences are usually shorter than the width of the models that read them,
 # which is the regime where self-attention is cheap.
 #
-# We time a causal self-attention layer and an `nn.LSTM` of the same width, both forward
-# only, on growing sequences, on one CPU thread (one thread makes the comparison one of
-# arithmetic, and keeps it steady on a machine busy with other work), taking the fastest
-# of a few interleaved repeats:
+# Counts are one thing, time another. The same table says what decided the matter: the
+# sequential operations. An LSTM cannot start step $t$ before step $t-1$ has finished,
+# while attention's products over all positions can run at once, on as many arithmetic
+# units as the machine has. We measure both sides: one **training step** (forward and
+# backward) of a self-attention layer and of an `nn.LSTM` of the same width, on growing
+# sequences, with one CPU thread and with every core of the machine that built this
+# page. The attention is full (not causal), the case the count above describes, and each
+# time is the fastest of a few interleaved repeats.
 
 # %%
 timing_width, timing_batch = cfg.timing_width, cfg.timing_batch
-attention_layer = MultiHeadAttention(timing_width, num_heads=4).eval()
-lstm_layer = nn.LSTM(timing_width, timing_width, batch_first=True).eval()
+attention_layer = MultiHeadAttention(timing_width, num_heads=4)
+lstm_layer = nn.LSTM(timing_width, timing_width, batch_first=True)
+if hasattr(os, "sched_getaffinity"):  # the cores this process may use
+    cores = len(os.sched_getaffinity(0))
+else:
+    cores = os.cpu_count() or 1
+thread_counts = sorted({1, cores})  # one thread, and the whole machine
+
+
+def training_step(layer: nn.Module, x: torch.Tensor) -> None:
+    """Forward and backward of one layer (the loss: the sum of its outputs)."""
+    layer.zero_grad(set_to_none=True)
+    out = layer(x, x, x)[0] if layer is attention_layer else layer(x)[0]
+    out.sum().backward()
 
 
 def seconds(run) -> float:
@@ -567,40 +612,40 @@ def seconds(run) -> float:
 
 
 # %%
-attention_ms, lstm_ms = [], []
-threads = torch.get_num_threads()
-torch.set_num_threads(1)
-with torch.no_grad():
+step_ms = {}  # (layer, threads) -> ms per training step, one per length
+threads_before = torch.get_num_threads()
+for threads in thread_counts:
+    torch.set_num_threads(threads)
+    for name in ("attention", "LSTM"):
+        step_ms[name, threads] = []
     for n in cfg.timing_lengths:
-        inputs = torch.randn(timing_batch, n, timing_width)
-        def run_attention(x: torch.Tensor = inputs) -> None:
-            attention_layer(x, x, x, is_causal=True)
+        x = torch.randn(timing_batch, n, timing_width)
+        best = {"attention": math.inf, "LSTM": math.inf}
+        layers = (("attention", attention_layer), ("LSTM", lstm_layer))
+        for repeat in range(cfg.timing_repeats + 1):  # interleaved: load hits both
+            for name, layer in layers:
+                took = seconds(lambda layer=layer, x=x: training_step(layer, x))
+                if repeat:  # the first round warms up
+                    best[name] = min(best[name], took)
+        for name in best:
+            step_ms[name, threads].append(1e3 * best[name])
+torch.set_num_threads(threads_before)
 
-        def run_lstm(x: torch.Tensor = inputs) -> None:
-            lstm_layer(x)
-
-        run_attention(), run_lstm()  # warm up
-        best_attention = best_lstm = math.inf
-        for _ in range(cfg.timing_repeats):  # interleaved: load hits both
-            best_attention = min(best_attention, seconds(run_attention))
-            best_lstm = min(best_lstm, seconds(run_lstm))
-        attention_ms.append(1e3 * best_attention)
-        lstm_ms.append(1e3 * best_lstm)
-torch.set_num_threads(threads)
-
-# %% mystnb={"figure": {"caption": "Left: forward time of one causal self-attention layer and one LSTM layer of the same width on one CPU thread, as the sequence grows (log–log). Right: the ratio of the two times, and the ratio of their multiply–add counts, 1/2 + n/(4d) (dashed); below the dotted line attention is the faster layer.", "name": "fig-attention-vs-lstm"}, "image": {"alt": "Left: two rising lines of forward time against sequence length on log-log axes; the LSTM starts above the attention layer and the attention layer overtakes it at the longest lengths. Right: the measured time ratio of attention to LSTM rises with sequence length from below 1 to above 1, close to the dashed rising line of the multiply-add ratio; a dotted horizontal line marks a ratio of 1."}}
+# %% mystnb={"figure": {"caption": "Left: the time of one training step (forward and backward) of one self-attention layer and one LSTM layer of the same width, on one CPU thread and on every core of the machine that built this page, as the sequence grows (log–log). Right: the ratio of the two times for each thread count, and the ratio of their multiply–add counts, 1/2 + n/(4d) (dashed); below the dotted line attention is the faster layer.", "name": "fig-attention-vs-lstm"}, "image": {"alt": "Left: rising lines of training-step time against sequence length on log-log axes, one per layer and thread count. Right: for each thread count, the time ratio of attention to LSTM rising with the sequence length, next to the dashed rising line of the multiply-add ratio; a dotted horizontal line marks a ratio of 1."}}
 lengths_swept = np.array(cfg.timing_lengths)
-ratio = np.array(attention_ms) / np.array(lstm_ms)
+ratio = {t: np.array(step_ms["attention", t]) / np.array(step_ms["LSTM", t])
+         for t in thread_counts}
 counted_ratio = 0.5 + lengths_swept / (4 * timing_width)
-fig, (ax_t, ax_r) = plt.subplots(1, 2, figsize=(9.0, 3.4))
+label = {t: "1 thread" if t == 1 else f"{t} threads" for t in thread_counts}
+fig, (ax_t, ax_r) = plt.subplots(1, 2, figsize=(9.6, 3.6))
 n2t.plot.curves(
-    {"self-attention": (lengths_swept, attention_ms),
-     "LSTM": (lengths_swept, lstm_ms)},
-    xlabel="sequence length n", ylabel="forward time (ms)",
+    {f"{name}, {label[t]}": (lengths_swept, step_ms[name, t])
+     for name in ("attention", "LSTM") for t in thread_counts},
+    xlabel="sequence length n", ylabel="training step (ms)",
     logx=True, logy=True, ax=ax_t,
 )
 n2t.plot.curves(
-    {"measured times": (lengths_swept, ratio)},
+    {f"measured, {label[t]}": (lengths_swept, ratio[t]) for t in thread_counts},
     xlabel="sequence length n", ylabel="attention / LSTM",
     logx=True, logy=True, ax=ax_r,
 )
@@ -613,59 +658,94 @@ for ax in (ax_t, ax_r):
     ax.xaxis.set_minor_locator(plt.NullLocator())
 plt.show()
 
-# %%
-# Attention is faster on the shortest sequences and slower on the longest:
-assert ratio[0] < 1 < ratio[-1], (attention_ms, lstm_ms)
-
 # %% tags=["remove-cell"]
+def crossing(ratios: np.ndarray) -> str:
+    """Where attention stops being the faster layer, in words."""
+    if (ratios < 1).all():
+        return f"at every length up to {lengths_swept[-1]:,}"
+    if (ratios >= 1).all():
+        return "at no length measured"
+    last = int(np.flatnonzero(ratios < 1).max())
+    return f"up to n = {lengths_swept[last]:,}"
+
+
+one, many = thread_counts[0], thread_counts[-1]
+speedup = {name: np.array(step_ms[name, one]) / np.array(step_ms[name, many])
+           for name in ("attention", "LSTM")}
 glue("timing_width", timing_width, display=False)
 glue("timing_batch", timing_batch, display=False)
 glue("timing_n_short", lengths_swept[0], display=False)
 glue("timing_n_long", lengths_swept[-1], display=False)
-glue("attention_ms_short", attention_ms[0], display=False)
-glue("lstm_ms_short", lstm_ms[0], display=False)
-glue("attention_ms_long", attention_ms[-1], display=False)
-glue("lstm_ms_long", lstm_ms[-1], display=False)
-glue("ratio_short", ratio[0], display=False)
-glue("ratio_long", ratio[-1], display=False)
 glue("counted_ratio_short", counted_ratio[0], display=False)
 glue("counted_ratio_long", counted_ratio[-1], display=False)
 glue("counted_crossover", 2 * timing_width, display=False)
+glue("ratio_short_one", ratio[one][0], display=False)
+glue("ratio_long_one", ratio[one][-1], display=False)
+glue("faster_one", Text(crossing(ratio[one])), display=False)
+if many == one:
+    threads_sentence = (
+        "The machine that built this page has a single core, so the second half of"
+        " the comparison, what parallel hardware does for each layer, is not measured"
+        " here.")
+else:
+    gain = {name: float(speedup[name][-1]) for name in speedup}
+
+    def change(name: str) -> str:
+        """How a layer's step time changed from one thread to all of them."""
+        if gain[name] >= 1.05:
+            return f"{gain[name]:.2f} times as fast as on one thread"
+        if gain[name] > 1 / 1.05:
+            return "about as fast as on one thread"
+        return f"{1 / gain[name]:.2f} times slower than on one thread"
+
+    why = ""
+    if gain["LSTM"] < 1 / 1.05:
+        why = (" (each of its time steps multiplies matrices too small to share out,"
+               " and the threads cost more to coordinate than they save)")
+    threads_sentence = (
+        f"With all {many} threads, at n = {lengths_swept[-1]:,}, attention's training"
+        f" step runs {change('attention')}, and the LSTM's {change('LSTM')}{why}; the"
+        f" ratio of the two layers goes from {ratio[one][-1]:.2f} to"
+        f" {ratio[many][-1]:.2f}, and attention is the faster layer"
+        f" {crossing(ratio[many])}.")
+glue("threads_sentence", Text(threads_sentence), display=False)
 
 # %% [markdown]
-# With width $d =$ {glue:text}`timing_width` and batch {glue:text}`timing_batch`, the
-# attention layer takes {glue:text}`attention_ms_short:.2f` ms at $n =$
-# {glue:text}`timing_n_short` against the LSTM's {glue:text}`lstm_ms_short:.2f` ms (a
-# ratio of {glue:text}`ratio_short:.2f`; the multiply–add count predicts
-# {glue:text}`counted_ratio_short:.2f`), and {glue:text}`attention_ms_long:.1f` ms
-# against {glue:text}`lstm_ms_long:.1f` ms at $n =$ {glue:text}`timing_n_long` (ratio
-# {glue:text}`ratio_long:.2f`; predicted {glue:text}`counted_ratio_long:.2f`). The count
-# puts the crossing at $n = 2d =$ {glue:text}`counted_crossover`. The measured ratio
-# follows the count's trend: the projections, which both layers pay, dominate short
-# sequences; the quadratic score matrix dominates long ones. It does not follow the
-# count exactly, because the two layers do not run their arithmetic equally fast: the
-# LSTM multiplies small matrices one step at a time, and PyTorch's fused attention
-# kernel skips part of the work that a causal mask hides.
+# With width $d =$ {glue:text}`timing_width` and batch {glue:text}`timing_batch`, on one
+# thread, a training step of the attention layer takes {glue:text}`ratio_short_one:.2f`
+# times as long as the LSTM's at $n =$ {glue:text}`timing_n_short` (the multiply–add
+# count predicts {glue:text}`counted_ratio_short:.2f`) and
+# {glue:text}`ratio_long_one:.2f` times as long at $n =$ {glue:text}`timing_n_long`
+# (predicted {glue:text}`counted_ratio_long:.2f`); attention is the faster layer
+# {glue:text}`faster_one`, where the count puts the crossing at $n = 2d =$
+# {glue:text}`counted_crossover`. The measured ratio follows the count's trend — the
+# projections, which both layers pay, dominate short sequences, and the quadratic score
+# matrix long ones — but not its value: the two layers do not run their arithmetic
+# equally fast. {glue:text}`threads_sentence`
 #
-# The table's column of sequential operations is why attention won anyway. A GPU runs
-# thousands of multiply–adds at the same moment; it can spread attention's $n^2 d$
-# products across them, but it cannot start LSTM step $t$ before step $t-1$ has
-# finished. During training the whole target sequence is known (teacher forcing), so a
-# self-attention model processes all positions of all sequences in a batch in one
-# parallel pass, while an LSTM walks through them one by one. Add the path length of 1 —
-# a gradient from the last token reaches the first without passing through $n-1$
-# saturating gates, which makes long-range dependencies easier to learn
-# {cite:p}`vaswani2017` — and attention trains faster and reaches further. The quadratic
-# cost in $n$ remains its weak point, and much later work tries to reduce it.
+# A CPU has a handful of cores; a GPU runs thousands of multiply–adds at the same
+# moment. It can spread attention's $n^2 d$ products and every position's projections
+# across them, but it still cannot start LSTM step $t$ before step $t-1$ has finished.
+# During training the whole target sequence is known (teacher forcing), so a
+# self-attention model processes all positions of a batch in one parallel pass, while
+# an LSTM walks through them one by one: this is the advantage that made the
+# Transformer trainable at scale {cite:p}`vaswani2017`, and this page measures only its
+# beginning. The path length of 1 is the other argument: a gradient from the last token
+# reaches the first without passing through $n-1$ saturating gates, which
+# {cite:t}`vaswani2017` argue makes long-range dependencies easier to learn. The
+# quadratic cost in $n$ remains attention's weak point, and much later work tries to
+# reduce it.
 #
 # ## What self-attention still lacks
 #
 # Self-attention mixes information *between* positions, but it is blind to their order,
-# and each output is only a weighted average of value vectors — a linear mixing with no
-# per-token non-linearity. The Transformer, the subject of a later chapter, adds the
-# missing pieces around multi-head attention: positional encodings, a position-wise
-# feed-forward network, residual connections and layer normalisation, stacked into many
-# layers.
+# and each output is a weighted average of the value vectors $\mathbf{X}\mathbf{W}_V$:
+# it lies in their convex hull. The softmax makes the layer non-linear in $\mathbf{X}$,
+# but only through the weights; no token's own vector goes through a non-linear
+# transformation. The Transformer of {doc}`10_transformer` adds the missing pieces
+# around multi-head attention: positional encodings, a position-wise feed-forward
+# network (the per-token non-linearity), residual connections and layer normalisation,
+# stacked into many layers.
 #
 # ## Exercises
 #
@@ -673,13 +753,14 @@ glue("counted_crossover", 2 * timing_width, display=False)
 #    parameters whatever $h$ is, and check it with `n2t.train.count_parameters` for
 #    $d = 64$ and $h \in \{1, 2, 4, 8\}$.
 # 2. **One head.** Train `AttentionOnly(num_heads=1)` with the same width on the same
-#    task. What accuracy does it reach on each of the two answers, and what does its
-#    single attention map look like?
+#    task, as a hidden cell of this page does, and draw its single attention map. Where
+#    does it look, and how does that explain its two accuracies?
 # 3. **A causal model.** Add `is_causal=True` to the toy model. Which of the two
 #    sub-tasks can it still solve, and why? Check with the accuracies.
-# 4. **Equivariance with positions.** Add the learned position vectors of the toy model
-#    to the six-word sentence before the layer and repeat the permutation check. Which
-#    assertion fails now, and why is that what we want?
+# 4. **Equivariance with positions.** Add a position vector of width $d$ (random, or
+#    learned as in the toy model) to each word of the six-word sentence before the layer
+#    and repeat the permutation check. Which assertion fails now, and why is that what
+#    we want?
 # 5. **Where the time goes.** Time the attention layer's four projections separately
 #    from the score and weighted-sum computation for $n$ from 16 to 2048. At which $n$
 #    does the $n^2$ part start to dominate? Compare with the count $4nd^2$ against

@@ -73,7 +73,7 @@ glue("vocab_size", lm.VOCAB_SIZE)
 def context_of(record):
     """The context convention in a few words (and the window, if the model has one)."""
     if record["context"] == lm.NGRAM_CONTEXT:
-        return "sentences"
+        return "lines"
     if record.get("context_tokens") is None:  # it reads every token before
         return "running text"
     fewest, most = record["context_tokens"]
@@ -220,7 +220,7 @@ glue("best_vs_kn", 100 * (1 - best["test_ppl"] / counting["test_ppl"]))
 
 # %% mystnb={"figure": {"caption": "Validation perplexity against training CPU-seconds on one thread (the book's compute clock) for every language model of the book, on a log–log scale. Counting models are points; neural models are curves recorded while they trained.", "name": "fig-frontier"}, "image": {"alt": "A log-log plot of validation perplexity against training seconds. The Kneser-Ney points sit at a few seconds; the neural models' curves start above them and fall as training proceeds."}}
 fig, ax = plt.subplots(figsize=(7, 4.2))
-counting_rows = [r for r in rows if r["context"] == "sentences" and r["parameters"]]
+counting_rows = [r for r in rows if r["context"] == "lines" and r["parameters"]]
 ax.plot([max(r["seconds"], 0.1) for r in counting_rows],
         [r["valid_ppl"] for r in counting_rows], "o", color="0.4",
         label="counting models (unigram, Kneser–Ney 2…5-gram)")

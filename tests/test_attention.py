@@ -307,16 +307,61 @@ def test_mismatched_embedding_sizes_name_the_shapes():
 def test_mask_that_does_not_broadcast_names_the_shapes():
     model = MultiHeadAttention(16, 4)
     x = torch.randn(2, 5, 16)
-    with pytest.raises(ValueError, match=r"mask of shape \(2, 5\) does not broadcast to .*\(2, 4, 5, 5\)"):
+    with pytest.raises(ValueError, match=r"mask must be 4-D, broadcasting to .*\(2, 4, 5, 5\); got shape \(2, 5\)"):
         model(x, x, x, mask=torch.ones(2, 5, dtype=torch.bool))
     with pytest.raises(ValueError, match=r"mask of shape \(3, 1, 1, 5\)"):
         model(x, x, x, mask=torch.ones(3, 1, 1, 5, dtype=torch.bool))
-    with pytest.raises(ValueError, match=r"mask of shape \(1, 1, 2, 4, 5, 5\)"):
+    with pytest.raises(ValueError, match=r"mask must be 4-D.*got shape \(1, 1, 2, 4, 5, 5\)"):
         model(x, x, x, mask=torch.ones(1, 1, 2, 4, 5, 5, dtype=torch.bool))
     with pytest.raises(ValueError, match=r"mask of shape \(4, 4\) does not broadcast"):
         scaled_dot_product_attention(torch.randn(3, 8), torch.randn(4, 8), torch.randn(4, 8), mask=causal_mask(4))
     with pytest.raises(ValueError, match=r"is_causal needs"):
         model(x, torch.randn(2, 6, 16), torch.randn(2, 6, 16), is_causal=True)
+
+
+def test_a_padding_mask_of_batch_equal_to_l_q_is_refused_not_read_as_l_q_by_l_k():
+    # (batch, L_k) with batch == L_q broadcast as (L_q, L_k): sentence b's padding hid keys from query b of every
+    # sentence (issue 22). Only the 4-D form is accepted; the 4-D form hides sentence 1's padding from it alone.
+    torch.manual_seed(12)
+    model = MultiHeadAttention(8, 2)
+    x = torch.randn(3, 3, 8)
+    pad = padding_mask([3, 1, 2])  # (3, 1, 1, 3)
+    with pytest.raises(ValueError, match=r"mask\[:, None, None, :\]"):
+        model(x, x, x, mask=pad[:, 0, 0])  # (batch=3, L_k=3), L_q = 3
+    _, weights = model(x, x, x, mask=pad, need_weights=True)
+    assert torch.equal(weights[1, :, :, 1:], torch.zeros(2, 3, 2))  # sentence 1 never looks at its padding
+    assert torch.equal(weights[0] > 0, torch.ones(2, 3, 3, dtype=torch.bool))  # sentence 0 has none
+
+
+def test_a_per_sequence_mask_of_batch_equal_to_heads_is_refused_not_read_per_head():
+    # (batch, L_q, L_k) with batch == heads was read as (heads, L_q, L_k): each head got another sentence's mask.
+    torch.manual_seed(13)
+    model = MultiHeadAttention(8, 2)
+    x = torch.randn(2, 4, 8)
+    per_sequence = torch.rand(2, 4, 4) > 0.3
+    per_sequence[..., 0] = True
+    with pytest.raises(ValueError, match=r"mask\[:, None\]"):
+        model(x, x, x, mask=per_sequence)
+    _, weights = model(x, x, x, mask=per_sequence[:, None], need_weights=True)
+    for b in range(2):
+        for h in range(2):
+            assert torch.equal(weights[b, h] > 0, per_sequence[b])
+
+
+@pytest.mark.parametrize("need_weights", [True, False])
+def test_a_query_holding_nan_gives_nan_on_both_paths(need_weights):
+    # torch's fused kernel returns zeros for a NaN query row, and the layer then added out_proj's bias: a finite,
+    # plausible answer on the default path and NaN on the other (issue 22).
+    torch.manual_seed(14)
+    model = MultiHeadAttention(8, 2)
+    x = torch.randn(2, 3, 8)
+    query = torch.randn(2, 2, 8)
+    query[0, 1] = float("nan")
+    query[1, 0, 3] = float("inf")
+    for mask in (None, padding_mask([3, 2])):
+        out, _ = model(query, x, x, mask=mask, need_weights=need_weights)
+        assert out[0, 1].isnan().all() and out[1, 0].isnan().all()
+        assert torch.isfinite(out[0, 0]).all() and torch.isfinite(out[1, 1]).all()
 
 
 def test_wrong_dtypes_are_clear_errors():
@@ -339,6 +384,23 @@ def test_load_torch_weights_refuses_a_differently_shaped_layer():
         MultiHeadAttention(16, 2).load_torch_weights(theirs)
     with pytest.raises(ValueError, match="cannot copy weights"):
         MultiHeadAttention(16, 4, bias=False).load_torch_weights(theirs)
+
+
+@pytest.mark.parametrize("extra", [{"add_bias_kv": True}, {"add_zero_attn": True}])
+def test_load_torch_weights_refuses_extra_keys_that_would_break_parity(extra):
+    theirs = nn.MultiheadAttention(16, 4, batch_first=True, **extra)
+    with pytest.raises(ValueError, match=r"add_bias_kv=True or add_zero_attn=True"):
+        MultiHeadAttention(16, 4).load_torch_weights(theirs)
+    with pytest.raises(TypeError, match=r"theirs must be a torch.nn.MultiheadAttention; got Linear"):
+        MultiHeadAttention(16, 4).load_torch_weights(nn.Linear(16, 16))
+
+
+@pytest.mark.parametrize(("kwargs", "name"), [({"kdim": -1}, "kdim"), ({"vdim": 0}, "vdim"),
+                                              ({"embed_dim": "8"}, "embed_dim"), ({"num_heads": 2.0}, "num_heads")])
+def test_layer_sizes_must_be_positive_integers(kwargs, name):
+    arguments = {"embed_dim": 8, "num_heads": 2, **kwargs}
+    with pytest.raises(ValueError, match=rf"{name} must be a positive integer"):
+        MultiHeadAttention(**arguments)
 
 
 # ------------------------------------------------------------------------------------- the key/value cache

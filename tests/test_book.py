@@ -35,3 +35,9 @@ def test_text_is_glued_without_quotes():
     assert repr(book.Text("beats")) == "beats"
     with pytest.raises(TypeError, match="text must be a string"):
         book.Text(3)
+
+
+def test_as_code_writes_tokens_as_code_spans():
+    assert book.as_code("<eos>") == "`<eos>`"
+    assert book.as_code(["the", "<eos>"]) == "`the` `<eos>`"
+    assert "`<eos>`" in book.markdown_table(["token"], [[book.as_code("<eos>")]]).data

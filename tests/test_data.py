@@ -145,6 +145,26 @@ def test_vocab_rejects_a_string_and_bad_settings():
         text.Vocab(["a"], specials=("<pad>",))
 
 
+def test_vocab_refuses_a_string_where_tokens_belong():
+    # Vocab("some text") built a vocabulary of letters without a word (issue 22).
+    with pytest.raises(TypeError, match="tokens must be a sequence of tokens, not a string"):
+        text.Vocab("hello world")
+    with pytest.raises(TypeError, match="specials must be a sequence of tokens, not a string"):
+        text.Vocab(["a"], specials="<unk>")
+    with pytest.raises(TypeError, match="tokens must be strings; got int 1"):
+        text.Vocab([1, 2, 2])
+    with pytest.raises(TypeError, match=r"tokens must be strings; got int 4 \(ids are decoded, not encoded\)"):
+        text.Vocab(["a"]).encode([4, 5])
+    with pytest.raises(ValueError, match="min_freq must be a positive integer; got '2'"):
+        text.Vocab(["a"], min_freq="2")
+
+
+def test_tokenizers_refuse_a_list_where_one_text_belongs():
+    for tokenize in (text.chinese_tokenize, text.char_tokenize, text.whitespace_tokenize, text.wikitext_tokenize):
+        with pytest.raises(TypeError, match="text must be a string; got list"):
+            tokenize(["我是", "学生"])
+
+
 def test_vocab_of_an_empty_corpus_holds_only_the_specials():
     vocab = text.Vocab([])
     assert len(vocab) == len(text.SPECIALS)
@@ -163,6 +183,46 @@ def test_vocab_save_load_round_trip(tmp_path):
     loaded = text.Vocab.load(tmp_path / "vocab.json")
     assert loaded.itos == vocab.itos and loaded.freqs == vocab.freqs
     assert loaded.encode(["我", "猫"]) == vocab.encode(["我", "猫"])
+
+
+def test_vocab_load_names_a_file_that_is_not_a_vocabulary(tmp_path):
+    path = tmp_path / "v.json"
+    path.write_text('{"itos": ["<unk>", "a"')
+    with pytest.raises(ValueError, match=r"v\.json is not a vocabulary file written by Vocab.save \(invalid JSON"):
+        text.Vocab.load(path)
+    path.write_text('{"itos": ["<unk>", "a"], "freqs": {}}')
+    with pytest.raises(ValueError, match=r"it lacks \['specials'\]"):
+        text.Vocab.load(path)
+    path.write_text('{"itos": ["a", "<unk>"], "specials": ["<unk>"], "freqs": {}}')
+    with pytest.raises(ValueError, match="itos must start with the specials"):
+        text.Vocab.load(path)
+    with pytest.raises(FileNotFoundError, match=r"the folder .*missing does not exist"):
+        text.Vocab(["a"]).save(tmp_path / "missing" / "v.json")
+
+
+def test_vocab_save_is_safe_for_concurrent_writers(tmp_path):
+    # Vocab.save wrote every save through one fixed "<path>.tmp": two writers of one path renamed each other's
+    # file away (FileNotFoundError) and a reader could find it half written (issue 22).
+    import multiprocessing
+
+    path = tmp_path / "v.json"
+    context = multiprocessing.get_context("fork")
+    with context.Pool(2) as pool:
+        failures = pool.starmap(_save_many, [(str(path), 150, seed) for seed in (0, 1)])
+    assert failures == [0, 0]
+    assert text.Vocab.load(path).itos[:1] == ["<unk>"]
+    assert [p.name for p in tmp_path.iterdir()] == ["v.json"]  # no temporary file left behind
+
+
+def _save_many(path: str, times: int, seed: int) -> int:
+    failures = 0
+    vocab = text.Vocab([f"w{seed}-{i}" for i in range(200)])
+    for _ in range(times):
+        try:
+            vocab.save(path)
+        except OSError:
+            failures += 1
+    return failures
 
 
 # ------------------------------------------------------------------------------------------ batching
@@ -201,6 +261,13 @@ def test_lengths_to_mask_and_padding():
     assert lengths.tolist() == [3, 1]
     assert text.lengths_to_mask(lengths).tolist() == [[True, True, True], [True, False, False]]
     assert text.lengths_to_mask([2], max_len=4).tolist() == [[True, True, False, False]]
+
+
+def test_lengths_must_be_integers():
+    with pytest.raises(TypeError, match=r"lengths must be integers; got torch.float32 values \[1.5, 2.0\]"):
+        text.lengths_to_mask([1.5, 2])
+    with pytest.raises(TypeError, match=r"max_len must be an integer or None; got 2\.5"):
+        text.lengths_to_mask([1], max_len=2.5)
 
 
 def test_padding_rejects_bad_input():
@@ -305,6 +372,20 @@ def test_stratified_split_rejects_bad_shares():
     examples = [data.Example("a", "x"), data.Example("b", "y")]
     with pytest.raises(ValueError, match="shares must be positive"):
         data.stratified_split(examples, ("x", "y"), (0.6, 0.5), seed=0)
+    with pytest.raises(ValueError, match="shares must be positive"):
+        data.stratified_split(examples, ("x", "y"), (float("nan"),), seed=0)
+    with pytest.raises(TypeError, match="seed must be an integer; got 'x'"):
+        data.stratified_split(examples, ("x", "y"), (0.5,), seed="x")
+
+
+def test_stratified_split_refuses_examples_whose_label_is_not_listed():
+    # Examples of an unlisted label were silently dropped from every part (issue 22).
+    examples = [data.Example("good film", "pos"), data.Example("bad film", "neg"),
+                data.Example("great movie", "pos"), data.Example("awful movie", "neg")]
+    with pytest.raises(ValueError, match=r"examples have labels \['neg'\] that are not in labels \['pos'\]"):
+        data.stratified_split(examples, ("pos",), (0.5,), seed=0)
+    parts = data.stratified_split(examples, ("pos", "neg"), (0.5,), seed=0)
+    assert sorted(e.text for part in parts for e in part) == sorted(e.text for e in examples)
 
 
 def test_ptb_tokenize_splits_like_the_penn_treebank():

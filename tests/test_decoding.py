@@ -211,3 +211,38 @@ def test_without_tokens_never_emits_the_banned_tokens_and_keeps_the_other_scores
     assert decoding.without_tokens(markov_step(table), []) is not None
     with pytest.raises(ValueError, match="token_ids must be token ids"):
         decoding.without_tokens(markov_step(table), [-1])
+
+
+@pytest.mark.parametrize("bad", ["nan", "no finite entry", "wrong batch"])
+def test_a_step_that_returns_bad_log_probs_is_a_clear_error(bad):
+    # NaN log-probabilities made beam search return no hypothesis at all (translate() gave '') and greedy emit
+    # token 0 forever, without a word (issue 22).
+    row = torch.tensor([float("-inf"), -2.0, -0.5, -1.5, -3.0])
+    eos, rows = EOS, None
+    if bad == "nan":
+        row[2] = float("nan")
+    elif bad == "no finite entry":
+        row[:] = float("-inf")
+    else:
+        rows = 1
+
+    def step(tokens, state):
+        return row.expand(rows or len(tokens), -1), state
+
+    message = {"nan": r"holding NaN, or a row with no finite entry, at step 1",
+               "no finite entry": r"holding NaN, or a row with no finite entry, at step 1",
+               "wrong batch": r"step must return log-probs \(batch=\d+, vocab\); got shape \(1, 5\)"}[bad]
+    state = torch.zeros(2, 3)
+    with pytest.raises(ValueError, match=message):
+        decoding.greedy(step, state, BOS, eos, max_len=6)
+    with pytest.raises(ValueError, match=message):
+        decoding.sample(step, state, BOS, eos, max_len=6, generator=torch.Generator().manual_seed(0))
+    with pytest.raises(ValueError, match=message):
+        decoding.beam_search(step, state, BOS, eos, max_len=6, beam_size=2)
+
+
+def test_an_eos_the_step_never_produces_decodes_to_max_len():
+    # Chapter 10 times decoding with an <eos> id outside the vocabulary: every sentence runs to max_len.
+    table = random_table(2, seed=1)
+    never = VOCAB
+    assert [len(words) for words in decoding.greedy(markov_step(table), start(2), BOS, never, 4)] == [4, 4]

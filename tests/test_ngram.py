@@ -425,11 +425,49 @@ def test_count_helpers_reject_bad_orders():
         with pytest.raises(ValueError, match="m must be an order of this model"):
             model.kneser_ney_counts(m)
     with pytest.raises(ValueError, match="m must be between 1 and 2"):
-        model.continuation_counts(3)
+        model.counts.continuation_counts(3)
     with pytest.raises(ValueError, match="depth must be between 0 and 2"):
         model.counts.leading_bos(3)
     with pytest.raises(RuntimeError, match="not fitted"):
         NGramLM(2).kneser_ney_counts(1)
+
+
+def test_parameter_count_includes_the_interpolation_weights():
+    # The n-gram "parameters" counted only the n-grams: the per-context weights γ(h) of an interpolated model
+    # are stored numbers too (3.8 M for the WikiText-2 5-gram), so the 5-gram looked the NNLM's size (issue 22).
+    model = NGramLM(3, "kneser_ney").fit(TOY)
+    counts = model.counts
+    grams = sum(counts.types(n) for n in (1, 2, 3))
+    contexts = sum(int((counts.leading_bos(d) < 2).sum()) for d in (0, 1, 2))  # <bos> <bos>: passes through
+    assert model.parameter_count() == grams + contexts > grams
+    assert len(counts.ctx_keys[2]) > int((counts.leading_bos(2) < 2).sum())  # padding contexts exist, unstored
+    assert NGramLM(2, "mle").fit(TOY).parameter_count() == counts.types(1) + counts.types(2)
+    assert NGramLM(2, "interpolation", lambdas=[0.2, 0.3, 0.5]).fit(TOY).parameter_count() == (
+        counts.types(1) + counts.types(2) + 3)
+    assert UniformLM().fit(TOY).parameter_count() == 0 and UniformLM().smoothing == "uniform"
+    with pytest.raises(ValueError, match="smoothing must be one of"):
+        NGramLM(2, "uniform")
+
+
+def test_order_one_kneser_ney_is_the_mle_when_no_word_is_seen_once_or_twice():
+    # WikiText-2's closed vocabulary: n1 = n2 = 0, so Y = 0 and the discounts are (0, 2, 3); every count loses 3
+    # and the uniform share gives 3/N back to each word: the MLE exactly (the docstring said "only in tiny
+    # corpora").
+    lines = [["a", "b", "<unk>"]] * 3 + [["a", "a", "b", "<unk>"]]  # every type seen 3+ times, <unk> too
+    kn, mle = NGramLM(1, "kneser_ney").fit(lines), NGramLM(1, "mle").fit(lines)
+    assert kn.discounts[1] == (0.0, 2.0, 3.0)
+    np.testing.assert_allclose(kn.next_token_distribution(), mle.next_token_distribution(), atol=1e-12)
+
+
+def test_counts_helpers_unigrams_and_seen_contexts():
+    counts = NGramCounts(TOY, 3)
+    unigrams = counts.unigram_counts()
+    assert unigrams[counts.stoi["cat"]] == 10 and unigrams[counts.stoi[EOS]] == len(TOY)
+    seen = counts.context_seen([["the", "cat", "flies"], ["zebra", "cat"]])
+    assert seen.shape == (7, 3) and seen[:, 0].all()  # the empty context is always seen
+    # predicted: the cat flies <eos> | zebra cat <eos>; "flies" and "zebra" are <unk>, never a context in TOY
+    assert seen[:, 1].tolist() == [True, True, True, False, True, False, True]
+    assert seen[2, 2] and not seen[3, 2]  # "the cat" seen, "cat <unk>" not
 
 
 def test_preceding_types_are_continuation_counts():

@@ -22,7 +22,16 @@ OUTSIDE = ("203.0.113.7", 80)
 
 
 @pytest.fixture
-def guard():
+def restore_socket():
+    """Put socket's entry points back as they were (guarded, in a process that make started) after the test."""
+    before = {key: getattr(*key) for key in offline._ORIGINALS}
+    yield
+    for (owner, name), function in before.items():
+        setattr(owner, name, function)
+
+
+@pytest.fixture
+def guard(restore_socket):
     offline.install()
     yield
     offline.uninstall()
@@ -46,6 +55,57 @@ def test_guard_refuses_outside_connections(guard):
 def test_guard_allows_loopback(guard, loopback_server):
     with socket.create_connection(loopback_server, timeout=5):
         pass
+
+
+@pytest.fixture
+def recording_guard(monkeypatch, restore_socket):
+    """The guard installed over fakes of socket's entry points, which record what would have gone out: a test
+    of what the guard lets through never sends a packet or asks a name server."""
+    calls = []
+
+    def fake(name):
+        def record(*args, **kwargs):
+            calls.append(name)
+            return 0
+
+        record.__name__ = name
+        return record
+
+    monkeypatch.setattr(offline, "_ORIGINALS", {key: fake(key[1]) for key in offline._ORIGINALS})
+    offline.install()
+    yield calls
+    offline.uninstall()
+
+
+def test_guard_refuses_datagrams_and_name_lookups_without_sending_anything(recording_guard):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+        with pytest.raises(offline.OfflineError, match=r"refused a datagram to \('203\.0\.113\.7', 53\)"):
+            udp.sendto(b"x", ("203.0.113.7", 53))
+        with pytest.raises(offline.OfflineError, match=r"datagram"):
+            udp.sendto(b"x", 0, ("203.0.113.7", 53))
+        with pytest.raises(offline.OfflineError, match=r"datagram"):
+            udp.sendmsg([b"x"], [], 0, ("203.0.113.7", 53))
+        with pytest.raises(offline.OfflineError, match=r"network connection"):
+            udp.connect(("203.0.113.7", 53))
+        for lookup, argument in [(socket.getaddrinfo, "example.org"), (socket.gethostbyname, "example.org"),
+                                 (socket.gethostbyname_ex, "example.org"), (socket.gethostbyaddr, "203.0.113.7"),
+                                 (socket.getnameinfo, ("203.0.113.7", 80))]:
+            with pytest.raises(offline.OfflineError, match=rf"name look-up \({lookup.__name__}\)"):
+                lookup(argument, 0) if lookup in (socket.getaddrinfo, socket.getnameinfo) else lookup(argument)
+        assert recording_guard == []  # nothing reached the network
+        udp.sendto(b"x", ("127.0.0.1", 9))
+        udp.sendmsg([b"x"], [], 0, ("127.0.0.1", 9))
+        socket.getaddrinfo("localhost", 80)
+        socket.getaddrinfo("203.0.113.7", 80)  # an address written out: nothing to look up
+        socket.gethostbyaddr("127.0.0.1")
+    assert recording_guard == ["sendto", "sendmsg", "getaddrinfo", "getaddrinfo", "gethostbyaddr"]
+
+
+def test_uninstall_restores_every_entry_point(restore_socket):
+    offline.install()
+    assert all(getattr(*key) is not original for key, original in offline._ORIGINALS.items())
+    offline.uninstall()
+    assert all(getattr(*key) is original for key, original in offline._ORIGINALS.items())
 
 
 def test_is_loopback():

@@ -197,6 +197,33 @@ def test_bert_loss_counts_only_the_chosen_positions_and_sees_both_sides(one_thre
         bert.loss(torch.zeros(1, 13, dtype=torch.long), torch.zeros(1, 13, dtype=torch.long))
 
 
+def test_bert_and_t5_losses_over_no_token_are_clear_errors(one_thread):
+    # With nothing chosen the mean over no token was NaN, and training then stopped with "loss became nan …
+    # lower the learning rate", blaming the wrong thing (issue 22).
+    vocab = small_vocab()
+    torch.manual_seed(0)
+    bert = pretrain.BERT(vocab, 32, 16, 2, 2, 32, block_size=12, dropout=0.0, adaptive=False)
+    rows = torch.randint(2, 32, (2, 12))
+    with pytest.raises(ValueError, match=r"no position is chosen \(every target is IGNORE\)"):
+        bert.loss(rows, torch.full_like(rows, objectives.IGNORE))
+    t5 = pretrain.T5(vocab, 16, 2, 2, 32, block_size=16, dropout=0.0, adaptive=False, words=32)
+    mask = torch.ones_like(rows, dtype=torch.bool)
+    with pytest.raises(ValueError, match="tgt_mask selects no target token"):
+        t5.loss(rows, mask, rows, torch.zeros_like(mask))
+
+
+def test_bert_masking_refuses_a_vocabulary_without_mask():
+    # vocab["<mask>"] falls back to <unk>: with the WikiText-2 vocabulary every masked input silently became <unk>.
+    words = Vocab(["a", "b", "c"], specials=(text.UNK, text.EOS))
+    rows = torch.randint(2, 5, (2, 6))
+    with pytest.raises(ValueError, match="vocab has no <mask> token"):
+        objectives.mask_batch(rows, words, 5, 0.5, torch.Generator().manual_seed(0))
+    with pytest.raises(ValueError, match="split must be three probabilities"):
+        objectives.mask_tokens(rows, 1, (2, 5), split=(float("nan"), 0.5, 0.5))
+    with pytest.raises(ValueError, match="mask_id must be a token id"):
+        objectives.mask_tokens(rows, -5, (2, 5))
+
+
 def test_t5_learns_and_its_cached_decoder_equals_teacher_forcing(one_thread):
     vocab = small_vocab()
     torch.manual_seed(0)

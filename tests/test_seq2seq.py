@@ -331,3 +331,18 @@ def test_a_missing_glyph_is_an_error_and_is_echoed_to_stderr(monkeypatch, capsys
     plot._echo_glyph_error_to_stderr()  # the same error is reported once
     err = capsys.readouterr().err
     assert err.count("a figure could not be drawn") == 1 and "missing from font" in err
+
+
+def test_translate_and_batching_refuse_a_non_positive_batch_size(vocabs):
+    # translate(batch_size=-1) returned '' for every sentence, and length_batches(batch_size=-1) yielded no batch,
+    # so an epoch trained on nothing without a word (issue 22).
+    model = tiny_model(vocabs, "additive")
+    sentences = [zh for zh, _ in PAIRS[:2]]
+    for batch_size in (-1, 0):
+        with pytest.raises(ValueError, match=rf"batch_size must be a positive integer; got {batch_size}"):
+            model.translate(sentences, batch_size=batch_size)
+        with pytest.raises(ValueError, match=rf"batch_size must be a positive integer; got {batch_size}"):
+            list(translation.length_batches(translation.tokenized_pairs(PAIRS), *vocabs, batch_size, seed=0))
+    with pytest.raises(ValueError, match="alpha must be a finite number; got nan"):
+        model.translate(sentences, beam_size=2, alpha=float("nan"))
+    assert len(model.translate(sentences, batch_size=1)) == 2

@@ -86,7 +86,7 @@ def test_layers_equal_torch_layers_in_training_mode_without_dropout() -> None:
     _load_layer(ours, theirs)
     y, memory = torch.randn(2, 4, D), torch.randn(2, 6, D)
     expected = theirs(y, memory, tgt_mask=~causal_mask(4))
-    assert torch.allclose(ours(y, memory, causal_mask(4))[0], expected, atol=1e-5)
+    assert torch.allclose(ours(y, memory, causal_mask(4)[None, None])[0], expected, atol=1e-5)
 
 
 @pytest.mark.filterwarnings("ignore:enable_nested_tensor")

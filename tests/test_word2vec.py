@@ -506,13 +506,30 @@ def test_vectors_of_the_wrong_shape_are_clear_errors():
 def test_vector_file_of_the_wrong_shape_is_a_clear_error(tmp_path):
     path = tmp_path / "bad.txt"
     path.write_text("2 3\nking 1 0 1\nqueen 0 1\n")
-    with pytest.raises(ValueError, match="line 3: expected a word and 3 numbers; got 2"):
+    with pytest.raises(ValueError, match="line 3: expected a word and 3 numbers; got 3 fields"):
         wv.load_vectors(path)
     path.write_text("3 3\nking 1 0 1\nqueen 0 1 1\n")
     with pytest.raises(ValueError, match="announces 3 words but the file has 2"):
         wv.load_vectors(path)
     path.write_text("king 1 0 1\n")
     with pytest.raises(ValueError, match="first line must be"):
+        wv.load_vectors(path)
+
+
+def test_vector_files_read_word2vec_c_output_and_refuse_a_word_with_a_space(tmp_path):
+    # load_vectors rejected word2vec.c's own text output (a space after every number), with a miscount, and
+    # save_vectors wrote a word holding a space into a file it could not read back (issue 22).
+    path = tmp_path / "w2v.txt"
+    path.write_text("2 2\nking 0.5 -1 \nqueen 1e-3 2 \n")  # as word2vec.c writes it
+    vectors, itos = wv.load_vectors(path)
+    assert itos == ["king", "queen"] and torch.equal(vectors, torch.tensor([[0.5, -1.0], [1e-3, 2.0]]))
+    with pytest.raises(ValueError, match=r"word 'new york' is empty or holds whitespace.*join its parts with '_'"):
+        wv.save_vectors(path, torch.zeros(2, 2), ["new york", "paris"])
+    path.write_text("1 2\nnew york 0.5 1\n")
+    with pytest.raises(ValueError, match=r"line 2: expected a word and 2 numbers; got 4 fields \(a word that holds"):
+        wv.load_vectors(path)
+    path.write_text("1 2\nking 0.5 x\n")
+    with pytest.raises(ValueError, match=r"line 2: the values of 'king' are not all numbers"):
         wv.load_vectors(path)
 
 

@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from n2t.checks import positive_ints
 from n2t.text import lengths_to_mask
 from n2t.train import map_tensors
 
@@ -64,11 +65,15 @@ def copy_caches(caches: Any) -> Any:
     return map_tensors(caches, lambda tensor: tensor)
 
 
-def _check_mask(mask: torch.Tensor, target: tuple[int, ...], target_names: str) -> None:
+def _check_mask_type(mask: torch.Tensor) -> None:
     if not isinstance(mask, torch.Tensor):
         raise TypeError(f"mask must be a torch.Tensor of dtype bool (True = may attend); got {type(mask).__name__}")
     if mask.dtype != torch.bool:
         raise TypeError(f"mask must have dtype torch.bool (True = may attend); got {mask.dtype}")
+
+
+def _check_mask(mask: torch.Tensor, target: tuple[int, ...], target_names: str) -> None:
+    _check_mask_type(mask)
     try:
         broadcast = torch.broadcast_shapes(tuple(mask.shape), target)
     except RuntimeError:
@@ -79,10 +84,33 @@ def _check_mask(mask: torch.Tensor, target: tuple[int, ...], target_names: str) 
         )
 
 
+def _check_layer_mask(mask: torch.Tensor, target: tuple[int, int, int, int]) -> None:
+    """A layer's mask is 4-D: broadcasting from the right would read a ``(batch, L_k)`` padding mask as
+    ``(L_q, L_k)`` whenever batch equals L_q, and a ``(batch, L_q, L_k)`` mask per head whenever batch equals the
+    number of heads, so no other rank is accepted."""
+    _check_mask_type(mask)
+    if mask.dim() != 4:
+        raise ValueError(
+            f"mask must be 4-D, broadcasting to (batch, heads, L_q, L_k) = {target}; got shape "
+            f"{tuple(mask.shape)}. A padding mask (batch, L_k) is mask[:, None, None, :] (padding_mask(lengths) "
+            f"builds it), one mask (L_q, L_k) for every sequence is mask[None, None], and a mask per sequence "
+            f"(batch, L_q, L_k) is mask[:, None]"
+        )
+    _check_mask(mask, target, "(batch, heads, L_q, L_k)")
+
+
 def _allow_empty_rows(mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Return ``(safe_mask, has_key)``: rows with no allowed key are opened up (and zeroed later)."""
     has_key = mask.any(dim=-1, keepdim=True)  # (..., n, 1)
     return mask | ~has_key, has_key
+
+
+def masked_softmax(scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """softmax over the last axis of ``scores`` where the boolean ``mask`` (broadcasting to it) is True; a row
+    with no True gets zero weights, with finite gradients, as every attention of the library gives it."""
+    _check_mask(mask, tuple(scores.shape), "(..., L_q, L_k)")
+    mask, has_key = _allow_empty_rows(mask)
+    return scores.masked_fill(~mask, float("-inf")).softmax(dim=-1).masked_fill(~has_key, 0.0)
 
 
 def _check_qkv(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, dropout_p: float) -> None:
@@ -144,8 +172,8 @@ class MultiHeadAttention(nn.Module):
         vdim: int | None = None,
     ) -> None:
         super().__init__()
-        if embed_dim <= 0 or num_heads <= 0:
-            raise ValueError(f"embed_dim ({embed_dim}) and num_heads ({num_heads}) must be positive")
+        positive_ints(embed_dim=embed_dim, num_heads=num_heads)
+        positive_ints(**{name: value for name, value in (("kdim", kdim), ("vdim", vdim)) if value is not None})
         if embed_dim % num_heads != 0:
             raise ValueError(
                 f"embed_dim ({embed_dim}) must be divisible by num_heads ({num_heads}): each head gets "
@@ -169,6 +197,13 @@ class MultiHeadAttention(nn.Module):
         torch packs the three input projections into one ``in_proj_weight`` ``(3·embed_dim, embed_dim)`` (or
         keeps separate ``q/k/v_proj_weight`` when ``kdim``/``vdim`` differ); they are split into ours.
         """
+        if not isinstance(theirs, nn.MultiheadAttention):
+            raise TypeError(f"theirs must be a torch.nn.MultiheadAttention; got {type(theirs).__name__}")
+        if theirs.bias_k is not None or theirs.add_zero_attn:
+            raise ValueError(
+                "cannot copy weights: torch's layer was built with add_bias_kv=True or add_zero_attn=True, which "
+                "add keys that this layer does not have, so its outputs would differ"
+            )
         ours_shape = (self.embed_dim, self.num_heads, self.kdim, self.vdim, self.q_proj.bias is not None)
         theirs_shape = (theirs.embed_dim, theirs.num_heads, theirs.kdim, theirs.vdim, theirs.in_proj_bias is not None)
         if ours_shape != theirs_shape:
@@ -231,12 +266,18 @@ class MultiHeadAttention(nn.Module):
     def _fused_attention(
         q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None, dropout_p: float, is_causal: bool
     ) -> torch.Tensor:
-        """PyTorch's fused kernel (no weights kept), with the library's policy for queries that see no key."""
+        """PyTorch's fused kernel (no weights kept), with the library's policy for queries that see no key.
+
+        The kernel returns zeros for a query that holds NaN or ±inf; adding ``0 · Σ q`` (0 for a finite query,
+        NaN otherwise) makes that row NaN, as it is on the explicit path.
+        """
+        nan_if_not_finite = q.sum(dim=-1, keepdim=True) * 0.0  # (batch, heads, L_q, 1)
         if mask is None:
-            return F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p, is_causal=is_causal)
+            heads = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p, is_causal=is_causal)
+            return heads + nan_if_not_finite
         mask, has_key = _allow_empty_rows(mask)
         heads = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p)
-        return heads.masked_fill(~has_key, 0.0)
+        return (heads + nan_if_not_finite).masked_fill(~has_key, 0.0)
 
     def _keys_values(
         self, key: torch.Tensor, value: torch.Tensor, cache: KVCache | None
@@ -259,7 +300,8 @@ class MultiHeadAttention(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Attend from query ``(batch, L_q, embed_dim)`` to key ``(batch, L_k, kdim)`` and value ``(batch, L_k, vdim)``.
 
-        ``mask`` is boolean, broadcastable to ``(batch, heads, L_q, L_k)``, ``True`` = may attend; ``is_causal`` adds
+        ``mask`` is boolean and 4-D, broadcastable to ``(batch, heads, L_q, L_k)``, ``True`` = may attend (a
+        padding mask is ``(batch, 1, 1, L_k)``, as :func:`padding_mask` builds it); ``is_causal`` adds
         the causal mask (needs L_q == L_k). Returns ``(output (batch, L_q, embed_dim), weights)`` where weights
         ``(batch, heads, L_q, L_k)`` are returned only when ``need_weights`` (otherwise ``None``, and the fused
         ``F.scaled_dot_product_attention`` does the work). A query that may attend to no key in any head gets a
@@ -274,13 +316,13 @@ class MultiHeadAttention(nn.Module):
         k, v = self._keys_values(key, value, cache)  # (batch, heads, L_k, head_dim)
         # excerpt ends
         length_k = k.shape[2]
+        if mask is not None:
+            _check_layer_mask(mask, (batch, self.num_heads, length_q, length_k))
         if cache is not None and not cache.static:  # query i, at position past + i, sees keys 0 … past + i
             is_causal = False
             if length_q > 1:
                 causal = causal_mask(length_k, device=query.device)[length_k - length_q :]
                 mask = causal if mask is None else mask & causal
-        if mask is not None:
-            _check_mask(mask, (batch, self.num_heads, length_q, length_k), "(batch, heads, L_q, L_k)")
         if is_causal and (mask is not None or need_weights):  # one boolean mask holds both
             causal = causal_mask(length_q, device=query.device)
             mask, is_causal = (causal if mask is None else mask & causal), False

@@ -11,6 +11,8 @@ import numpy as np
 import torch
 from IPython.display import Markdown
 
+from n2t.checks import not_a_string
+
 
 def plain(value: Any) -> Any:
     """A NumPy or torch scalar as the plain Python number it holds (other values are returned unchanged)."""
@@ -35,6 +37,13 @@ class Text:
 
     def __repr__(self) -> str:
         return self.text
+
+
+def as_code(tokens: str | Iterable[str]) -> str:
+    """A token, or tokens separated by spaces, as inline code: ``<eos>`` then shows on the page (in a table
+    cell too) instead of vanishing as an HTML tag."""
+    tokens = [tokens] if isinstance(tokens, str) else list(tokens)
+    return " ".join(f"`{token}`" for token in tokens)
 
 
 def glue(name: str, value: Any, display: bool = False) -> None:
@@ -65,6 +74,7 @@ def markdown_table(header: Sequence[Any], rows: Iterable[Sequence[Any]]) -> Mark
     Cells are Markdown: a token such as ``<eos>`` survives (it is escaped, or shown as code when written in
     backticks), and a ``|`` inside a cell does not split it.
     """
+    not_a_string("header", header, "column names")
     header = list(header)
     if not header:
         raise ValueError("header must name at least one column")

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from itertools import pairwise
 from operator import itemgetter
 
+from n2t.checks import not_a_string
+
 END = "</w>"  # marks the end of a word
 UNK = "<unk>"
 
@@ -76,9 +78,12 @@ def train_bpe(words: Iterable[str], num_merges: int) -> BPE:
 
     Ties between equally frequent pairs go to the pair counted first, so the merges are reproducible.
     """
-    if num_merges < 0:
-        raise ValueError(f"num_merges must be a non-negative number of merges; got {num_merges}")
+    not_a_string("words", words, "words")
+    if isinstance(num_merges, bool) or not isinstance(num_merges, int) or num_merges < 0:
+        raise ValueError(f"num_merges must be a non-negative number of merges; got {num_merges!r}")
     counts = Counter(words)
+    if any(not isinstance(word, str) for word in counts):
+        raise TypeError(f"words must be strings; got {next(w for w in counts if not isinstance(w, str))!r}")
     if not counts:
         raise ValueError("words is empty; need some text to learn merges from")
     spelled = [[*word, END] for word in counts]  # each word type as a list of symbols

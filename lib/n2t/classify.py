@@ -28,6 +28,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from n2t.checks import not_a_string, positive_numbers
 from n2t.data import Example, TextTask
 from n2t.metrics import accuracy, macro_f1
 from n2t.text import PAD, Vocab, lengths_to_mask, wikitext_tokenize
@@ -165,6 +166,7 @@ class Coverage:
 
 def coverage(texts: Iterable[str], vocab: Vocab, tokenize: Callable[[str], list[str]] = wikitext_tokenize) -> Coverage:
     """The :class:`Coverage` of ``vocab`` on ``texts`` (a token is covered if it is not ``<unk>``)."""
+    not_a_string("texts", texts, "texts")
     find = lookup(vocab)
     counts: dict[str, int] = {}
     for text in texts:
@@ -344,6 +346,7 @@ def train_classifier(
     """
     if steps < 1 or batch_size < 1:
         raise ValueError(f"steps and batch_size must be at least 1; got {steps} and {batch_size}")
+    positive_numbers(lr=lr, encoder_lr=encoder_lr)  # Adam checks only its default lr, not a group's
     features = data.features if features is None else features
     dev = device()
     model.to(dev)

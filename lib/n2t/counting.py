@@ -23,6 +23,7 @@ from itertools import chain, repeat
 
 import numpy as np
 
+from n2t.checks import not_a_string
 from n2t.text import BOS, EOS, PAD, UNK, Vocab
 
 # ------------------------------------------------------------------------------------------- helpers
@@ -31,6 +32,8 @@ from n2t.text import BOS, EOS, PAD, UNK, Vocab
 def vocabulary(lines: Sequence[Sequence[str]]) -> Vocab:
     """The predicted types of a corpus: its tokens plus ``<unk>`` and ``<eos>`` (never ``<bos>``), most frequent first."""
     check_lines(lines, "lines")
+    if len(lines) == 0:
+        raise ValueError("lines is empty: a vocabulary needs at least one line")
     counts = Counter(chain.from_iterable(lines))
     counts.pop(BOS, None)
     counts.pop(PAD, None)
@@ -47,6 +50,7 @@ def check_lines(lines: object, name: str) -> None:
 
 def predicted_types(vocab: Vocab | Iterable[str]) -> list[str]:
     """The predicted types of a given vocabulary, in its order, without ``<bos>``/``<pad>``, with ``<unk>``/``<eos>``."""
+    not_a_string("vocab", vocab, "types (or a Vocab)")
     itos = list(vocab.itos) if isinstance(vocab, Vocab) else list(vocab)
     if any(not isinstance(t, str) for t in itos):
         raise TypeError("vocab must be a Vocab or an iterable of token strings")
@@ -129,8 +133,6 @@ def count_ngrams(
     return ctx_keys, gram_keys, gram_counts
 
 
-
-
 class NGramCounts:
     """The counts of every n-gram of orders ``1 … order`` in a corpus, kept as sorted int64 keys (see the module).
 
@@ -142,6 +144,13 @@ class NGramCounts:
         check_lines(lines, "lines")
         if len(lines) == 0:
             raise ValueError("lines is empty: cannot count n-grams in an empty corpus")
+        longest = max(map(len, lines))
+        if order > max(longest + 2, 6):  # one pass per order: an absurd order would run for hours
+            raise ValueError(
+                f"order {order} is more than this corpus can use: its longest line has {longest} tokens, so every "
+                f"context longer than {longest + 1} tokens is line-start padding and the model equals order "
+                f"{longest + 2}'s; use order <= {longest + 2}"
+            )
         self.order = order
         self.itos: list[str] = predicted_types(vocabulary(lines) if vocab is None else vocab)
         self.stoi: dict[str, int] = {t: i for i, t in enumerate(self.itos)}
@@ -215,11 +224,33 @@ class NGramCounts:
         idx, hit = find_keys(self.gram_keys[n], node * self.vocab_size + word)
         return int(self.gram_counts[n][idx[0]]) if found[0] and hit[0] else 0
 
+    def unigram_counts(self) -> np.ndarray:
+        """C(w) for every type w, ``(|V|,)``: how often it was predicted (``<eos>`` once per line)."""
+        return np.bincount(self.gram_keys[0] % self.vocab_size, self.gram_counts[0], self.vocab_size).astype(np.int64)
+
+    def continuation_counts(self, m: int) -> np.ndarray:
+        """N1+(• h w) for every n-gram of order ``m`` < order, in ``gram_keys[m - 1]`` order: how many distinct
+        tokens (``<bos>`` included) precede it."""
+        V, R = self.vocab_size, self.vocab_size + 1
+        if isinstance(m, bool) or not isinstance(m, numbers.Integral) or not 1 <= m < self.order:
+            raise ValueError(f"m must be between 1 and {self.order - 1} (the counted order - 1); got {m!r}")
+        higher = self.gram_keys[m]  # the (m+1)-grams: node of depth m, word
+        parent = self.ctx_keys[m][higher // V] // R  # drop the oldest context token: node of depth m-1
+        suffix = np.searchsorted(self.gram_keys[m - 1], parent * V + higher % V)
+        return np.bincount(suffix, minlength=len(self.gram_keys[m - 1]))
+
     def preceding_types(self) -> np.ndarray:
-        """N1+(• w) for every type w, ``(|V|,)``: how many distinct tokens (``<bos>`` included) come right before w."""
+        """N1+(• w) for every type w, ``(|V|,)``: :meth:`continuation_counts` of the unigrams, indexed by type."""
         if self.order < 2:
             raise ValueError("preceding_types needs bigram counts; count with order >= 2")
-        return np.bincount(self.gram_keys[1] % self.vocab_size, minlength=self.vocab_size)
+        words = self.gram_keys[0] % self.vocab_size  # unigram key: the empty context's node 0 · |V| + word
+        return np.bincount(words, self.continuation_counts(1), self.vocab_size).astype(np.int64)
+
+    def context_seen(self, lines: Sequence[Sequence[str]]) -> np.ndarray:
+        """For every predicted token of ``lines`` (rows) and n = 1 … order (columns), whether its context of
+        n − 1 tokens occurs in this corpus: after an unseen context an n-gram model has no counts of that order."""
+        enc = encode_lines(lines, self.stoi, self.order - 1, "lines")
+        return np.stack([found for _, found in self._nodes(enc.token_at, self.order - 1)], axis=1)
 
     def unseen_rate(self, lines: Sequence[Sequence[str]]) -> np.ndarray:
         """For n = 1 … order, the fraction of predicted tokens of ``lines`` whose n-gram never occurs here."""

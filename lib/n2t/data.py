@@ -19,6 +19,7 @@ from typing import NamedTuple
 
 import torch
 
+from n2t.checks import integers, not_a_string
 from n2t.text import EOS, wikitext_tokenize
 
 # --------------------------------------------------------------------------------------------- files
@@ -186,6 +187,7 @@ def cmn_eng_split(split: str, seed: int = 0, held_out: int = 1000) -> list[tuple
         raise ValueError(f"split must be one of {CMN_ENG_SPLITS}; got {split!r}")
     if isinstance(held_out, bool) or not isinstance(held_out, int) or held_out < 1:
         raise ValueError(f"held_out must be a positive number of pairs; got {held_out!r}")
+    integers(seed=seed)
     return list(_cmn_eng_split(seed, held_out)[split])
 
 
@@ -317,8 +319,13 @@ def stratified_split(
 
     Within each label the examples are shuffled by ``seed``; each part keeps the corpus order.
     """
-    if not shares or any(s <= 0 for s in shares) or sum(shares) >= 1:
+    if not shares or not all(s > 0 for s in shares) or not sum(shares) < 1:  # NaN fails both
         raise ValueError(f"shares must be positive and sum to less than 1 (the rest is the last part); got {shares}")
+    not_a_string("labels", labels, "labels")
+    unknown = sorted({e.label for e in examples} - set(labels))
+    if unknown:
+        raise ValueError(f"examples have labels {unknown} that are not in labels {list(labels)}: they would be lost")
+    integers(seed=seed)
     parts: list[list[int]] = [[] for _ in range(len(shares) + 1)]
     generator = torch.Generator().manual_seed(seed)
     for label in labels:

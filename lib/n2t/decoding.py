@@ -76,6 +76,27 @@ def _check(bos_id: int, eos_id: int, max_len: int) -> None:
         )
 
 
+def _checked(step: StepFn, eos_id: int) -> StepFn:
+    """``step``, checked at every call: a NaN or a row without a finite entry would otherwise decode silently
+    (token 0 forever, or no hypothesis at all). An ``eos_id`` outside the step's vocabulary is allowed: it is
+    never produced, so decoding runs to ``max_len`` (Chapter 10 times decoding that way)."""
+    calls = 0
+
+    def checked(tokens: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
+        nonlocal calls
+        calls += 1
+        log_probs, state = step(tokens, state)
+        if log_probs.dim() != 2 or log_probs.shape[0] != len(tokens):
+            raise ValueError(
+                f"step must return log-probs (batch={len(tokens)}, vocab); got shape {tuple(log_probs.shape)}"
+            )
+        if log_probs.isnan().any() or not (log_probs > float("-inf")).any(dim=-1).all():
+            raise ValueError(f"step returned log-probs holding NaN, or a row with no finite entry, at step {calls}")
+        return log_probs, state
+
+    return checked
+
+
 def _cut_at_eos(rows: torch.Tensor, eos_id: int) -> list[list[int]]:
     out = []
     for row in rows.tolist():
@@ -96,6 +117,7 @@ def greedy(
     Returns the token ids of every sentence, without ``<bos>`` and ``<eos>``.
     """
     _check(bos_id, eos_id, max_len)
+    step = _checked(step, eos_id)
     tokens = _first_token_ids(state, bos_id)
     done = torch.zeros_like(tokens, dtype=torch.bool)
     emitted = []
@@ -129,6 +151,7 @@ def sample(
         raise ValueError(
             f"top_k must be at least 1 (or None for the whole vocabulary); got {top_k}"
         )
+    step = _checked(step, eos_id)
     tokens = _first_token_ids(state, bos_id)
     done = torch.zeros_like(tokens, dtype=torch.bool)
     emitted = []
@@ -184,6 +207,7 @@ def beam_search(
     _check(bos_id, eos_id, max_len)
     if beam_size < 1:
         raise ValueError(f"beam_size must be at least 1; got {beam_size}")
+    step = _checked(step, eos_id)
     batch, k = batch_size_of(state), beam_size
     state = select_rows(state, torch.arange(batch).repeat_interleave(k))  # k copies each
     tokens = torch.full((batch * k,), bos_id, dtype=torch.long)

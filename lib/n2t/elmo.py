@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from n2t import lm, profile, transfer, zoo
-from n2t.checks import positive_ints
+from n2t.checks import bool_mask, positive_ints
 from n2t.data import text_task
 from n2t.profile import Settings
 from n2t.rnn import State
@@ -281,6 +281,7 @@ class ELMoFeatures:
 
     def __call__(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """The layers of each row's real tokens ``(batch, L + 1, time, 2 dim)`` (zeros at the padding)."""
+        bool_mask("mask", mask)  # an integer 0/1 mask would index positions 0 and 1 instead of selecting
         if ids.shape != mask.shape or ids.dim() != 2:
             raise ValueError(f"ids and mask must both be (batch, time); got {tuple(ids.shape)}, {tuple(mask.shape)}")
         rows = [tuple(r[m].tolist()) for r, m in zip(ids.cpu(), mask.cpu(), strict=True)]

@@ -9,7 +9,7 @@ frequent first (:func:`wikitext2_vocab`). No ``<pad>`` or ``<bos>`` is ever pred
 **Scoring.** Test perplexity is computed over exactly the 245,569 WikiText-2 test tokens (:data:`TEST_TOKENS`):
 each line's words, then one ``<eos>``. Two context conventions give the same tokens in the same order:
 
-- n-grams (:data:`NGRAM_CONTEXT`): each line is a sentence whose context is padded with ``<bos>``;
+- n-grams (:data:`NGRAM_CONTEXT`): each line is one sequence whose context is padded with ``<bos>``;
 - neural models (:data:`RUNNING_TEXT`): the split is one running text, ``<eos>`` between lines; token ``t`` is
   predicted from the tokens before it (the stream starts as if after an ``<eos>``). A model never sees the token
   it predicts.
@@ -39,24 +39,23 @@ that they are mixed with are the zoo artefact ``"ngram-wikitext2"``, fitted and 
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import cache
-from itertools import chain
 from typing import Any
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from n2t import zoo
+from n2t import metrics, zoo
 from n2t.clock import Clock
+from n2t.counting import vocabulary
 from n2t.data import wikitext2_lines, wikitext2_tokens
 from n2t.ngram import NGramLM, UniformLM, em_weights
 from n2t.profile import Settings
 from n2t.progress import progress
-from n2t.text import EOS, UNK, LMStream, Vocab
+from n2t.text import LMStream, Vocab
 from n2t.train import (
     TrainLog,
     count_parameters,
@@ -71,20 +70,24 @@ VOCAB_SIZE = 33_278
 DEFAULT_CUTOFFS = (2_000, 10_000)
 START_ID = 1  # the id of <eos> in wikitext2_vocab(): a text is read as if it started after a line end
 RUNNING_TEXT = "running text: each line's words then <eos>; token t is predicted from the tokens before it"
-NGRAM_CONTEXT = "sentences: each line's words then <eos>; the context is padded with <bos> at each line start"
+NGRAM_CONTEXT = "lines: each line's words then <eos>; the context is padded with <bos> at each line start"
 
 # ------------------------------------------------------------------------------------------ the data
 
 
 @cache
 def _wikitext2_vocab() -> Vocab:
-    return Vocab(Counter(chain.from_iterable(wikitext2_lines("train"))), specials=(UNK, EOS))
+    return vocabulary(wikitext2_lines("train"))  # Chapter 2's: the training types, <unk> and <eos>
 
 
 def wikitext2_vocab() -> Vocab:
     """The 33,278 predicted WikiText-2 types: the training types plus ``<unk>`` and ``<eos>``, most frequent first."""
     vocab = _wikitext2_vocab()
-    assert len(vocab) == VOCAB_SIZE and vocab.eos_id == START_ID, (len(vocab), vocab.eos_id)
+    if len(vocab) != VOCAB_SIZE or vocab.eos_id != START_ID:
+        raise ValueError(
+            f"the WikiText-2 vocabulary has {len(vocab)} types and <eos> at id {vocab.eos_id}; expected "
+            f"{VOCAB_SIZE} and {START_ID}: the train split is not the standard one"
+        )
     return vocab
 
 
@@ -289,11 +292,13 @@ def score(
 
 
 def perplexity(logprobs: torch.Tensor | Sequence[float]) -> float:
-    """exp of the mean negative ln p of the tokens."""
+    """exp of the mean negative ln p of the tokens (:func:`n2t.metrics.perplexity` of their sum)."""
     logprobs = torch.as_tensor(logprobs, dtype=torch.float64)
     if logprobs.numel() == 0:
         raise ValueError("logprobs is empty; need at least one token")
-    return math.exp(-float(logprobs.mean()))
+    if (logprobs > 1e-9).any():
+        raise ValueError("logprobs must be log-probabilities (<= 0); were probabilities passed?")
+    return metrics.perplexity(-float(logprobs.sum()), logprobs.numel())
 
 
 def ngram_logprobs(
@@ -303,9 +308,10 @@ def ngram_logprobs(
     lines = wikitext2_lines(split, max_lines)
     logp = torch.as_tensor(model.token_logprobs(lines), dtype=torch.float64)
     expected = sum(len(line) + 1 for line in lines)
-    assert len(logp) == expected, (len(logp), expected)
     if split == "test" and max_lines is None:
-        assert len(logp) == TEST_TOKENS, len(logp)
+        expected = TEST_TOKENS
+    if len(logp) != expected:
+        raise ValueError(f"the model scored {len(logp)} tokens of {split!r}; the harness expects {expected}")
     return logp
 
 
@@ -473,7 +479,9 @@ def harness_artefact(
     Chapter 12 mixes with Kneser–Ney.
     """
     result = evaluate_lm(model, log, test_ids, valid_ids)
-    assert result.test_tokens == TEST_TOKENS
+    if result.test_tokens != TEST_TOKENS:
+        raise ValueError(f"test_ids must be the whole WikiText-2 test split ({TEST_TOKENS:,} tokens); "
+                         f"got {result.test_tokens:,}")
     model.cpu()
     state = {"model": model.state_dict(), "config": lm_config(model), **extra,
              "test_logprobs": result.test_logprobs, "valid_logprobs": result.valid_logprobs}
@@ -489,6 +497,8 @@ def train_ngram_baselines(cfg: Settings) -> tuple[dict[str, Any], dict[str, Any]
     token, the n-gram side of the book's mixtures with neural LMs (a neural LM validated on the first lines of
     the validation split pairs with the same prefix of these).
     """
+    if cfg.max_order < 2:
+        raise ValueError(f"max_order must be at least 2 (the mixtures need a Kneser–Ney model); got {cfg.max_order}")
     train = wikitext2_lines("train", cfg.train_lines)
     vocab = wikitext2_vocab()
     models: dict[str, tuple[int, Callable[[], NGramLM]]] = {
@@ -511,8 +521,8 @@ def train_ngram_baselines(cfg: Settings) -> tuple[dict[str, Any], dict[str, Any]
             "order": order,
             "test_ppl": perplexity(test_logp),
             "valid_ppl": perplexity(valid_logp),
-            # every probability the model stores: one per n-gram type seen, for n = 1 … order
-            "parameters": sum(model.counts.types(n) for n in range(1, order + 1)) if order else 0,
+            # every number the model stores: a probability per n-gram seen, a weight γ(h) per context
+            "parameters": model.parameter_count(),
             "tokens_seen": clock.seen,
             "clock": clock.reading(),
             "context": NGRAM_CONTEXT,

@@ -13,14 +13,17 @@ def perplexity(total_nll: float, num_tokens: int) -> float:
     """Perplexity from a summed negative log-likelihood (natural log) over ``num_tokens`` predicted tokens."""
     if num_tokens <= 0:
         raise ValueError(f"num_tokens must be positive; got {num_tokens}")
-    if math.isinf(total_nll) and total_nll > 0:
-        return math.inf
-    return math.exp(total_nll / num_tokens)
+    if total_nll < 0:
+        raise ValueError(f"total_nll must be >= 0 (a negative log-likelihood); got {total_nll}: probabilities above 1?")
+    mean = total_nll / num_tokens
+    return math.inf if mean > 709.0 else math.exp(mean)  # exp overflows float64 above ~709.78
 
 
 def accuracy(logits_or_predictions: torch.Tensor, targets: torch.Tensor) -> float:
     """Fraction of positions where the prediction (argmax of the last dimension, if logits) equals the target."""
     predictions = logits_or_predictions
+    if predictions.is_floating_point() and predictions.isnan().any():
+        raise ValueError("logits_or_predictions hold NaN; no prediction can be read from them")
     if predictions.dim() == targets.dim() + 1:
         predictions = predictions.argmax(dim=-1)
     if predictions.shape != targets.shape:
@@ -37,6 +40,9 @@ def macro_f1(predictions: torch.Tensor, targets: torch.Tensor, num_classes: int)
     scores 0 (scikit-learn's default), so an absent class lowers the mean instead of being silently skipped.
     """
     predictions, targets = torch.as_tensor(predictions), torch.as_tensor(targets)
+    for name, ids in (("predictions", predictions), ("targets", targets)):
+        if ids.is_floating_point():
+            raise TypeError(f"{name} must be integer class ids; got {ids.dtype}")
     if predictions.shape != targets.shape or predictions.dim() != 1:
         raise ValueError(
             f"predictions {tuple(predictions.shape)} and targets {tuple(targets.shape)} must both be (examples,)"

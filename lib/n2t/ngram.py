@@ -1,8 +1,8 @@
 """N-gram language models (Chapter 2): MLE, add-k (Laplace), linear interpolation, modified Kneser–Ney.
 
 Every model is fitted on the counts of :mod:`n2t.counting` (:class:`n2t.counting.NGramCounts`), with its
-conventions: each line is a sentence whose context is padded with ``<bos>``, and every token of the line and one
-``<eos>`` are predicted. The mixture weights of interpolation are fitted on held-out text by expectation–
+conventions: each line is one sequence (a paragraph, a heading or blank, not a sentence) whose context is padded
+with ``<bos>``, and every token of the line and one ``<eos>`` are predicted. The mixture weights of interpolation are fitted on held-out text by expectation–
 maximisation (:func:`em_weights`), the one EM of the book.
 """
 
@@ -26,7 +26,9 @@ def _discounts(counts: np.ndarray) -> tuple[float, float, float]:
     """Chen & Goodman's modified Kneser–Ney discounts ``D1, D2, D3+`` from the count-of-counts ``n1 … n4``.
 
     ``Y = n1 / (n1 + 2 n2)``, ``D1 = 1 − 2Y n2/n1``, ``D2 = 2 − 3Y n3/n2``, ``D3+ = 3 − 4Y n4/n3``. A ratio with a
-    zero denominator (only in tiny corpora) counts as 0, and ``Dj`` is clipped to ``[0, j]``.
+    zero denominator counts as 0, and ``Dj`` is clipped to ``[0, j]`` (KenLM raises instead). That happens beyond
+    tiny corpora: WikiText-2's closed vocabulary has no word seen once or twice, so its raw unigram counts give
+    n1 = n2 = 0, Y = 0 and the largest discounts (0, 2, 3), and the order-1 Kneser–Ney model equals the MLE.
     """
     n1, n2, n3, n4 = (int(np.count_nonzero(counts == j)) for j in (1, 2, 3, 4))
 
@@ -112,11 +114,13 @@ class NGramLM:
     - ``"add_k"``: (C(h w) + k) / (C(h) + k|V|); ``k = 1`` (the default) is add-one (Laplace) smoothing.
     - ``"interpolation"``: λ_0/|V| + Σ_m λ_m p_mle,m(w | h), the weights given as ``lambdas`` or tuned by EM on
       held-out lines.
-    - ``"kneser_ney"``: interpolated modified Kneser–Ney (Chen & Goodman 1998) as KenLM estimates it: three
+    - ``"kneser_ney"``: interpolated modified Kneser–Ney (Chen & Goodman 1998) with KenLM's estimator: three
       discounts per order from the count-of-counts, continuation counts at the lower orders (raw counts for
       n-grams that begin with ``<bos>``, which nothing precedes), the uniform distribution below the unigrams.
       KenLM starts a line with one ``<s>``; here a context that begins with ``<bos> <bos>`` is the same line
-      start as its suffix, so its level passes the lower order through and is left out of the discounts.
+      start as its suffix, so its level passes the lower order through and is left out of the discounts. Unlike
+      KenLM's ``lmplz``, ``<unk>`` may be an ordinary word of the text, and a discount that cannot be estimated
+      is clipped instead of raising (:func:`_discounts`).
 
     ``k`` belongs to ``"add_k"`` and ``lambdas`` to ``"interpolation"``; any other method rejects them.
     """
@@ -126,7 +130,7 @@ class NGramLM:
         lambdas: Sequence[float] | None = None,
     ) -> None:
         order = check_order(order)
-        if smoothing not in SMOOTHINGS:
+        if smoothing not in (*SMOOTHINGS, "uniform") or (smoothing == "uniform" and type(self) is NGramLM):
             raise ValueError(f"smoothing must be one of {', '.join(map(repr, SMOOTHINGS))}; got {smoothing!r}")
         if k is not None and smoothing != "add_k":
             raise ValueError(f"k is the pseudo-count of add-k smoothing; smoothing {smoothing!r} does not use it")
@@ -198,6 +202,7 @@ class NGramLM:
             "interpolation": self._fit_mle,
             "add_k": self._fit_add_k,
             "kneser_ney": self._fit_kneser_ney,
+            "uniform": lambda: None,  # no level: every probability is 1/|V|
         }
         estimators[self.smoothing]()
 
@@ -220,23 +225,13 @@ class NGramLM:
         denominator = np.bincount(ctx, weights=c, minlength=n_nodes) + self.k * V
         self._levels[m - 1] = _Level(self.counts.gram_keys[m - 1], c / denominator[ctx], self.k * V / denominator)
 
-    def continuation_counts(self, m: int) -> np.ndarray:
-        """N1+(• h w) for every n-gram of order ``m`` < order: how many distinct tokens precede it."""
-        counts, V, R = self._fitted(), self.vocab_size, self.vocab_size + 1
-        if not 1 <= m < counts.order:
-            raise ValueError(f"m must be between 1 and {counts.order - 1} (the counted order - 1); got {m}")
-        higher = counts.gram_keys[m]  # the (m+1)-grams: node of depth m, word
-        parent = counts.ctx_keys[m][higher // V] // R  # drop the oldest context token: node of depth m-1
-        suffix = np.searchsorted(counts.gram_keys[m - 1], parent * V + higher % V)
-        return np.bincount(suffix, minlength=len(counts.gram_keys[m - 1]))
-
     def kneser_ney_counts(self, m: int) -> np.ndarray:
         """The count that Kneser–Ney discounts, per n-gram of order m."""
         counts, V = self._fitted(), self._check_level(m)
         raw = counts.gram_counts[m - 1]
         if m == self.order:
             return raw  # the highest order: C(h w)
-        continuation = self.continuation_counts(m)  # N1+(• h w)
+        continuation = counts.continuation_counts(m)  # N1+(• h w)
         # nothing precedes <bos>: n-grams that begin with it keep raw counts
         context = counts.gram_keys[m - 1] // V  # each n-gram's context node
         begins_with_bos = counts.leading_bos(m - 1)[context] > 0
@@ -272,6 +267,17 @@ class NGramLM:
         q = self._probabilities(enc.token_at, enc.token_at(0), stack=True)
         with np.errstate(divide="ignore"):
             return em_weights(np.log(q))
+
+    def parameter_count(self) -> int:
+        """The numbers the fitted model stores, as an ARPA file would: a probability per n-gram seen and, where
+        the model interpolates, a weight γ(h) per context seen (a context of line-start padding stores none: it
+        passes the lower order through), plus interpolation's weights λ."""
+        counts = self._fitted()
+        levels = [(m, level) for m, level in enumerate(self._levels, start=1) if level is not None]
+        stored = sum(len(level.keys) for _, level in levels)
+        if self.smoothing in ("kneser_ney", "add_k"):  # γ per context of depth m - 1
+            stored += sum(int((counts.leading_bos(m - 1) < 2).sum()) for m, _ in levels)
+        return stored + (len(self.lambdas) if self.smoothing == "interpolation" else 0)
 
     # ----------------------------------------------------------------------------------------- scoring
 
@@ -318,6 +324,8 @@ class NGramLM:
     def _context_ids(self, context: Sequence[str]) -> np.ndarray:
         if isinstance(context, str):
             raise TypeError("context must be a sequence of tokens such as ['I', 'like'], not a string")
+        if any(not isinstance(t, str) for t in context):
+            raise TypeError(f"context must hold token strings such as ['I', 'like']; got {list(context)!r}")
         if len(context) > self.order - 1:
             raise ValueError(
                 f"context has {len(context)} tokens but a model of order {self.order} uses at most "
@@ -402,12 +410,8 @@ class UniformLM(NGramLM):
     """
 
     def __init__(self) -> None:
-        super().__init__(order=1, smoothing="mle")
-        self.smoothing = "uniform"
+        super().__init__(order=1, smoothing="uniform")
 
     def __repr__(self) -> str:
         state = f"vocab_size={self.vocab_size}" if self.counts is not None else "unfitted"
         return f"UniformLM({state})"
-
-    def _estimate(self) -> None:
-        """Nothing to estimate: with no level above it, every probability is 1/|V|."""

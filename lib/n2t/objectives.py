@@ -19,6 +19,7 @@ from collections.abc import Sequence
 
 import torch
 
+from n2t.checks import not_a_string
 from n2t.text import PAD, Vocab
 
 MASK = "<mask>"
@@ -32,6 +33,7 @@ def sentinel(k: int) -> str:
 
 def extend_vocab(vocab: Vocab, tokens: Sequence[str]) -> Vocab:
     """A copy of ``vocab`` with ``tokens`` appended as specials: every old id keeps its meaning."""
+    not_a_string("tokens", tokens)
     clash = [t for t in tokens if t in vocab.stoi]
     if clash or len(set(tokens)) != len(tokens):
         raise ValueError(f"tokens must be new and distinct; {clash or list(tokens)} are not")
@@ -78,8 +80,10 @@ def mask_tokens(
         raise ValueError(f"maskable must be a bool tensor of the shape of ids {tuple(ids.shape)}")
     if not 0.0 < rate < 1.0:
         raise ValueError(f"rate must be between 0 and 1; got {rate}")
-    if len(split) != 3 or min(split) < 0 or abs(sum(split) - 1.0) > 1e-6:
+    if len(split) != 3 or not all(p >= 0 for p in split) or not abs(sum(split) - 1.0) <= 1e-6:  # NaN fails
         raise ValueError(f"split must be three probabilities (mask, random, keep) summing to 1; got {split}")
+    if isinstance(mask_id, bool) or not isinstance(mask_id, int) or mask_id < 0:
+        raise ValueError(f"mask_id must be a token id (an integer >= 0); got {mask_id!r}")
     low, high = random_ids
     if not 0 <= low < high:
         raise ValueError(f"random_ids must be a non-empty id range (low, high); got {random_ids}")
@@ -183,7 +187,10 @@ def blocks(ids: torch.Tensor, block_size: int) -> torch.Tensor:
 
 def mask_batch(rows: torch.Tensor, vocab: Vocab, words: int, rate: float, generator: torch.Generator) -> tuple:
     """BERT inputs and targets for whole blocks ``rows`` ``(batch, block)`` of word ids below ``words``."""
-    return mask_tokens(rows, vocab[MASK], (2, words), rate=rate, generator=generator)  # random: no <unk>/<eos>
+    if MASK not in vocab:  # vocab[MASK] would silently be <unk>
+        raise ValueError(f"vocab has no {MASK} token: use the pretraining vocabulary (pretrain_vocab), not the "
+                         f"WikiText-2 one")
+    return mask_tokens(rows, vocab.stoi[MASK], (2, words), rate=rate, generator=generator)  # random: no <unk>/<eos>
 
 
 def sentinel_ids(vocab: Vocab) -> list[int]:

@@ -117,7 +117,10 @@ def curves(
     """Line plot of named ``(x, y)`` series, with a legend when there is more than one."""
     ax = _axes(ax)
     for label, (x, y) in series.items():
-        ax.plot(_array(x), _array(y), marker=marker, markersize=3, label=label)
+        x, y = _array(x), _array(y)
+        if x.shape != y.shape:
+            raise ValueError(f"series {label!r}: x has {len(x)} values but y has {len(y)}")
+        ax.plot(x, y, marker=marker, markersize=3, label=label)
     ax.set(xlabel=xlabel, ylabel=ylabel)
     if title:
         ax.set_title(title)
@@ -185,6 +188,8 @@ def scatter_2d(
         raise ValueError(f"points must have shape (n, 2); got {values.shape}")
     if groups is not None and len(groups) != len(values):
         raise ValueError(f"groups must name the group of each of the {len(values)} points; got {len(groups)}")
+    if labels is not None and len(labels) != len(values):
+        raise ValueError(f"labels must name each of the {len(values)} points; got {len(labels)}")
     ax = _axes(ax)
     if groups is None:
         ax.scatter(values[:, 0], values[:, 1], s=14)
@@ -223,6 +228,10 @@ def bars(
 def pca_2d(vectors) -> np.ndarray:
     """Project row vectors ``(n, dim)`` onto their first two principal components → ``(n, 2)``."""
     values = _array(vectors).astype(np.float64)
+    if values.ndim != 2 or values.shape[0] < 2 or values.shape[1] < 2:
+        raise ValueError(f"vectors must be (n, dim) with at least 2 rows and 2 columns; got shape {values.shape}")
+    if not np.isfinite(values).all():
+        raise ValueError("vectors hold NaN or infinite values; PCA needs finite numbers")
     centred = values - values.mean(axis=0)
     _, _, vt = np.linalg.svd(centred, full_matrices=False)
     return centred @ vt[:2].T

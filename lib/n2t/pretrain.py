@@ -169,6 +169,8 @@ class BERT(nn.Module):
         _check_block(inputs, self.block_size, "inputs")
         hidden = self.encoder(inputs, mask)  # (batch, time, dim)
         chosen = targets != IGNORE
+        if not chosen.any():
+            raise ValueError("no position is chosen (every target is IGNORE): the mean loss over none is undefined")
         return -self.head.target_logprob(hidden[chosen], targets[chosen]).mean()
 
 
@@ -226,6 +228,8 @@ class T5(nn.Module):
     def loss(self, src: torch.Tensor, src_mask: torch.Tensor, tgt: torch.Tensor, tgt_mask: torch.Tensor) -> torch.Tensor:
         """Teacher forcing on targets ``tgt`` ``(batch, T)``: mean −ln p per real target token."""
         _check_block(tgt, self.block_size, "tgt")
+        if not tgt_mask.any():
+            raise ValueError("tgt_mask selects no target token: the mean loss over none is undefined")
         start = torch.full_like(tgt[:, :1], self.vocab.pad_id)
         tgt_in = torch.cat([start, tgt[:, :-1]], dim=1)  # shifted right
         hidden = self.decoder(self.embed(tgt_in), self.encode(src, src_mask), tgt_mask, src_mask)

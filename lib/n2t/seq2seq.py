@@ -24,7 +24,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from n2t import zoo
-from n2t.attention import scaled_dot_product_attention
+from n2t.attention import masked_softmax, scaled_dot_product_attention
 from n2t.data import cmn_eng_split
 from n2t.text import PairBatch, Vocab, lengths_to_mask
 from n2t.train import model_device, records_arguments, seed_everything
@@ -100,8 +100,7 @@ class AdditiveAttention(ProjectedAttention):
         scores = self.v(
             torch.tanh(self.w_q(queries)[:, :, None] + keys[:, None])
         ).squeeze(-1)  # (batch, T, S)
-        scores = scores.masked_fill(~mask[:, None, :], float("-inf"))
-        weights = scores.softmax(dim=-1)
+        weights = masked_softmax(scores, mask[:, None, :])  # padding gets 0
         return weights @ values, weights
 
 

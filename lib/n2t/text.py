@@ -14,8 +14,10 @@ to), ``False`` marks padding. The corpora these functions read are :mod:`n2t.dat
 from __future__ import annotations
 
 import json
+import numbers
 import os
 import re
+import tempfile
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -23,6 +25,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 import torch
+
+from n2t.checks import integer_ids, integers, not_a_string, positive_ints
 
 UNK, PAD, BOS, EOS = "<unk>", "<pad>", "<bos>", "<eos>"
 SPECIALS = (UNK, PAD, BOS, EOS)
@@ -38,6 +42,7 @@ _ENGLISH_TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)?|[^\w\s]|_")
 
 def whitespace_tokenize(text: str) -> list[str]:
     """Split on runs of whitespace (the WikiText convention: the corpus is already tokenized)."""
+    _check_text(text)
     return text.split()
 
 
@@ -47,10 +52,7 @@ def english_tokenize(text: str) -> list[str]:
     Letters are Unicode letters, so "Beyoncé" and "naïve" stay one word each (the text is NFC-normalised first,
     so a letter written with a combining accent counts as one letter).
     """
-    if not isinstance(text, str):
-        raise TypeError(f"text must be a string; got {type(text).__name__}")
-    text = unicodedata.normalize("NFC", text).lower().replace("’", "'")
-    return _ENGLISH_TOKEN.findall(text)
+    return _ENGLISH_TOKEN.findall(_normalise(text))
 
 
 # Penn Treebank conventions: "don't" → do n't, "it's" → it 's, "can't" → ca n't.
@@ -59,10 +61,16 @@ _PTB_TOKEN = re.compile(r"[^\W_]+?(?=n't\b)|n't\b|'(?:s|m|d|re|ve|ll)\b|[^\W_]+|
 _WIKITEXT_TOKEN = re.compile(r"'(?:s|m|d|t|re|ve|ll)\b|[^\W_]+|[^\w\s]|_")
 
 
-def _lower_nfc(text: str) -> str:
+def _check_text(text: object) -> None:
     if not isinstance(text, str):
-        raise TypeError(f"text must be a string; got {type(text).__name__}")
-    return unicodedata.normalize("NFC", text).lower().replace("’", "'")
+        raise TypeError(f"text must be a string; got {type(text).__name__} (tokenize one text at a time)")
+
+
+def _normalise(text: str, lower: bool = True) -> str:
+    """NFC-normalised, with a typographic apostrophe made plain, and lower-cased unless ``lower=False``."""
+    _check_text(text)
+    text = unicodedata.normalize("NFC", text).replace("’", "'")
+    return text.lower() if lower else text
 
 
 def ptb_tokenize(text: str) -> list[str]:
@@ -71,7 +79,7 @@ def ptb_tokenize(text: str) -> list[str]:
     Contractions come apart before ``n't`` and before ``'s 'm 'd 're 've 'll`` ("can't" → ca n't), punctuation
     and symbols are tokens of their own, and letters are Unicode letters (NFC-normalised first).
     """
-    return _PTB_TOKEN.findall(_lower_nfc(text))
+    return _PTB_TOKEN.findall(_normalise(text))
 
 
 def wikitext_tokenize(text: str, lower: bool = True) -> list[str]:
@@ -82,23 +90,34 @@ def wikitext_tokenize(text: str, lower: bool = True) -> list[str]:
     their own, and letters are Unicode letters (NFC-normalised first). The default tokenizer of ``n2t.classify``.
     ``lower=False`` keeps the case, as WikiText-2's own vocabulary does ("Did" → Did).
     """
-    if lower:
-        return _WIKITEXT_TOKEN.findall(_lower_nfc(text))
-    _lower_nfc(text)  # the type check
-    return _WIKITEXT_TOKEN.findall(unicodedata.normalize("NFC", text).replace("’", "'"))
+    return _WIKITEXT_TOKEN.findall(_normalise(text, lower))
 
 
 def chinese_tokenize(text: str) -> list[str]:
     """Chinese by character: every non-space character is a token (我是一个学生 → 我 是 一 个 学 生)."""
+    _check_text(text)
     return [ch for ch in text if not ch.isspace() and ch != "\u200b"]
 
 
 def char_tokenize(text: str) -> list[str]:
     """Every character, spaces included, is a token."""
+    _check_text(text)
     return list(text)
 
 
 # --------------------------------------------------------------------------------------------- vocab
+
+
+def _token_strings(tokens: Iterable[str]) -> list[str]:
+    """``tokens`` as a list, once checked to be token strings and not one string (which would be read letter by
+    letter) or ids (which :meth:`Vocab.decode` reads)."""
+    if isinstance(tokens, str):
+        raise TypeError("encode takes a sequence of tokens, not a string; tokenize the string first")
+    tokens = list(tokens)
+    wrong = next((t for t in tokens if not isinstance(t, str)), None)
+    if wrong is not None:
+        raise TypeError(f"tokens must be strings; got {type(wrong).__name__} {wrong!r} (ids are decoded, not encoded)")
+    return tokens
 
 
 class Vocab:
@@ -112,8 +131,9 @@ class Vocab:
         self, tokens: Iterable[str] | Counter | None = None, min_freq: int = 1, max_size: int | None = None,
         specials: Sequence[str] = SPECIALS,
     ) -> None:
-        if min_freq < 1:
-            raise ValueError(f"min_freq must be at least 1; got {min_freq}")
+        not_a_string("tokens", tokens)
+        not_a_string("specials", specials)
+        positive_ints(min_freq=min_freq)
         if UNK not in specials:
             raise ValueError(f"specials must include {UNK!r} (unknown tokens map to it); got {list(specials)}")
         if len(set(specials)) != len(specials):
@@ -121,6 +141,9 @@ class Vocab:
         if max_size is not None and max_size < len(specials):
             raise ValueError(f"max_size ({max_size}) must leave room for the {len(specials)} special tokens")
         counts = tokens if isinstance(tokens, Counter) else Counter(tokens or ())
+        not_strings = [t for t in counts if not isinstance(t, str)]
+        if not_strings:
+            raise TypeError(f"tokens must be strings; got {type(not_strings[0]).__name__} {not_strings[0]!r}")
         self.freqs = counts
         ranked = sorted(
             (t for t, c in counts.items() if c >= min_freq and t not in specials),
@@ -167,11 +190,7 @@ class Vocab:
 
     def encode(self, tokens: Iterable[str]) -> list[int]:
         """Token strings → ids; unknown tokens → the id of ``<unk>``."""
-        if isinstance(tokens, str):
-            raise TypeError(
-                "encode takes a sequence of tokens, not a string; "
-                "tokenize the string first"
-            )
+        tokens = _token_strings(tokens)  # a list of strings, or a clear error
         return [self.stoi.get(t, self.unk_id) for t in tokens]
 
     def decode(self, ids: Iterable[int] | torch.Tensor) -> list[str]:
@@ -188,14 +207,26 @@ class Vocab:
     def save(self, path: str | Path) -> None:
         """Write the vocabulary (types in id order, specials, frequencies) as JSON."""
         payload = {"itos": self.itos, "specials": list(self.specials), "freqs": dict(self.freqs)}
-        tmp = Path(path).with_suffix(Path(path).suffix + ".tmp")
-        tmp.write_text(json.dumps(payload, ensure_ascii=False))
-        os.replace(tmp, path)
+        path = Path(path)
+        if not path.parent.is_dir():
+            raise FileNotFoundError(f"cannot save the vocabulary to {path}: the folder {path.parent} does not exist")
+        # a temporary file of its own, renamed into place: two writers of one path never share a file
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(json.dumps(payload, ensure_ascii=False))
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
 
     @classmethod
     def from_itos(cls, itos: Sequence[str], specials: Sequence[str] = SPECIALS) -> Vocab:
         """A vocabulary with exactly the ids of ``itos`` (which must start with ``specials``, in order)."""
+        not_a_string("itos", itos)
         itos = list(itos)
+        if UNK not in specials:
+            raise ValueError(f"specials must include {UNK!r} (unknown tokens map to it); got {list(specials)}")
         if tuple(itos[: len(specials)]) != tuple(specials):
             raise ValueError(f"itos must start with the specials {list(specials)}; it starts {itos[: len(specials)]}")
         if len(set(itos)) != len(itos):
@@ -210,12 +241,15 @@ class Vocab:
     @classmethod
     def load(cls, path: str | Path) -> Vocab:
         """Read a vocabulary written by :meth:`save`; ids are preserved exactly."""
-        payload = json.loads(Path(path).read_text())
-        vocab = cls(specials=payload["specials"])
+        try:
+            payload = json.loads(Path(path).read_text(encoding="utf-8"))
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{path} is not a vocabulary file written by Vocab.save (invalid JSON: {error})") from None
+        missing = {"itos", "specials", "freqs"} - set(payload) if isinstance(payload, dict) else {"itos"}
+        if missing:
+            raise ValueError(f"{path} is not a vocabulary file written by Vocab.save: it lacks {sorted(missing)}")
+        vocab = cls.from_itos(payload["itos"], payload["specials"])
         vocab.freqs = Counter(payload["freqs"])
-        vocab.itos = list(payload["itos"])
-        vocab.stoi = {t: i for i, t in enumerate(vocab.itos)}
-        vocab.unk_id = vocab.stoi[UNK]
         return vocab
 
 
@@ -224,7 +258,12 @@ class Vocab:
 
 def lengths_to_mask(lengths: torch.Tensor | Sequence[int], max_len: int | None = None) -> torch.Tensor:
     """Padding mask ``(batch, max_len)`` from lengths ``(batch,)``: ``True`` = real token, ``False`` = padding."""
+    not_a_string("lengths", lengths, "integer lengths")
     lengths = torch.as_tensor(lengths)
+    if lengths.is_floating_point() or lengths.is_complex() or lengths.dtype == torch.bool:
+        raise TypeError(f"lengths must be integers; got {lengths.dtype} values {lengths.tolist()[:8]}")
+    if max_len is not None and (isinstance(max_len, bool) or not isinstance(max_len, numbers.Integral)):
+        raise TypeError(f"max_len must be an integer or None; got {max_len!r}")
     if lengths.dim() != 1:
         raise ValueError(f"lengths must be one-dimensional (batch,); got shape {tuple(lengths.shape)}")
     if lengths.numel() and int(lengths.min()) < 0:
@@ -243,10 +282,13 @@ def pad_sequences(
     """Pad id sequences into ``(batch, length)`` and return it with the lengths ``(batch,)``."""
     if len(sequences) == 0:
         raise ValueError("sequences is empty; need at least one sequence to pad")
+    not_a_string("sequences", sequences, "id sequences")
+    flat = torch.tensor([i for s in sequences for i in s], dtype=None if any(map(len, sequences)) else torch.long)
+    integer_ids("sequences", flat)  # a float id would be truncated
     lengths = torch.tensor([len(s) for s in sequences])
     mask = lengths_to_mask(lengths, max_len)
     padded = torch.full(mask.shape, pad_id, dtype=torch.long)
-    padded[mask] = torch.tensor([i for s in sequences for i in s], dtype=torch.long)
+    padded[mask] = flat.long()
     return padded, lengths
 
 
@@ -267,6 +309,9 @@ def pair_batch(
     """Encode and pad tokenized ``(source, target)`` pairs; the target gets ``<bos> … <eos>``."""
     if len(pairs) == 0:
         raise ValueError("pairs is empty; need at least one sentence pair")
+    empty = next((i for i, (source, _) in enumerate(pairs) if len(source) == 0), None)
+    if empty is not None:
+        raise ValueError(f"source {empty} is empty; every pair needs a source token to encode")
     src, src_len = pad_sequences([src_vocab.encode(s) for s, _ in pairs], src_vocab.pad_id)
     tgt_ids = [[tgt_vocab.bos_id, *tgt_vocab.encode(t), tgt_vocab.eos_id] for _, t in pairs]
     tgt, tgt_len = pad_sequences(tgt_ids, tgt_vocab.pad_id)
@@ -280,6 +325,7 @@ def pair_batches(
     """Yield :class:`PairBatch` es of ``batch_size`` pairs (the last may be smaller), optionally shuffled."""
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1; got {batch_size}")
+    integers(seed=seed)
     order = list(range(len(pairs)))
     if shuffle:
         order = torch.randperm(len(pairs), generator=torch.Generator().manual_seed(seed)).tolist()
@@ -296,7 +342,9 @@ class LMStream:
     """
 
     def __init__(self, ids: torch.Tensor | Sequence[int], batch_size: int, seq_len: int) -> None:
-        ids = torch.as_tensor(ids, dtype=torch.long)
+        ids = torch.as_tensor(ids)
+        integer_ids("ids", ids)  # a float id would be truncated, a negative one fails in an embedding later
+        ids = ids.long()
         if ids.dim() != 1:
             raise ValueError(f"ids must be a one-dimensional stream of token ids; got shape {tuple(ids.shape)}")
         if batch_size < 1 or seq_len < 1:

@@ -15,6 +15,7 @@ import functools
 import inspect
 import math
 import os
+import pickle
 import random
 import tempfile
 import time
@@ -27,6 +28,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from n2t.checks import integers, positive_ints, positive_numbers
 from n2t.clock import Clock
 from n2t.progress import progress
 
@@ -89,6 +91,9 @@ def model_device(model: nn.Module) -> torch.device:
 
 def seed_everything(seed: int) -> torch.Generator:
     """Seed Python, NumPy and torch (all devices); returns a CPU generator seeded the same way."""
+    integers(seed=seed)
+    if not -(2**63) <= seed < 2**64:
+        raise ValueError(f"seed must fit in 64 bits; got {seed}")
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
@@ -147,6 +152,9 @@ def adamw(model: nn.Module, lr: float, weight_decay: float = 0.01) -> torch.opti
     Every parameter decays, biases, LayerNorm gains and embeddings included; nanoGPT decays only the weight
     matrices. At the book's ``weight_decay`` of 0.01 the difference is small.
     """
+    positive_numbers(lr=lr)
+    if not (isinstance(weight_decay, int | float) and weight_decay >= 0):
+        raise ValueError(f"weight_decay must be a non-negative number; got {weight_decay!r}")
     try:
         return torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay, fused=True)
     except (RuntimeError, ValueError):
@@ -159,8 +167,14 @@ def optimizer_step(
 ) -> None:
     """One update of ``model`` from the ``loss`` of training step ``step`` (counted from 1).
 
-    A non-finite loss stops training with a clear error before it corrupts the weights.
+    A non-finite loss stops training with a clear error before it corrupts the weights. ``grad_clip`` must be
+    positive: torch would accept a negative norm and flip every gradient (gradient ascent).
     """
+    if grad_clip is not None:
+        positive_numbers(grad_clip=grad_clip)
+    if not isinstance(loss, torch.Tensor) or loss.dim() != 0:
+        shape = tuple(loss.shape) if isinstance(loss, torch.Tensor) else type(loss).__name__
+        raise ValueError(f"loss must be a scalar tensor (reduce it with .mean() or .sum()); got {shape}")
     if not torch.isfinite(loss):
         raise FloatingPointError(f"loss became {loss.item()} at step {step}; lower the learning rate")
     # excerpt begins optimizer step
@@ -182,6 +196,8 @@ class BestWeights:
 
     def update(self, model: nn.Module, score: float, seen: int) -> None:
         """Keep a copy of the weights if ``score`` is the lowest yet (``seen``: training tokens so far)."""
+        if math.isnan(score):
+            raise ValueError(f"score is NaN at {seen} units seen: the validation metric cannot rank these weights")
         if score < self.score:
             self.score, self.seen, self.state = score, seen, copy.deepcopy(model.state_dict())
 
@@ -210,6 +226,8 @@ def fit(
     """
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1; got {epochs}")
+    if grad_clip is not None:
+        positive_numbers(grad_clip=grad_clip)
     dev = device(dev) if dev is None or isinstance(dev, str) else dev
     model.to(dev)  # before the optimizer steps: its state is created lazily, on the parameters' device
     history, clock = History(), Clock(unit, dev)
@@ -221,7 +239,7 @@ def fit(
         if max_steps is not None and total is not None:
             total = min(total, max_steps - history.steps)
         bar = progress(total=total, desc=f"{desc} epoch {epoch}/{epochs}", leave=True)
-        batch_iterator = iter(epoch_batches)
+        batch_iterator, steps_before = iter(epoch_batches), history.steps
         while max_steps is None or history.steps < max_steps:
             with clock.running():
                 batch = next(batch_iterator, None)
@@ -239,6 +257,9 @@ def fit(
             if history.steps % 10 == 0:
                 bar.set_postfix(loss=f"{history.step_loss[-1]:.3f}", refresh=False)
         bar.close()
+        if history.steps == steps_before and (max_steps is None or history.steps < max_steps):
+            raise ValueError(f"epoch {epoch} has no batch (batches is empty, or a one-shot iterator already used "
+                             f"up: pass a list or a function that returns the batches): nothing to train on")
         history.clock = clock.reading()
         record: dict[str, Any] = {"epoch": epoch, "steps": history.steps, **history.clock}
         if evaluate is not None:
@@ -282,6 +303,7 @@ def train_stream(
     """
     if steps < 1 or eval_every < 1:
         raise ValueError(f"steps and eval_every must be positive; got steps={steps}, eval_every={eval_every}")
+    positive_numbers(lr=lr, **({} if grad_clip is None else {"grad_clip": grad_clip}))
     dev = device()
     model.to(dev)
     optimizer = adamw(model, lr, weight_decay)
@@ -347,6 +369,7 @@ def warmup_inverse_sqrt(optimizer: torch.optim.Optimizer, d_model: int, warmup: 
     """
     if warmup < 1:
         raise ValueError(f"warmup must be at least 1 step; got {warmup}")
+    positive_ints(d_model=d_model)
 
     def factor(step: int) -> float:
         step = max(step, 1)
@@ -400,7 +423,13 @@ def load_checkpoint(
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {path} does not exist")
-    state = torch.load(path, map_location=map_location, weights_only=True)
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except (RuntimeError, EOFError, pickle.UnpicklingError) as error:
+        raise ValueError(f"checkpoint {path} cannot be read (damaged, or not written by save_checkpoint): "
+                         f"{str(error)[:160]}") from error
+    if not isinstance(state, dict) or "model" not in state:
+        raise ValueError(f"checkpoint {path} has no 'model' entry: it was not written by save_checkpoint")
     model.load_state_dict(state["model"])
     if optimizer is not None:
         if "optimizer" not in state:

@@ -21,6 +21,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from n2t import profile, zoo
+from n2t.checks import not_a_string
 from n2t.classify import (
     Classifier,
     EmbeddingEncoder,
@@ -55,6 +56,7 @@ def restrict_vectors(
     ``itos``, so a classifier sees the same vectors, while training updates a table of thousands of rows
     instead of tens of thousands.
     """
+    not_a_string("texts", texts, "texts")
     if not isinstance(vectors, torch.Tensor) or vectors.dim() != 2:
         raise ValueError("vectors must be a (|V|, dim) tensor")
     if vectors.shape[0] != len(itos):

@@ -113,7 +113,7 @@ class EncoderLayer(nn.Module):
         self, x: torch.Tensor, mask: torch.Tensor | None = None, is_causal: bool = False,
         cache: KVCache | None = None,
     ) -> torch.Tensor:
-        """``x`` ``(batch, time, d_model)``; ``mask`` broadcasts to ``(batch, heads, time, time)`` (True = may attend).
+        """``x`` ``(batch, time, d_model)``; ``mask`` is 4-D, broadcasting to ``(batch, heads, time, time)`` (True = may attend).
 
         With ``cache`` (filled in place) ``x`` holds only the new positions, which see the cached ones (causal).
         """
@@ -149,7 +149,7 @@ class DecoderLayer(nn.Module):
         memory_mask: torch.Tensor | None = None, cache: DecoderCache | None = None, need_weights: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """``x`` ``(batch, T, d_model)`` attends to itself (``self_mask``, e.g. causal) and to ``memory`` ``(batch, S,
-        d_model)`` (``memory_mask`` broadcasting to ``(batch, heads, T, S)``). With ``cache`` (its ``"self"`` and
+        d_model)``; both masks are 4-D (``memory_mask`` broadcasting to ``(batch, heads, T, S)``). With ``cache`` (its ``"self"`` and
         ``"cross"`` caches, filled in place) ``x`` holds only the new positions. Returns the output and, when
         ``need_weights``, the cross-attention weights ``(batch, heads, T, S)`` (else ``None``).
         """
@@ -307,7 +307,7 @@ class Decoder(_Stack):
         self_mask = None
         if caches is None:
             check_padding_mask(mask, x.shape[0], x.shape[1])
-            self_mask = causal_mask(x.shape[1], device=x.device)  # (T, T)
+            self_mask = causal_mask(x.shape[1], device=x.device)[None, None]  # (1, 1, T, T)
             if mask is not None:
                 self_mask = self_mask & mask[:, None, None, :]  # (batch, 1, T, T)
         else:

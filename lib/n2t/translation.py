@@ -11,6 +11,7 @@ from which :func:`rebuild` makes the model again with every argument it was buil
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -20,6 +21,7 @@ import torch
 from torch import nn
 
 from n2t import decoding
+from n2t.checks import positive_ints
 from n2t.data import cmn_eng_split
 from n2t.metrics import bleu, chrf
 from n2t.progress import progress
@@ -147,8 +149,9 @@ class Translator(nn.Module):
                 raise TypeError(
                     f"sentences must be a list of strings; item {i} is a {type(sentence).__name__}"
                 )
-        if beam_size < 1:
-            raise ValueError(f"beam_size must be at least 1; got {beam_size}")
+        positive_ints(beam_size=beam_size, batch_size=batch_size)
+        if not math.isfinite(alpha):
+            raise ValueError(f"alpha must be a finite number; got {alpha}")
         was_training = self.training
         self.eval()
         ids = [self.src_vocab.encode(self.tokenize_source(s)) for s in sentences]
@@ -201,6 +204,11 @@ def build_vocabs(
     pairs: Sequence[tuple[list[str], list[str]]], min_freq: int
 ) -> tuple[Vocab, Vocab]:
     """Source and target vocabularies of tokenized pairs; types seen fewer than ``min_freq`` times → ``<unk>``."""
+    for source, target in pairs:
+        if isinstance(source, str) or isinstance(target, str):
+            raise TypeError(
+                f"pairs must be tokenized (lists of tokens; tokenized_pairs does it); got {(source, target)!r}"
+            )
     src = Vocab(Counter(t for s, _ in pairs for t in s), min_freq=min_freq)
     tgt = Vocab(Counter(t for _, t in pairs for t in t), min_freq=min_freq)
     return src, tgt
@@ -211,6 +219,7 @@ def length_batches(
     seed: int,
 ) -> Iterator[PairBatch]:
     """Shuffled batches of pairs of similar source length (little padding), in a seeded random order."""
+    positive_ints(batch_size=batch_size)
     generator = torch.Generator().manual_seed(seed)
     order = torch.randperm(len(pairs), generator=generator).tolist()
     chunk = batch_size * 50  # sort within chunks of 50 batches, then shuffle the batches

@@ -22,6 +22,7 @@ from pathlib import Path
 import torch
 
 from n2t import data
+from n2t.checks import not_a_string
 
 # ------------------------------------------------------------------------------------------ look-up
 
@@ -50,6 +51,7 @@ class Lookup:
     """
 
     def __init__(self, itos: Sequence[str]) -> None:
+        not_a_string("itos", itos, "words")
         self.itos = list(itos)
         self.exact = {w: i for i, w in enumerate(self.itos)}
         self.folded: dict[str, int] = {}
@@ -264,15 +266,27 @@ def evaluate(vectors: torch.Tensor, itos: Sequence[str]) -> dict[str, float | di
 
 
 def save_vectors(path: str | Path, vectors: torch.Tensor, itos: Sequence[str]) -> None:
-    """Write vectors in word2vec's text format: a header ``|V| dim``, then one ``word x1 … xd`` per line."""
+    """Write vectors in word2vec's text format: a header ``|V| dim``, then one ``word x1 … xd`` per line.
+
+    Fields are separated by spaces, so a word may hold no whitespace (word2vec writes phrases as ``new_york``).
+    """
     vectors = check_vectors(vectors, itos)
+    bad = next((w for w in itos if not w or any(c.isspace() for c in w)), None)
+    if bad is not None:
+        raise ValueError(
+            f"word {bad!r} is empty or holds whitespace, which the word2vec text format uses between fields; "
+            f"join its parts with '_' (as word2vec does for phrases)"
+        )
     lines = [f"{vectors.shape[0]} {vectors.shape[1]}"]
     lines += [w + " " + " ".join(f"{x:.6g}" for x in row) for w, row in zip(itos, vectors.tolist(), strict=True)]
     Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def load_vectors(path: str | Path) -> tuple[torch.Tensor, list[str]]:
-    """Read a word2vec text file into ``(vectors (|V|, dim), itos)``; a wrong shape is a clear error."""
+    """Read a word2vec text file into ``(vectors (|V|, dim), itos)``; a wrong shape is a clear error.
+
+    Trailing whitespace on a line is ignored: word2vec.c writes a space after every number.
+    """
     lines = Path(path).read_text(encoding="utf-8").splitlines()
     if not lines:
         raise ValueError(f"{path} is empty; expected a header '|V| dim' and one line per word")
@@ -280,11 +294,16 @@ def load_vectors(path: str | Path) -> tuple[torch.Tensor, list[str]]:
     if len(header) != 2 or not all(x.isdigit() for x in header):
         raise ValueError(f"{path}: the first line must be '|V| dim'; got {lines[0]!r}")
     size, dim = map(int, header)
-    rows = [line.split(" ") for line in lines[1:] if line]
+    rows = [line.rstrip().split(" ") for line in lines[1:] if line.strip()]
     if len(rows) != size:
         raise ValueError(f"{path}: the header announces {size} words but the file has {len(rows)}")
+    values = []
     for number, row in enumerate(rows, start=2):
         if len(row) != dim + 1:
-            raise ValueError(f"{path}, line {number}: expected a word and {dim} numbers; got {len(row) - 1} numbers")
-    itos = [row[0] for row in rows]
-    return torch.tensor([[float(x) for x in row[1:]] for row in rows], dtype=torch.float32), itos
+            hint = " (a word that holds a space?)" if len(row) > dim + 1 else ""
+            raise ValueError(f"{path}, line {number}: expected a word and {dim} numbers; got {len(row)} fields{hint}")
+        try:
+            values.append([float(x) for x in row[1:]])
+        except ValueError:
+            raise ValueError(f"{path}, line {number}: the values of {row[0]!r} are not all numbers") from None
+    return torch.tensor(values, dtype=torch.float32), [row[0] for row in rows]

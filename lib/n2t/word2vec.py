@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from n2t import data, zoo
 from n2t.checks import positive_ints
 from n2t.clock import Clock, torch_threads
+from n2t.counting import check_lines
 from n2t.profile import Settings
 from n2t.progress import progress
 from n2t.train import device, to_device
@@ -57,8 +58,8 @@ class Corpus:
 
 def encode_corpus(lines: Sequence[Sequence[str]], min_count: int = 5) -> Corpus:
     """Encode lines of word tokens: a vocabulary of every word seen ``min_count`` times (by frequency)."""
-    if min_count < 1:
-        raise ValueError(f"min_count must be at least 1; got {min_count}")
+    check_lines(lines, "lines")
+    positive_ints(min_count=min_count)
     counts = Counter(w for line in lines for w in line)
     itos = sorted((w for w, c in counts.items() if c >= min_count), key=lambda w: (-counts[w], w))
     if not itos:

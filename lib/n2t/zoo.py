@@ -20,6 +20,7 @@ import inspect
 import json
 import multiprocessing
 import os
+import pickle
 import shutil
 import tempfile
 import time
@@ -29,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
 import n2t
 from n2t.clock import check_reading, torch_threads
@@ -73,6 +74,7 @@ class Recipe:
 
 
 _REGISTRY: dict[str, Recipe] = {}
+LOCK_NOTICE_SECONDS = 5.0  # a process that waits longer than this for an artefact's lock says what it waits for
 
 
 def register(name: str, section: str, threads: int = 1) -> Callable:
@@ -147,15 +149,45 @@ def _entry(name: str, profile: Profile) -> Path:
     return cache_dir() / name / f"{profile.name}-{cache_key(name, profile)}"
 
 
+class DamagedEntryError(RuntimeError):
+    """A cache entry that was complete when written cannot be read back (a truncated or deleted file)."""
+
+
 def _load(entry: Path, name: str, profile: Profile) -> Artefact:
-    state = torch.load(entry / "state.pt", map_location="cpu", weights_only=True)
-    metrics = json.loads((entry / "metrics.json").read_text())
+    try:
+        state = torch.load(entry / "state.pt", map_location="cpu", weights_only=True)
+        metrics = json.loads((entry / "metrics.json").read_text())
+        if not isinstance(metrics, dict):
+            raise ValueError(f"metrics.json holds a {type(metrics).__name__}, not a mapping")
+    except (OSError, EOFError, RuntimeError, ValueError, pickle.UnpicklingError) as error:
+        raise DamagedEntryError(
+            f"the cached artefact {name!r} (profile {profile.name!r}) is damaged and cannot be read: "
+            f"{type(error).__name__}: {str(error)[:200]}. Delete its folder {entry} and ask for it again: "
+            f"the zoo will retrain it"
+        ) from error
     return Artefact(name, profile.name, state, metrics, entry)
 
 
 def is_cached(name: str, profile: Profile | None = None) -> bool:
     """Whether artefact ``name`` is already in the cache for ``profile`` (default: the current one)."""
-    return (_entry(name, profile or current()) / "metrics.json").is_file()
+    entry = _entry(name, profile or current())
+    return (entry / "metrics.json").is_file() and (entry / "state.pt").is_file()
+
+
+def _wait_for(lock: FileLock, name: str, profile: Profile) -> None:
+    """Take the lock of an artefact's entry; while another process holds it (training), say so once."""
+    try:
+        lock.acquire(timeout=LOCK_NOTICE_SECONDS)
+    except Timeout:
+        print(f"zoo: waiting for another process to finish training {name!r} (profile {profile.name!r}); it "
+              f"holds {lock.lock_file}", flush=True)
+        lock.acquire()
+
+
+def _remove_leftovers(entry: Path) -> None:
+    """Remove the temporary folders of writers of ``entry`` that were killed (the caller holds its lock)."""
+    for leftover in entry.parent.glob(f".{entry.name}.*.tmp"):
+        shutil.rmtree(leftover, ignore_errors=True)
 
 
 def get(name: str, profile: Profile | None = None) -> Artefact:
@@ -163,12 +195,15 @@ def get(name: str, profile: Profile | None = None) -> Artefact:
     profile = profile or current()
     recipe = _recipe(name)
     entry = _entry(name, profile)
-    if (entry / "metrics.json").is_file():
+    if entry.is_dir():
         return _load(entry, name, profile)
     entry.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(entry) + ".lock"):
-        if (entry / "metrics.json").is_file():  # another process finished it while we waited
+    lock = FileLock(str(entry) + ".lock")
+    _wait_for(lock, name, profile)
+    try:
+        if entry.is_dir():  # another process finished it while we waited
             return _load(entry, name, profile)
+        _remove_leftovers(entry)
         start = time.perf_counter()
         with torch_threads(recipe.threads):
             state, metrics = recipe.train(profile.settings(recipe.section))
@@ -185,6 +220,8 @@ def get(name: str, profile: Profile | None = None) -> Artefact:
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
+    finally:
+        lock.release()
     return _load(entry, name, profile)
 
 
