@@ -41,3 +41,18 @@ def test_as_code_writes_tokens_as_code_spans():
     assert book.as_code("<eos>") == "`<eos>`"
     assert book.as_code(["the", "<eos>"]) == "`the` `<eos>`"
     assert "`<eos>`" in book.markdown_table(["token"], [[book.as_code("<eos>")]]).data
+
+
+def test_compare_names_a_direction_only_when_the_seeds_agree():
+    from n2t.book import compare, paired_difference
+
+    assert compare([0.80, 0.82, 0.81], [0.70, 0.71, 0.72]) == "higher"
+    assert compare([0.70, 0.71, 0.72], [0.80, 0.82, 0.81]) == "lower"
+    assert compare([0.80, 0.70, 0.90], [0.79, 0.78, 0.80]) == "level"  # the spread swallows the difference
+    assert compare([0.9], [0.1]) == "level"  # one seed cannot tell a difference from seed noise
+    mean, half = paired_difference([1.0, 2.0, 3.0], [0.0, 0.0, 0.0])
+    assert mean == 2.0 and half == pytest.approx(4.303 * 1.0 / 3**0.5)
+    with pytest.raises(ValueError, match="same number"):
+        compare([1.0], [1.0, 2.0])
+    with pytest.raises(TypeError, match="not a string"):
+        compare("0.5", [0.5])

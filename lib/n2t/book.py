@@ -1,7 +1,8 @@
-"""Helpers for the book's pages: glue computed values into the prose."""
+"""Helpers for the book's pages: glue computed values into the prose, and choose a verdict's words by numbers."""
 
 from __future__ import annotations
 
+import math
 import numbers
 import re
 from collections.abc import Iterable, Sequence
@@ -85,3 +86,42 @@ def markdown_table(header: Sequence[Any], rows: Iterable[Sequence[Any]]) -> Mark
             raise ValueError(f"row {i} has {len(row)} cells but the header has {len(header)}: {row!r}")
         lines.append("| " + " | ".join(map(_markdown_cell, row)) + " |")
     return Markdown("\n".join(lines))
+
+
+# Two-sided 95 % critical values of Student's t, by degrees of freedom (beyond 30: the normal's 1.96).
+_T95 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
+        2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
+
+
+def paired_difference(a: Sequence[float], b: Sequence[float]) -> tuple[float, float]:
+    """The mean of the paired differences ``a[i] − b[i]`` (one pair per seed) and the half-width of its 95 %
+    confidence interval (Student's t; ``inf`` for a single pair, whose difference says nothing of the spread)."""
+    not_a_string("a", a, "numbers")
+    not_a_string("b", b, "numbers")
+    a, b = list(a), list(b)
+    if len(a) != len(b) or not a:
+        raise ValueError(f"a and b must hold the same number of paired results (≥ 1); got {len(a)} and {len(b)}")
+    diffs = [float(x) - float(y) for x, y in zip(a, b, strict=True)]
+    if not all(math.isfinite(d) for d in diffs):
+        raise ValueError(f"the results must be finite numbers; got the differences {diffs}")
+    n = len(diffs)
+    mean = sum(diffs) / n
+    if n == 1:
+        return mean, math.inf
+    sd = math.sqrt(sum((d - mean) ** 2 for d in diffs) / (n - 1))
+    critical = _T95[n - 2] if n - 1 <= len(_T95) else 1.96
+    return mean, critical * sd / math.sqrt(n)
+
+
+def compare(a: Sequence[float], b: Sequence[float]) -> str:
+    """``"higher"``, ``"lower"`` or ``"level"``: how results ``a`` compare with ``b`` on the same seeds.
+
+    A direction is named only when the 95 % interval of the paired difference excludes zero; otherwise the two
+    are indistinguishable at this number of seeds ("level"), as they always are with one seed.
+    """
+    mean, half_width = paired_difference(a, b)
+    if mean - half_width > 0:
+        return "higher"
+    if mean + half_width < 0:
+        return "lower"
+    return "level"
