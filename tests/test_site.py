@@ -248,6 +248,43 @@ def test_architecture_diagrams_show_at_desktop_and_phone_width(browser, server, 
         check_diagrams(page, seen, narrowest)
 
 
+
+# What on a page is wider than a phone's screen (outside the parts that scroll on their own, like code cells).
+INSPECT_PHONE_WIDTH = """
+() => {
+  const screen = window.innerWidth;
+  const scrollsItself = element => {
+    for (let p = element.parentElement; p; p = p.parentElement) {
+      if (['auto', 'scroll', 'hidden'].includes(getComputedStyle(p).overflowX)
+          && p.getBoundingClientRect().right <= screen + 1) { return true; }
+    }
+    return false;
+  };
+  const wide = [...document.querySelectorAll('.bd-article *')].filter(element => {
+    const box = element.getBoundingClientRect();
+    return box.width > 0 && box.right > screen + 1 && !scrollsItself(element);
+  });
+  return {pageWidth: document.documentElement.scrollWidth, screen,
+          wide: wide.slice(0, 3).map(e => `${e.tagName}.${e.className}: ${e.textContent.slice(0, 50)}`)};
+}
+"""
+
+
+def test_no_page_is_wider_than_a_phone(browser, server, site: Path) -> None:
+    """At 390 px the page does not scroll sideways: long tokens wrap, wide code and tables scroll in their box."""
+    context = browser.new_context(viewport=PHONE)
+    tab = context.new_page()
+    tab.route("**/*", lambda r: r.continue_() if urlparse(r.request.url).hostname in ("127.0.0.1", "localhost")
+              or r.request.url.startswith("data:") else r.abort())
+    too_wide = {}
+    for page in toc_pages():
+        tab.goto(f"{server}/{page}.html", wait_until="load")
+        seen = tab.evaluate(INSPECT_PHONE_WIDTH)
+        if seen["pageWidth"] > seen["screen"] + 1:
+            too_wide[page] = seen
+    context.close()
+    assert not too_wide, f"pages wider than a phone's {PHONE['width']} px: {too_wide}"
+
 # The web font and the wide tables, as a reader at 1280 px sees them.
 INSPECT_FONT_AND_TABLES = """
 async () => {
